@@ -1,0 +1,256 @@
+"""The ``acasa`` command line: content checks, matcher tools, and asking the bot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from bot import paths
+from bot.handlers.answer import compose_reply
+from bot.kb import KnowledgeBase, load_knowledge
+from bot.kb.coverage import coverage_matrix
+from bot.locales import Locales, load_locales
+from bot.markdown import parse, to_plain
+from bot.matching import build_builtin, build_matcher
+from bot.messages import Outgoing
+from nlu.evaluate import evaluate, format_report, read_questions
+from nlu.languages import LANGUAGES, base_code
+from nlu.rasa import export_training_data
+
+DEFAULT_EVAL_SET = paths.PROJECT_ROOT / "tests" / "nlu" / "dev_questions.jsonl"
+
+
+class CliError(Exception):
+    """A problem the person running the command must fix; printed without a traceback."""
+
+
+def _load(
+    kb_dir: Path | None, locales_dir: Path | None = None, *, need_locales: bool = False
+) -> tuple[KnowledgeBase, Locales | None]:
+    kb, problems = load_knowledge(kb_dir or paths.knowledge_dir())
+    if kb is None:
+        for problem in problems.errors:
+            print(problem.format(Path.cwd()), file=sys.stderr)
+        raise CliError(f"the knowledge base has {len(problems.errors)} error(s); run 'acasa kb check'.")
+    locales = None
+    if need_locales:
+        locales, locale_problems = load_locales(locales_dir or paths.locales_dir())
+        if locales is None:
+            for problem in locale_problems.errors:
+                print(problem.format(Path.cwd()), file=sys.stderr)
+            raise CliError("the interface texts (locales) have errors; run 'acasa kb check'.")
+    return kb, locales
+
+
+def cmd_kb_check(args: argparse.Namespace) -> int:
+    kb_dir = args.kb or paths.knowledge_dir()
+    locales_dir = args.locales or paths.locales_dir()
+    kb, problems = load_knowledge(kb_dir)
+    _, locale_problems = load_locales(locales_dir)
+    problems.extend(locale_problems)
+    errors = problems.errors
+    warnings = problems.warnings
+    for problem in errors + warnings:
+        print(problem.format(Path.cwd()))
+    if kb is not None:
+        if problems:
+            print()
+        print(coverage_matrix(kb))
+    print()
+    if errors:
+        print(
+            f"{len(errors)} error(s), {len(warnings)} warning(s). Nothing can be published until the errors are fixed."
+        )
+        return 1
+    print(f"No errors ({len(warnings)} warning(s)). The content can be published.")
+    return 0
+
+
+def cmd_nlu_predict(args: argparse.Namespace) -> int:
+    kb, _ = _load(args.kb)
+    matcher = build_matcher(kb)
+
+    async def run() -> None:
+        for number, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = row["text"]
+                if not isinstance(text, str):
+                    raise TypeError("text must be a string")
+                lang = base_code(row.get("lang")) if row.get("lang") else None
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                print(f'line {number}: expected {{"text": "...", "lang": "uk"}} ({exc})', file=sys.stderr)
+                print(
+                    json.dumps(
+                        {
+                            "intent": None,
+                            "confidence": 0.0,
+                            "language": None,
+                            "alternatives": [],
+                            "error": "invalid input line",
+                        }
+                    ),
+                    flush=True,
+                )
+                continue
+            prediction = await matcher.match(text, lang)
+            print(json.dumps(prediction.to_json(), ensure_ascii=False), flush=True)
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_nlu_eval(args: argparse.Namespace) -> int:
+    kb, _ = _load(args.kb)
+    questions = read_questions(Path(args.file))
+    report = asyncio.run(evaluate(build_matcher(kb), questions, use_hint=not args.no_hint))
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(f"{len(questions)} questions from {args.file}\n")
+        print(format_report(report, show_failures=args.failures))
+    return 0
+
+
+def cmd_nlu_export_rasa(args: argparse.Namespace) -> int:
+    kb, _ = _load(args.kb)
+    data = export_training_data(kb.examples())
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(data, encoding="utf-8")
+        print(f"Wrote Rasa training data for {len(kb.entries)} intents to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(data)
+    return 0
+
+
+def render_plain(reply: Outgoing) -> str:
+    text = to_plain(parse(reply.text))
+    if reply.buttons:
+        text += "\n\n" + "\n".join(f"{i}. {b.label}" for i, b in enumerate(reply.buttons, start=1))
+    return text
+
+
+async def _ask(kb: KnowledgeBase, locales: Locales, text: str, lang: str | None) -> Outgoing:
+    matcher = build_matcher(kb)
+    prediction = await matcher.match(text, lang)
+    return compose_reply(kb, locales, prediction, lang or prediction.language)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    kb, locales = _load(args.kb, need_locales=True)
+    assert locales is not None
+    lang = _language(args.lang)
+    reply = asyncio.run(_ask(kb, locales, " ".join(args.text), lang))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "intent": reply.intent,
+                    "language": reply.lang,
+                    "text": reply.text,
+                    "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        print(render_plain(reply))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    kb, locales = _load(args.kb, need_locales=True)
+    assert locales is not None
+    lang = _language(args.lang) or "en"
+    matcher = build_builtin(kb)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(locales.text(lang, "welcome") + "\n" + locales.text(lang, "help.message") + "\n")
+    last: Outgoing | None = None
+    for line in sys.stdin if not interactive else iter(lambda: input("> "), None):
+        text = line.strip()
+        if not text:
+            continue
+        if last and text.isdigit() and 1 <= int(text) <= len(last.buttons):
+            payload = last.buttons[int(text) - 1].payload
+            if payload.startswith("e:") and payload[2:] in kb.entries:
+                from bot.handlers.answer import compose_answer
+
+                last = compose_answer(kb, locales, kb.entries[payload[2:]], lang)
+                print(render_plain(last) + "\n", flush=True)
+                continue
+        prediction = matcher.predict(text, lang)
+        last = compose_reply(kb, locales, prediction, lang)
+        print(render_plain(last) + "\n", flush=True)
+    return 0
+
+
+def _language(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = base_code(value)
+    if code is None:
+        raise CliError(f"unknown language '{value}'; use one of: {', '.join(LANGUAGES)}")
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="acasa", description="Acasă — multilingual information bot for Timișoara.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command", required=True)
+    check = kb.add_parser("check", help="validate knowledge and locales, print the coverage matrix")
+    check.add_argument("--kb", type=Path, help="knowledge folder (default: the project's knowledge/)")
+    check.add_argument("--locales", type=Path, help="locales folder (default: the project's locales/)")
+    check.set_defaults(func=cmd_kb_check)
+
+    nlu = sub.add_parser("nlu", help="question matcher tools").add_subparsers(dest="nlu_command", required=True)
+    predict = nlu.add_parser("predict", help="JSON lines in on stdin, one prediction per line out")
+    predict.add_argument("--kb", type=Path)
+    predict.set_defaults(func=cmd_nlu_predict)
+    ev = nlu.add_parser("eval", help="accuracy on a labelled question set")
+    ev.add_argument("file", nargs="?", default=str(DEFAULT_EVAL_SET))
+    ev.add_argument("--kb", type=Path)
+    ev.add_argument("--no-hint", action="store_true", help="do not pass the question's language as a hint")
+    ev.add_argument("--failures", action="store_true", help="list every wrong prediction")
+    ev.add_argument("--json", action="store_true", help="machine-readable summary")
+    ev.set_defaults(func=cmd_nlu_eval)
+    export = nlu.add_parser("export-rasa", help="write Rasa 3.x NLU training data from the knowledge base")
+    export.add_argument("--kb", type=Path)
+    export.add_argument("--out", "-o", help="file to write (default: standard output)")
+    export.set_defaults(func=cmd_nlu_export_rasa)
+
+    ask = sub.add_parser("ask", help="what the bot would reply to one message")
+    ask.add_argument("--lang", help="the person's chosen language")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("--kb", type=Path)
+    ask.add_argument("text", nargs="+")
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal")
+    chat.add_argument("--lang", help="your language")
+    chat.add_argument("--kb", type=Path)
+    chat.set_defaults(func=cmd_chat)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"acasa: {exc}", file=sys.stderr)
+        return 1
+    except (EOFError, KeyboardInterrupt):
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Platform-free conversation handlers: they turn understood input into ``Outgoing`` replies."""

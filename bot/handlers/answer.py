@@ -1,0 +1,98 @@
+"""Compose the reply to a question: an answer, a did-you-mean, or an honest "I don't know"."""
+
+from __future__ import annotations
+
+from bot.kb.model import Contact, Entry, KnowledgeBase
+from bot.locales import Locales
+from bot.messages import Button, Outgoing
+from nlu.languages import ENGLISH_NAMES
+from nlu.matcher import Outcome, Prediction
+
+PAYLOAD_ENTRY = "e:"
+PAYLOAD_FEEDBACK = "fb:"
+PAYLOAD_HUMAN = "human"
+PAYLOAD_MENU = "menu"
+
+
+def _contact_card(contact: Contact, lang: str, locales: Locales) -> str:
+    lines = [f"**{contact.display_name(lang)}**"]
+    if contact.address:
+        lines.append(f"{locales.text(lang, 'contact.address')}: {contact.address}")
+    if contact.phones:
+        lines.append(f"{locales.text(lang, 'contact.phone')}: {', '.join(contact.phones)}")
+    if contact.email:
+        lines.append(f"{locales.text(lang, 'contact.email')}: {contact.email}")
+    if contact.website:
+        lines.append(f"{locales.text(lang, 'contact.website')}: {contact.website}")
+    if contact.hours:
+        lines.append(f"{locales.text(lang, 'contact.hours')}: {contact.hours}")
+    note = contact.note(lang)
+    if note:
+        lines.append(note)
+    if not contact.confirmed:
+        lines.append("⚠️ " + locales.text(lang, "contact.unconfirmed"))
+    return "\n".join(lines)
+
+
+def compose_answer(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> Outgoing:
+    """The full answer in ``lang`` (or a fallback language, saying so), with contacts and sources."""
+    text = entry.translation(lang)
+    parts: list[str] = []
+    if text.lang != lang:
+        parts.append(
+            "_"
+            + locales.text(
+                lang,
+                "answer.fallback_language",
+                language=locales.native_name(lang),
+                fallback=locales.native_name(text.lang),
+            )
+            + "_"
+        )
+    parts.append(f"**{text.title}**")
+    parts.append(text.answer.strip())
+    contacts = [kb.contacts[c] for c in entry.contacts if c in kb.contacts]
+    if contacts:
+        parts.append(f"**{locales.text(lang, 'answer.contacts')}**")
+        parts.extend(_contact_card(c, lang, locales) for c in contacts)
+    sources = ", ".join(f"[{s.title}]({s.url})" for s in entry.sources)
+    parts.append(
+        f"{locales.text(lang, 'answer.sources')}: {sources}\n"
+        f"{locales.text(lang, 'answer.last_checked', date=entry.last_verified.isoformat())}"
+    )
+    if not text.reviewed:
+        parts.append("_" + locales.text(lang, "answer.unreviewed") + "_")
+    parts.append(locales.text(lang, "answer.helpful"))
+    buttons = [
+        Button(locales.text(lang, "button.helpful_yes"), f"{PAYLOAD_FEEDBACK}{entry.id}:1"),
+        Button(locales.text(lang, "button.helpful_no"), f"{PAYLOAD_FEEDBACK}{entry.id}:0"),
+    ]
+    buttons.extend(
+        Button(kb.entries[r].translation(lang).title, PAYLOAD_ENTRY + r) for r in entry.related if r in kb.entries
+    )
+    buttons.append(Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN))
+    buttons.append(Button(locales.text(lang, "button.menu"), PAYLOAD_MENU))
+    return Outgoing("\n\n".join(parts), lang, tuple(buttons), entry.id)
+
+
+def compose_reply(kb: KnowledgeBase, locales: Locales, prediction: Prediction, lang: str) -> Outgoing:
+    """What the bot says after matching a free-text question."""
+    if prediction.outcome is Outcome.ANSWER and prediction.intent in kb.entries:
+        return compose_answer(kb, locales, kb.entries[prediction.intent], lang)
+    suggestions = [c for c in prediction.candidates if c.intent in kb.entries]
+    if prediction.outcome is Outcome.SUGGEST and suggestions:
+        buttons = [Button(kb.entries[c.intent].translation(lang).title, PAYLOAD_ENTRY + c.intent) for c in suggestions]
+        buttons.append(Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN))
+        return Outgoing(locales.text(lang, "didyoumean.prompt"), lang, tuple(buttons))
+    return Outgoing(
+        locales.text(lang, "nomatch.message"),
+        lang,
+        (
+            Button(locales.text(lang, "button.menu"), PAYLOAD_MENU),
+            Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN),
+        ),
+    )
+
+
+def language_label(lang: str) -> str:
+    return ENGLISH_NAMES.get(lang, lang)

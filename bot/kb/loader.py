@@ -1,0 +1,561 @@
+"""Read and validate the knowledge base; every problem names file, line and field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import process
+
+from bot.kb.model import TOPICS, Contact, Entry, KnowledgeBase, Source, Translation
+from bot.kb.problems import ProblemList
+from bot.kb.yamlsrc import YamlDocument, read_yaml
+from bot.markdown import MarkdownError, is_web_url, parse
+from nlu.languages import ENGLISH_NAMES, LANGUAGES
+
+REQUIRED_LANGUAGES: tuple[str, ...] = ("en", "ro")  # an entry cannot be published without these
+STALE_AFTER = dt.timedelta(days=183)  # about six months
+
+_ENTRY_FIELDS = {"id", "topic", "related", "contacts", "sources", "last_verified"}
+_TEXT_FIELDS = {"title", "answer", "examples", "review", "reviewed_by", "reviewed_on"}
+_CONTACT_FIELDS = {
+    "name",
+    "name_en",
+    "kind",
+    "address",
+    "phone",
+    "email",
+    "website",
+    "hours",
+    "coordinates",
+    "confirmed",
+    "note",
+    "sources",
+    "last_verified",
+}
+_CONTACT_KINDS = {"emergency", "helpline", "authority", "organisation", "online_service"}
+_ENTRY_ID = re.compile(r"^[a-z]+\.[a-z0-9_]+$")
+_CONTACT_ID = re.compile(r"^[a-z0-9_]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{1,20}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+_MIN_EXAMPLES = 3
+
+
+def _suggest(word: str, choices: list[str] | set[str]) -> str:
+    found = process.extractOne(word, sorted(choices), score_cutoff=60)
+    return f" Did you mean '{found[0]}'?" if found else ""
+
+
+class _Reader:
+    def __init__(self, root: Path, today: dt.date):
+        self.root = root
+        self.today = today
+        self.problems = ProblemList()
+
+    # -- shared field checks ---------------------------------------------------------------------
+
+    def _unknown_fields(
+        self, path: Path, doc: YamlDocument, data: dict[str, Any], allowed: set[str], prefix: tuple[str | int, ...] = ()
+    ) -> None:
+        for key in data:
+            if key not in allowed:
+                self.problems.error(
+                    path,
+                    doc.line(*prefix, key),
+                    str(key),
+                    f"'{key}' is not a field the bot knows.{_suggest(str(key), allowed)} "
+                    f"Allowed fields: {', '.join(sorted(allowed))}.",
+                )
+
+    def _text(
+        self,
+        path: Path,
+        doc: YamlDocument,
+        data: dict[str, Any],
+        key: str,
+        *,
+        required: bool = True,
+        prefix: tuple[str | int, ...] = (),
+    ) -> str | None:
+        value = data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.problems.error(path, doc.line(*prefix), key, f"'{key}' is missing or empty.")
+            return None
+        if not isinstance(value, str):
+            self.problems.error(path, doc.line(*prefix, key), key, f"'{key}' must be text; put it in double quotes.")
+            return None
+        return value.strip()
+
+    def _date(
+        self,
+        path: Path,
+        doc: YamlDocument,
+        data: dict[str, Any],
+        key: str,
+        prefix: tuple[str | int, ...] = (),
+        *,
+        required: bool = True,
+    ) -> dt.date | None:
+        value = data.get(key)
+        line = doc.line(*prefix, key)
+        if value is None:
+            if required:
+                self.problems.error(
+                    path,
+                    doc.line(*prefix),
+                    key,
+                    f"'{key}' is missing; write the date the facts were checked, as YYYY-MM-DD.",
+                )
+            return None
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if not isinstance(value, dt.date):
+            self.problems.error(
+                path, line, key, f"'{value}' is not a valid date; write it as YYYY-MM-DD, for example 2026-11-22."
+            )
+            return None
+        if value > self.today:
+            self.problems.error(
+                path, line, key, f"{value.isoformat()} is in the future; use the day the facts were checked."
+            )
+            return None
+        return value
+
+    def _sources(
+        self, path: Path, doc: YamlDocument, data: dict[str, Any], prefix: tuple[str | int, ...] = ()
+    ) -> tuple[Source, ...]:
+        raw = data.get("sources")
+        if not isinstance(raw, list) or not raw:
+            self.problems.error(
+                path,
+                doc.line(*prefix, "sources"),
+                "sources",
+                "at least one source (title and url) is required: where do these facts come from?",
+            )
+            return ()
+        sources: list[Source] = []
+        for i, item in enumerate(raw):
+            field = f"sources[{i + 1}]"
+            if not isinstance(item, dict):
+                self.problems.error(
+                    path,
+                    doc.line(*prefix, "sources", i),
+                    field,
+                    "each source needs a 'title' and a 'url' on separate lines.",
+                )
+                continue
+            self._unknown_fields(path, doc, item, {"title", "url"}, (*prefix, "sources", i))
+            title = item.get("title")
+            url = item.get("url")
+            if not isinstance(title, str) or not title.strip():
+                self.problems.error(path, doc.line(*prefix, "sources", i), f"{field}.title", "the source has no title.")
+            if not isinstance(url, str) or not is_web_url(url):
+                self.problems.error(
+                    path,
+                    doc.line(*prefix, "sources", i, "url"),
+                    f"{field}.url",
+                    f"'{url}' is not a valid web address; it must be a full link starting with https:// (or http://).",
+                )
+                continue
+            if isinstance(title, str) and title.strip():
+                sources.append(Source(title.strip(), url))
+        return tuple(sources)
+
+    # -- contacts --------------------------------------------------------------------------------
+
+    def contacts(self) -> dict[str, Contact]:
+        path = self.root / "contacts.yaml"
+        if not path.exists():
+            self.problems.error(path, None, None, "contacts.yaml is missing.")
+            return {}
+        doc = read_yaml(path, self.problems)
+        if doc is None:
+            return {}
+        if not isinstance(doc.data, dict):
+            self.problems.error(path, 1, None, "the file must list contacts as 'id:' followed by their fields.")
+            return {}
+        contacts: dict[str, Contact] = {}
+        for cid, data in doc.data.items():
+            if not isinstance(cid, str) or not _CONTACT_ID.match(cid):
+                self.problems.error(
+                    path, doc.line(cid), str(cid), "a contact id may contain only lower-case letters, digits and '_'."
+                )
+                continue
+            if not isinstance(data, dict):
+                self.problems.error(path, doc.line(cid), cid, "the contact has no fields.")
+                continue
+            contact = self._contact(path, doc, cid, data)
+            if contact:
+                contacts[cid] = contact
+        return contacts
+
+    def _contact(self, path: Path, doc: YamlDocument, cid: str, data: dict[str, Any]) -> Contact | None:
+        before = len(self.problems.errors)
+        p = (cid,)
+        self._unknown_fields(path, doc, data, _CONTACT_FIELDS, p)
+        name = self._text(path, doc, data, "name", prefix=p)
+        kind = self._text(path, doc, data, "kind", prefix=p)
+        if kind and kind not in _CONTACT_KINDS:
+            self.problems.error(
+                path,
+                doc.line(cid, "kind"),
+                f"{cid}.kind",
+                f"'{kind}' is not a known kind; use one of {', '.join(sorted(_CONTACT_KINDS))}.",
+            )
+        phones_raw = data.get("phone", [])
+        if isinstance(phones_raw, (str, int)):
+            phones_raw = [phones_raw]
+        phones: list[str] = []
+        for i, phone in enumerate(phones_raw or []):
+            if not isinstance(phone, str) or not _PHONE.match(phone):
+                self.problems.error(
+                    path,
+                    doc.line(cid, "phone", i),
+                    f"{cid}.phone",
+                    f"'{phone}' is not a phone number; write it in quotes, digits and spaces only, "
+                    'e.g. "+40 21 312 62 10".',
+                )
+            else:
+                phones.append(phone)
+        email = data.get("email")
+        if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)):
+            self.problems.error(path, doc.line(cid, "email"), f"{cid}.email", f"'{email}' is not an email address.")
+        website = data.get("website")
+        if website is not None and not is_web_url(website):
+            self.problems.error(
+                path,
+                doc.line(cid, "website"),
+                f"{cid}.website",
+                f"'{website}' is not a valid web address; it must start with https://.",
+            )
+        coordinates = data.get("coordinates")
+        coords: tuple[float, float] | None = None
+        if coordinates is not None:
+            ok = (
+                isinstance(coordinates, list)
+                and len(coordinates) == 2
+                and all(isinstance(c, (int, float)) for c in coordinates)
+                and -90 <= coordinates[0] <= 90
+                and -180 <= coordinates[1] <= 180
+            )
+            if not ok:
+                self.problems.error(
+                    path,
+                    doc.line(cid, "coordinates"),
+                    f"{cid}.coordinates",
+                    "coordinates must be [latitude, longitude], e.g. [45.7537, 21.2257].",
+                )
+            else:
+                coords = (float(coordinates[0]), float(coordinates[1]))
+        confirmed = data.get("confirmed", False)
+        if not isinstance(confirmed, bool):
+            self.problems.error(
+                path, doc.line(cid, "confirmed"), f"{cid}.confirmed", "'confirmed' must be true or false."
+            )
+            confirmed = False
+        notes_raw = data.get("note") or {}
+        notes: dict[str, str] = {}
+        if not isinstance(notes_raw, dict):
+            self.problems.error(
+                path,
+                doc.line(cid, "note"),
+                f"{cid}.note",
+                "'note' must list one text per language code, e.g. 'en: ...'.",
+            )
+        else:
+            for lang, text in notes_raw.items():
+                if lang not in ENGLISH_NAMES:
+                    self.problems.error(
+                        path,
+                        doc.line(cid, "note", lang),
+                        f"{cid}.note.{lang}",
+                        f"'{lang}' is not a language code the bot knows ({', '.join(LANGUAGES)}).",
+                    )
+                elif isinstance(text, str):
+                    notes[lang] = text.strip()
+        sources = self._sources(path, doc, data, p)
+        verified = self._date(path, doc, data, "last_verified", p)
+        for key in ("name_en", "address", "hours"):
+            if key in data and not isinstance(data[key], str):
+                self.problems.error(path, doc.line(cid, key), f"{cid}.{key}", f"'{key}' must be text.")
+        if len(self.problems.errors) > before or name is None or kind is None or verified is None:
+            return None
+        return Contact(
+            id=cid,
+            name=name,
+            kind=kind,
+            confirmed=confirmed,
+            sources=sources,
+            last_verified=verified,
+            name_en=data.get("name_en"),
+            address=data.get("address"),
+            phones=tuple(phones),
+            email=email,
+            website=website,
+            hours=data.get("hours"),
+            coordinates=coords,
+            notes=notes,
+        )
+
+    # -- entries ---------------------------------------------------------------------------------
+
+    def entries(self, contacts: dict[str, Contact]) -> dict[str, Entry]:
+        folder = self.root / "entries"
+        if not folder.is_dir():
+            self.problems.error(folder, None, None, "the 'entries' folder is missing.")
+            return {}
+        raw: dict[str, tuple[Path, YamlDocument, dict[str, Any]]] = {}
+        for entry_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+            path = entry_dir / "entry.yaml"
+            if not path.exists():
+                self.problems.error(path, None, None, "this entry folder has no entry.yaml.")
+                continue
+            doc = read_yaml(path, self.problems)
+            if doc is None:
+                continue
+            if not isinstance(doc.data, dict):
+                self.problems.error(path, 1, None, "entry.yaml must contain fields such as 'id:' and 'topic:'.")
+                continue
+            eid = doc.data.get("id")
+            if eid in raw:
+                self.problems.error(
+                    path,
+                    doc.line("id"),
+                    "id",
+                    f"duplicate id: '{eid}' is already used by {raw[eid][0].relative_to(self.root)}. "
+                    "Every entry needs its own id.",
+                )
+                continue
+            if not isinstance(eid, str) or not _ENTRY_ID.match(eid):
+                self.problems.error(
+                    path,
+                    doc.line("id"),
+                    "id",
+                    f"'{eid}' is not a valid id; use topic.name in lower case, e.g. health.family_doctor.",
+                )
+                continue
+            if eid != entry_dir.name:
+                self.problems.error(
+                    path,
+                    doc.line("id"),
+                    "id",
+                    f"the id '{eid}' must be the same as the folder name '{entry_dir.name}'.",
+                )
+                continue
+            raw[eid] = (path, doc, doc.data)
+        entries: dict[str, Entry] = {}
+        for eid, (path, doc, data) in raw.items():
+            entry = self._entry(path, doc, data, eid, contacts, set(raw))
+            if entry:
+                entries[eid] = entry
+        return entries
+
+    def _entry(
+        self,
+        path: Path,
+        doc: YamlDocument,
+        data: dict[str, Any],
+        eid: str,
+        contacts: dict[str, Contact],
+        all_ids: set[str],
+    ) -> Entry | None:
+        before = len(self.problems.errors)
+        self._unknown_fields(path, doc, data, _ENTRY_FIELDS)
+        topic = self._text(path, doc, data, "topic")
+        if topic and topic not in TOPICS:
+            self.problems.error(
+                path, doc.line("topic"), "topic", f"'{topic}' is not a topic; use one of {', '.join(TOPICS)}."
+            )
+        elif topic and not eid.startswith(topic + "."):
+            self.problems.error(
+                path, doc.line("topic"), "topic", f"the id '{eid}' should start with the topic '{topic}.'."
+            )
+        related = self._id_list(path, doc, data, "related", all_ids, "an entry", eid)
+        contact_ids = self._id_list(path, doc, data, "contacts", set(contacts), "a contact in contacts.yaml", eid)
+        sources = self._sources(path, doc, data)
+        verified = self._date(path, doc, data, "last_verified")
+        if verified and self.today - verified > STALE_AFTER:
+            self.problems.warning(
+                path,
+                doc.line("last_verified"),
+                "last_verified",
+                f"the facts were last checked on {verified.isoformat()}, more than 6 months ago; "
+                "check the sources again and update the date.",
+            )
+        translations = {}
+        for lang in LANGUAGES:
+            text_path = path.parent / f"{lang}.yaml"
+            if not text_path.exists():
+                message = f"the {ENGLISH_NAMES[lang]} ({lang}) text is missing; create {lang}.yaml in this folder"
+                if lang in REQUIRED_LANGUAGES:
+                    self.problems.error(text_path, None, None, message + " (required for every entry).")
+                else:
+                    self.problems.warning(
+                        text_path,
+                        None,
+                        None,
+                        message + f"; until then people writing in {ENGLISH_NAMES[lang]} get the English text.",
+                    )
+                continue
+            translation = self._translation(text_path, lang)
+            if translation:
+                translations[lang] = translation
+        for other in path.parent.glob("*.yaml"):
+            if other.name != "entry.yaml" and other.stem not in ENGLISH_NAMES:
+                self.problems.error(
+                    other, None, None, f"'{other.stem}' is not a language code the bot knows ({', '.join(LANGUAGES)})."
+                )
+        if len(self.problems.errors) > before or topic is None or verified is None or not translations:
+            return None
+        return Entry(eid, topic, related, contact_ids, sources, verified, translations)
+
+    def _id_list(
+        self, path: Path, doc: YamlDocument, data: dict[str, Any], key: str, known: set[str], what: str, own_id: str
+    ) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problems.error(path, doc.line(key), key, f"'{key}' must be a list, e.g. [{key}_a, {key}_b].")
+            return ()
+        result: list[str] = []
+        for i, item in enumerate(value):
+            if item not in known or item == own_id:
+                reason = "an entry cannot refer to itself" if item == own_id else f"'{item}' is not {what}"
+                self.problems.error(path, doc.line(key, i), key, f"{reason}.{_suggest(str(item), known)}")
+            elif item in result:
+                self.problems.error(path, doc.line(key, i), key, f"'{item}' is listed twice.")
+            else:
+                result.append(item)
+        return tuple(result)
+
+    def _translation(self, path: Path, lang: str) -> Translation | None:
+        doc = read_yaml(path, self.problems)
+        if doc is None:
+            return None
+        data = doc.data
+        if not isinstance(data, dict):
+            self.problems.error(path, 1, None, "the file must contain 'title:', 'answer:' and 'examples:'.")
+            return None
+        before = len(self.problems.errors)
+        self._unknown_fields(path, doc, data, _TEXT_FIELDS)
+        title = self._text(path, doc, data, "title")
+        answer = self._text(path, doc, data, "answer")
+        if answer is not None:
+            try:
+                parse(answer)
+            except MarkdownError as exc:
+                base = doc.line("answer") or 1
+                # A block scalar ("answer: |") starts on the line after the key.
+                offset = 1 if isinstance(data.get("answer"), str) and "\n" in data["answer"] else 0
+                self.problems.error(path, base + offset + exc.line - 1, "answer", str(exc))
+        review = data.get("review")
+        if review not in ("reviewed", "unreviewed"):
+            self.problems.error(
+                path,
+                doc.line("review"),
+                "review",
+                f"'review' must be 'unreviewed' (machine-drafted or not yet checked) or 'reviewed' "
+                f"(checked by a native speaker), not '{review}'.",
+            )
+        reviewed_by = data.get("reviewed_by")
+        reviewed_on = self._date(path, doc, data, "reviewed_on", required=False)
+        if review == "reviewed" and (not reviewed_by or reviewed_on is None):
+            self.problems.error(
+                path,
+                doc.line("review"),
+                "review",
+                "a reviewed text needs 'reviewed_by' (who checked it) and 'reviewed_on' (when).",
+            )
+        examples = data.get("examples")
+        clean: list[str] = []
+        if not isinstance(examples, list):
+            self.problems.error(
+                path,
+                doc.line("examples"),
+                "examples",
+                "'examples' must be a list of questions, one per line starting with '- '.",
+            )
+        else:
+            seen: dict[str, int] = {}
+            for i, example in enumerate(examples):
+                line = doc.line("examples", i)
+                if not isinstance(example, str) or not example.strip():
+                    self.problems.error(
+                        path, line, "examples", f"example {i + 1} is empty or not text; put it in quotes."
+                    )
+                    continue
+                key = example.strip().casefold()
+                if key in seen:
+                    self.problems.warning(path, line, "examples", f"this example repeats the one on line {seen[key]}.")
+                    continue
+                seen[key] = line or 0
+                clean.append(example.strip())
+            if len(clean) < _MIN_EXAMPLES:
+                self.problems.error(
+                    path,
+                    doc.line("examples"),
+                    "examples",
+                    f"only {len(clean)} example questions; write at least {_MIN_EXAMPLES} "
+                    "(15 or more help the bot understand people).",
+                )
+        if len(self.problems.errors) > before or title is None or answer is None:
+            return None
+        return Translation(
+            lang,
+            title,
+            answer,
+            tuple(clean),
+            review == "reviewed",
+            reviewed_by if isinstance(reviewed_by, str) else None,
+            reviewed_on,
+        )
+
+    # -- out of scope ----------------------------------------------------------------------------
+
+    def out_of_scope(self) -> dict[str, tuple[str, ...]]:
+        path = self.root / "nlu" / "out_of_scope.yaml"
+        if not path.exists():
+            self.problems.warning(
+                path, None, None, "no out-of-scope examples; the bot is more likely to answer unrelated questions."
+            )
+            return {}
+        doc = read_yaml(path, self.problems)
+        if doc is None:
+            return {}
+        if not isinstance(doc.data, dict):
+            self.problems.error(path, 1, None, "list the questions under a language code, e.g. 'en:'.")
+            return {}
+        result: dict[str, tuple[str, ...]] = {}
+        for lang, questions in doc.data.items():
+            if lang not in ENGLISH_NAMES:
+                self.problems.error(
+                    path,
+                    doc.line(lang),
+                    str(lang),
+                    f"'{lang}' is not a language code the bot knows ({', '.join(LANGUAGES)}).",
+                )
+                continue
+            if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
+                self.problems.error(path, doc.line(lang), lang, "must be a list of questions in quotes.")
+                continue
+            result[lang] = tuple(q.strip() for q in questions if q.strip())
+        return result
+
+
+def load_knowledge(root: Path | str, *, today: dt.date | None = None) -> tuple[KnowledgeBase | None, ProblemList]:
+    """Load and validate; the knowledge base is returned only when there is no error."""
+    root = Path(root)
+    reader = _Reader(root, today or dt.date.today())
+    if not root.is_dir():
+        reader.problems.error(root, None, None, "the knowledge folder does not exist.")
+        return None, reader.problems
+    contacts = reader.contacts()
+    entries = reader.entries(contacts)
+    out_of_scope = reader.out_of_scope()
+    if reader.problems.errors:
+        return None, reader.problems
+    return KnowledgeBase(root, entries, contacts, out_of_scope), reader.problems

@@ -1,0 +1,103 @@
+"""The knowledge base as the rest of the bot sees it: validated, immutable values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlu.languages import FALLBACK_ORDER
+from nlu.matcher import OUT_OF_SCOPE, Example
+
+TOPICS: tuple[str, ...] = ("rights", "health", "education", "work", "housing", "general")
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: str
+    name: str
+    kind: str
+    confirmed: bool
+    sources: tuple[Source, ...]
+    last_verified: dt.date
+    name_en: str | None = None
+    address: str | None = None
+    phones: tuple[str, ...] = ()
+    email: str | None = None
+    website: str | None = None
+    hours: str | None = None
+    coordinates: tuple[float, float] | None = None
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def display_name(self, lang: str) -> str:
+        if lang == "ro" or not self.name_en:
+            return self.name
+        return self.name_en
+
+    def note(self, lang: str) -> str | None:
+        for code in (lang, *FALLBACK_ORDER):
+            if code in self.notes:
+                return self.notes[code]
+        return None
+
+
+@dataclass(frozen=True)
+class Translation:
+    lang: str
+    title: str
+    answer: str
+    examples: tuple[str, ...]
+    reviewed: bool
+    reviewed_by: str | None = None
+    reviewed_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    topic: str
+    related: tuple[str, ...]
+    contacts: tuple[str, ...]
+    sources: tuple[Source, ...]
+    last_verified: dt.date
+    translations: Mapping[str, Translation]
+
+    def translation(self, lang: str) -> Translation:
+        """The text in ``lang``, else the first available fallback language."""
+        for code in (lang, *FALLBACK_ORDER):
+            if code in self.translations:
+                return self.translations[code]
+        return next(iter(self.translations.values()))
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    root: Path
+    entries: Mapping[str, Entry]
+    contacts: Mapping[str, Contact]
+    out_of_scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def entries_in_topic(self, topic: str) -> list[Entry]:
+        return [e for e in self.entries.values() if e.topic == topic]
+
+    def examples(self) -> list[Example]:
+        """Training examples for matchers: every example question, every title, and negatives."""
+        found: list[Example] = []
+        for entry in self.entries.values():
+            for lang, text in entry.translations.items():
+                found.append(Example(entry.id, lang, text.title))
+                found.extend(Example(entry.id, lang, q) for q in text.examples)
+        for lang, questions in self.out_of_scope.items():
+            found.extend(Example(OUT_OF_SCOPE, lang, q) for q in questions)
+        return found
+
+    def language_samples(self) -> list[tuple[str, str]]:
+        """Text per language for the language identifier (answers add vocabulary)."""
+        return [(lang, text.answer) for entry in self.entries.values() for lang, text in entry.translations.items()]

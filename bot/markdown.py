@@ -1,0 +1,121 @@
+"""The small Markdown subset used in answers: paragraphs, "- " bullets, **bold** and [links](url).
+
+Parsed into blocks of inline spans so each channel can render it its own way, and so editors get
+a precise error for markup the bot cannot show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    bold: bool = False
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str  # "paragraph" or "bullet"
+    spans: tuple[Span, ...]
+
+
+class MarkdownError(ValueError):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line  # 1-based line within the text
+
+
+_LINK = re.compile(r"\[([^\[\]]+)\]\(([^()\s]+)\)")
+_BULLET = re.compile(r"^\s*[-*•]\s+")
+_NUMBERED = re.compile(r"^\s*\d+[.)]\s+")
+
+
+def is_web_url(url: str) -> bool:
+    """True for an absolute http(s) address with a plausible host name."""
+    if not isinstance(url, str) or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return parts.scheme in ("http", "https") and "." in host and not host.startswith(".") and not host.endswith(".")
+
+
+def _inline(text: str, line: int) -> tuple[Span, ...]:
+    spans: list[Span] = []
+    pieces = text.split("**")
+    if len(pieces) % 2 == 0:
+        raise MarkdownError(line, "a '**' that starts bold text is never closed; add the closing '**'.")
+    for index, piece in enumerate(pieces):
+        bold = index % 2 == 1
+        position = 0
+        for match in _LINK.finditer(piece):
+            if match.start() > position:
+                spans.append(Span(piece[position : match.start()], bold))
+            url = match.group(2)
+            if not is_web_url(url):
+                raise MarkdownError(line, f"the link '{url}' is not a valid web address (it must start with https://).")
+            spans.append(Span(match.group(1), bold, url))
+            position = match.end()
+        rest = piece[position:]
+        if "](" in rest:
+            raise MarkdownError(line, "a link is written incorrectly; use [text](https://address).")
+        if rest:
+            spans.append(Span(rest, bold))
+    return tuple(s for s in spans if s.text)
+
+
+def parse(text: str) -> list[Block]:
+    """Parse the subset; raise ``MarkdownError`` naming the line of anything unsupported."""
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+    paragraph_line = 0
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(Block("paragraph", _inline(" ".join(paragraph), paragraph_line)))
+            paragraph.clear()
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            flush()
+            continue
+        if line.startswith("#"):
+            raise MarkdownError(number, "headings ('#') are not supported; use **bold** text instead.")
+        if re.search(r"</?[a-zA-Z][^>]*>", line):
+            raise MarkdownError(number, "HTML tags are not supported; use **bold** and [text](https://...) links.")
+        if line.startswith("|"):
+            raise MarkdownError(number, "tables are not supported; use a bullet list ('- ...').")
+        if _NUMBERED.match(line):
+            raise MarkdownError(number, "numbered lists are not supported; use bullets ('- ...').")
+        bullet = _BULLET.match(raw)
+        if bullet:
+            flush()
+            blocks.append(Block("bullet", _inline(raw[bullet.end() :].strip(), number)))
+            continue
+        if not paragraph:
+            paragraph_line = number
+        paragraph.append(line)
+    flush()
+    return blocks
+
+
+def to_plain(blocks: list[Block]) -> str:
+    """Plain text: bullets as "• ", links as "text (url)"."""
+    out: list[str] = []
+    previous = ""
+    for block in blocks:
+        text = "".join(f"{s.text} ({s.url})" if s.url and s.url != s.text else s.text for s in block.spans)
+        if block.kind == "bullet":
+            out.append(("\n" if previous == "paragraph" else "") + "• " + text)
+        else:
+            out.append(("\n" if out else "") + text)
+        previous = block.kind
+    return "\n".join(out).strip()

@@ -1,0 +1,1 @@
+"""Multilingual question matching: normalisation, transliteration, language id and matchers."""

@@ -1,0 +1,113 @@
+"""Language identification: script first, then a character n-gram model trained on the KB.
+
+The person's chosen language is a hint, not a cage: a short or ambiguous message keeps the hint,
+a clear message in another language is recognised as such (a Ukrainian user writing Russian).
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from nlu.languages import LANGUAGES, NATIVE_SCRIPT
+from nlu.normalize import normalize
+
+_SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
+    (0x0041, 0x024F, "latin"),
+    (0x0370, 0x03FF, "greek"),
+    (0x0400, 0x052F, "cyrillic"),
+    (0x0600, 0x06FF, "arabic"),
+    (0x0750, 0x077F, "arabic"),
+    (0xFB50, 0xFDFF, "arabic"),
+    (0xFE70, 0xFEFF, "arabic"),
+    (0x0900, 0x097F, "devanagari"),
+    (0x0980, 0x09FF, "bengali"),
+    (0x0B80, 0x0BFF, "tamil"),
+    (0x0D80, 0x0DFF, "sinhala"),
+)
+
+_HINT_BONUS = 2.5  # nats in favour of the chosen language
+_NGRAM_SIZES = (1, 2, 3, 4)
+
+
+def script_of(char: str) -> str | None:
+    code = ord(char)
+    for start, end, name in _SCRIPT_RANGES:
+        if start <= code <= end:
+            return name
+    return None
+
+
+def dominant_script(text: str) -> str | None:
+    counts: Counter[str] = Counter()
+    for char in text:
+        if unicodedata.category(char)[0] in "LM":
+            script = script_of(char)
+            if script:
+                counts[script] += 1
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _ngrams(normalized: str) -> Iterable[str]:
+    for word in normalized.split():
+        padded = f" {word} "
+        for size in _NGRAM_SIZES:
+            for i in range(len(padded) - size + 1):
+                yield padded[i : i + size]
+
+
+class LanguageIdentifier:
+    """Naive Bayes over character n-grams, restricted to the languages that use the text's script."""
+
+    def __init__(self, samples: Iterable[tuple[str, str]]):
+        counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        for lang, text in samples:
+            normalized = normalize(text)
+            script = dominant_script(normalized)
+            if script is None:
+                continue
+            counts[script][lang].update(_ngrams(normalized))
+        self._logprob: dict[str, dict[str, dict[str, float]]] = {}
+        self._unseen: dict[str, dict[str, float]] = {}
+        for script, by_lang in counts.items():
+            vocabulary = set().union(*by_lang.values())
+            self._logprob[script] = {}
+            self._unseen[script] = {}
+            for lang, grams in by_lang.items():
+                total = sum(grams.values()) + 0.5 * len(vocabulary)
+                self._logprob[script][lang] = {g: math.log((c + 0.5) / total) for g, c in grams.items()}
+                self._unseen[script][lang] = math.log(0.5 / total)
+
+    def candidates(self, script: str | None) -> tuple[str, ...]:
+        if script is None:
+            return ()
+        trained = tuple(lang for lang in LANGUAGES if lang in self._logprob.get(script, {}))
+        if trained:
+            return trained
+        return tuple(lang for lang in LANGUAGES if NATIVE_SCRIPT[lang] == script)
+
+    def detect(self, text: str, hint: str | None = None) -> str:
+        """The most likely language of ``text``; the hint wins when the text does not say otherwise."""
+        normalized = normalize(text)
+        script = dominant_script(normalized)
+        candidates = self.candidates(script)
+        if not candidates:
+            return hint or "en"
+        if len(candidates) == 1:
+            return candidates[0]
+        grams = list(_ngrams(normalized))
+        logprob = self._logprob.get(script, {})
+        best_lang, best_score = candidates[0], -math.inf
+        for lang in candidates:
+            table = logprob.get(lang)
+            if table is None:
+                continue
+            unseen = self._unseen[script][lang]
+            score = sum(table.get(g, unseen) for g in grams) / max(1, len(grams)) * min(len(grams), 12)
+            if lang == hint:
+                score += _HINT_BONUS
+            if score > best_score:
+                best_lang, best_score = lang, score
+        return best_lang

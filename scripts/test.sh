@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up (or reuse) .venv with the project and its dev tools, then lint, check content and run all tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[dev]'
+.venv/bin/ruff check .
+.venv/bin/acasa kb check > /dev/null || .venv/bin/acasa kb check
+.venv/bin/python -m pytest "$@"
