@@ -78,9 +78,17 @@ def parse(text: str) -> list[Block]:
     paragraph_line = 0
 
     def flush() -> None:
-        if paragraph:
+        if not paragraph:
+            return
+        try:
             blocks.append(Block("paragraph", _inline(" ".join(paragraph), paragraph_line)))
-            paragraph.clear()
+        except MarkdownError as exc:
+            # Point at the paragraph line that holds the offending markup, not at its first line.
+            for offset in range(len(paragraph) - 1, -1, -1):
+                if "**" in paragraph[offset] or "](" in paragraph[offset]:
+                    raise MarkdownError(paragraph_line + offset, str(exc)) from None
+            raise
+        paragraph.clear()
 
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()

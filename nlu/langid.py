@@ -6,6 +6,7 @@ a clear message in another language is recognised as such (a Ukrainian user writ
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 from collections import Counter, defaultdict
@@ -32,7 +33,10 @@ _HINT_BONUS = 2.5  # nats in favour of the chosen language
 _NGRAM_SIZES = (1, 2, 3, 4)
 
 
+@functools.lru_cache(maxsize=8192)
 def script_of(char: str) -> str | None:
+    if unicodedata.category(char)[0] not in "LM":
+        return None
     code = ord(char)
     for start, end, name in _SCRIPT_RANGES:
         if start <= code <= end:
@@ -41,12 +45,8 @@ def script_of(char: str) -> str | None:
 
 
 def dominant_script(text: str) -> str | None:
-    counts: Counter[str] = Counter()
-    for char in text:
-        if unicodedata.category(char)[0] in "LM":
-            script = script_of(char)
-            if script:
-                counts[script] += 1
+    counts: Counter[str] = Counter(map(script_of, text))
+    counts.pop(None, None)
     return counts.most_common(1)[0][0] if counts else None
 
 

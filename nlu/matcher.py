@@ -105,6 +105,9 @@ class FeatureWeights:
     phonetic: float = 1.0
     grams: float = 1.0
     skeleton: float = 0.6
+    unknown: float = 9.0  # squared weight of a query feature no example has (dilutes long off-topic text)
+    runner_up_examples: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
+    other_language: float = 1.0  # multiplier for examples not in the message's language  # weights of an intent's 2nd, 3rd... best examples
 
 
 def _char_grams(word: str, sizes: Sequence[int] = (3, 4)) -> Iterable[str]:
@@ -143,6 +146,8 @@ class _Index:
     intent_starts: np.ndarray
     intents: list[str]
     phonetic_vocab: list[str] = field(default_factory=list)
+    doc_langs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    lang_codes: dict[str, int] = field(default_factory=dict)
 
 
 class BuiltinMatcher:
@@ -185,29 +190,36 @@ class BuiltinMatcher:
         return feats
 
     def _build(self, examples: list[Example]) -> _Index:
+        # Flat (doc, feature, weight) triples sorted by feature give a compressed sparse column
+        # matrix without per-feature Python lists: the build stays fast for a 100x larger KB.
         doc_feats = [self._features(_forms(e.text)) for e in examples]
-        df: Counter[str] = Counter()
+        feature_ids: dict[str, int] = {}
+        df: list[int] = []
         for feats in doc_feats:
-            df.update(feats.keys())
+            for f in feats:
+                fid = feature_ids.setdefault(f, len(feature_ids))
+                if fid == len(df):
+                    df.append(0)
+                df[fid] += 1
         n = len(examples)
-        feature_ids = {f: i for i, f in enumerate(sorted(df))}
-        idf = np.zeros(len(feature_ids), dtype=np.float32)
-        for f, i in feature_ids.items():
-            idf[i] = math.log((1 + n) / (1 + df[f])) + 1.0
-        rows: list[list[tuple[int, float]]] = [[] for _ in feature_ids]
+        idf = (np.log((1 + n) / (1 + np.asarray(df, dtype=np.float64))) + 1.0).astype(np.float32)
+        total = sum(len(f) for f in doc_feats)
+        docs = np.empty(total, dtype=np.int32)
+        fids = np.empty(total, dtype=np.int32)
+        tf = np.empty(total, dtype=np.float32)
+        position = 0
         for doc, feats in enumerate(doc_feats):
-            vec = {
-                feature_ids[f]: (1 + math.log(c)) * idf[feature_ids[f]] if c >= 1 else c * idf[feature_ids[f]]
-                for f, c in feats.items()
-            }
-            norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-            for fid, v in vec.items():
-                rows[fid].append((doc, v / norm))
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        for i, postings in enumerate(rows):
-            indptr[i + 1] = indptr[i] + len(postings)
-        doc_ids = np.fromiter((d for postings in rows for d, _ in postings), dtype=np.int32, count=int(indptr[-1]))
-        values = np.fromiter((v for postings in rows for _, v in postings), dtype=np.float32, count=int(indptr[-1]))
+            size = len(feats)
+            docs[position : position + size] = doc
+            fids[position : position + size] = [feature_ids[f] for f in feats]
+            tf[position : position + size] = list(feats.values())
+            position += size
+        values = np.where(tf >= 1, 1 + np.log(np.maximum(tf, 1)), tf) * idf[fids]
+        norms = np.sqrt(np.bincount(docs, weights=values.astype(np.float64) ** 2, minlength=n))
+        values = (values / np.maximum(norms[docs], 1e-9)).astype(np.float32)
+        order = np.argsort(fids, kind="stable")
+        indptr = np.zeros(len(feature_ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(fids, minlength=len(feature_ids)), out=indptr[1:])
         intents: list[str] = []
         starts: list[int] = []
         for i, e in enumerate(examples):
@@ -215,7 +227,12 @@ class BuiltinMatcher:
                 intents.append(e.intent)
                 starts.append(i)
         phonetic_vocab = sorted(f[2:] for f in feature_ids if f.startswith("p:") and len(f) > 4)
-        return _Index(feature_ids, idf, indptr, doc_ids, values, n, np.array(starts), intents, phonetic_vocab)
+        lang_codes: dict[str, int] = {}
+        doc_langs = np.fromiter((lang_codes.setdefault(e.lang, len(lang_codes)) for e in examples), dtype=np.int8)
+        return _Index(
+            feature_ids, idf, indptr, docs[order], values[order], n, np.array(starts), intents, phonetic_vocab,
+            doc_langs, lang_codes,
+        )
 
     # -- matching -----------------------------------------------------------------------------
 
@@ -229,7 +246,7 @@ class BuiltinMatcher:
             self._correction_cache[word] = result
         return result
 
-    def intent_scores(self, text: str) -> dict[str, float]:
+    def intent_scores(self, text: str, language: str | None = None) -> dict[str, float]:
         """Cosine similarity of the best example of each intent (0 for intents with no overlap)."""
         index = self._index
         forms = _forms(text)
@@ -247,8 +264,8 @@ class BuiltinMatcher:
         if not query:
             return {}
         # Unknown features count towards the query norm: a long text that shares one word is not a match.
-        unknown = sum(
-            ((1 + math.log(c)) if c >= 1 else c) ** 2 * 9.0 for f, c in feats.items() if f not in index.feature_ids
+        unknown = self.weights.unknown * sum(
+            ((1 + math.log(c)) if c >= 1 else c) ** 2 for f, c in feats.items() if f not in index.feature_ids
         )
         norm = math.sqrt(sum(w * w for _, w in query) + unknown) or 1.0
         slices_docs = []
@@ -260,12 +277,34 @@ class BuiltinMatcher:
         docs = np.concatenate(slices_docs)
         vals = np.concatenate(slices_vals)
         scores = np.bincount(docs, weights=vals, minlength=index.doc_count)
+        if language is not None and self.weights.other_language != 1.0:
+            # Examples in the message's own language are the better evidence.
+            code = index.lang_codes.get(language, -1)
+            scores *= np.where(index.doc_langs == code, 1.0, self.weights.other_language)
         best = np.maximum.reduceat(scores, index.intent_starts)
+        extra = self.weights.runner_up_examples
+        if extra:
+            # Several examples of one intent agreeing is evidence too: the score is a weighted mean
+            # of the intent's best few example similarities (best first).
+            hit = np.flatnonzero(scores)
+            owner = np.searchsorted(index.intent_starts, hit, side="right") - 1
+            order = np.lexsort((-scores[hit], owner))
+            owner_sorted = owner[order]
+            hit_scores = scores[hit][order]
+            group_start = np.ones(len(order), dtype=bool)
+            group_start[1:] = owner_sorted[1:] != owner_sorted[:-1]
+            starts_at = np.maximum.accumulate(np.where(group_start, np.arange(len(order)), 0))
+            rank = np.arange(len(order)) - starts_at
+            total = best.astype(np.float64)
+            for r, weight in enumerate(extra, start=1):
+                chosen = rank == r
+                np.add.at(total, owner_sorted[chosen], weight * hit_scores[chosen])
+            best = total / (1 + sum(extra))
         return {intent: float(s) for intent, s in zip(index.intents, best, strict=True) if s > 0}
 
     def predict(self, text: str, lang_hint: str | None = None) -> Prediction:
         language = self.languages.detect(text, lang_hint)
-        scores = self.intent_scores(text)
+        scores = self.intent_scores(text, language)
         out_of_scope = scores.pop(OUT_OF_SCOPE, 0.0)
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         if not ranked:

@@ -1,0 +1,101 @@
+"""Shared fixtures: the shipped content, and small knowledge bases written to real folders."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot import paths
+from bot.kb import KnowledgeBase, load_knowledge
+from bot.locales import Locales, load_locales
+from bot.matching import build_builtin
+from nlu.languages import LANGUAGES
+from nlu.matcher import BuiltinMatcher
+
+PROJECT = paths.PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def shipped_kb() -> KnowledgeBase:
+    kb, problems = load_knowledge(PROJECT / "knowledge")
+    assert kb is not None, "\n".join(p.format() for p in problems.errors)
+    return kb
+
+
+@pytest.fixture(scope="session")
+def shipped_locales() -> Locales:
+    locales, problems = load_locales(PROJECT / "locales")
+    assert locales is not None, "\n".join(p.format() for p in problems.errors)
+    return locales
+
+
+@pytest.fixture(scope="session")
+def matcher(shipped_kb: KnowledgeBase) -> BuiltinMatcher:
+    return build_builtin(shipped_kb)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_kb(tmp_path: Path) -> Path:
+    """A valid two-entry knowledge base in a temporary folder, for breaking in tests."""
+    root = tmp_path / "knowledge"
+    write(
+        root / "contacts.yaml",
+        """
+        igi:
+          name: Inspectoratul General pentru Imigrări
+          kind: authority
+          website: https://igi.mai.gov.ro
+          confirmed: true
+          sources:
+            - title: IGI
+              url: https://igi.mai.gov.ro
+          last_verified: 2026-11-01
+        """,
+    )
+    for eid, related in (("rights.asylum", "rights.residence_permit"), ("rights.residence_permit", "rights.asylum")):
+        write(
+            root / "entries" / eid / "entry.yaml",
+            f"""
+            id: {eid}
+            topic: rights
+            related: [{related}]
+            contacts: [igi]
+            sources:
+              - title: IGI
+                url: https://igi.mai.gov.ro
+            last_verified: 2026-11-01
+            """,
+        )
+        for lang in LANGUAGES:
+            write(
+                root / "entries" / eid / f"{lang}.yaml",
+                f"""
+                title: "{eid} in {lang}"
+                review: unreviewed
+                answer: |
+                  Ask **IGI**. See [the site](https://igi.mai.gov.ro).
+                  - one point
+                examples:
+                  - "question one about {eid}"
+                  - "question two about {eid}"
+                  - "question three about {eid}"
+                """,
+            )
+    write(root / "nlu" / "out_of_scope.yaml", 'en:\n  - "will it rain tomorrow"\n')
+    return root
+
+
+@pytest.fixture
+def locales_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "locales"
+    shutil.copytree(PROJECT / "locales", target)
+    return target

@@ -1,0 +1,107 @@
+"""The command-line contracts other tools rely on, run as real processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import PROJECT
+
+
+def acasa(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True, cwd=PROJECT, timeout=180
+    )
+
+
+def test_predict_writes_one_line_per_input_in_order() -> None:
+    lines = [
+        {"text": "how do I register with a family doctor", "lang": "en"},
+        {"text": "будет ли завтра дождь в тимишоаре"},
+        {"text": "malai kaam chahiyo timisoara ma", "lang": "ne"},
+        {"text": "doctor"},
+    ]
+    result = acasa("nlu", "predict", stdin="".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == len(lines)
+    for row in out:
+        assert set(row) == {"intent", "confidence", "language", "alternatives"}
+        assert 0.0 <= row["confidence"] <= 1.0
+        assert len(row["alternatives"]) <= 3
+        assert all(set(a) == {"intent", "confidence"} and 0 <= a["confidence"] <= 1 for a in row["alternatives"])
+    assert out[0]["intent"] == "health.family_doctor" and out[0]["language"] == "en"
+    assert out[1]["intent"] is None and out[1]["language"] == "ru"
+    assert out[2]["intent"] == "work.find_job" and out[2]["language"] == "ne"
+    assert out[3]["intent"] is None  # one ambiguous word: did-you-mean, not an answer
+    assert out[3]["alternatives"], "an ambiguous question should offer choices"
+
+
+def test_predict_reports_bad_lines_and_keeps_going() -> None:
+    result = acasa("nlu", "predict", stdin='not json\n{"text": "family doctor registration", "lang": "en"}\n')
+    assert result.returncode == 0
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert out[0]["intent"] is None and out[0]["error"] == "invalid input line"
+    assert out[1]["intent"] == "health.family_doctor"
+    assert "line 1" in result.stderr
+
+
+def test_ask_json_shape_and_language() -> None:
+    result = acasa("ask", "--lang", "uk", "--json", "як записатися до сімейного лікаря")
+    assert result.returncode == 0, result.stderr
+    reply = json.loads(result.stdout)
+    assert set(reply) == {"intent", "language", "text", "buttons"}
+    assert reply["intent"] == "health.family_doctor"
+    assert reply["language"] == "uk"
+    assert "https://" in reply["text"]  # sources are part of the answer
+    assert any(b["payload"] == "human" for b in reply["buttons"])
+    assert any(b["payload"].startswith("e:") for b in reply["buttons"])  # related entries
+
+
+def test_ask_plain_text_for_people() -> None:
+    result = acasa("ask", "--lang", "en", "I need a family doctor")
+    assert result.returncode == 0, result.stderr
+    assert "**" not in result.stdout
+    assert "1. " in result.stdout
+
+
+def test_ask_out_of_scope_is_honest() -> None:
+    result = acasa("ask", "--lang", "en", "--json", "tell me a joke about cats")
+    reply = json.loads(result.stdout)
+    assert reply["intent"] is None
+    assert "do not have an answer" in reply["text"]
+
+
+def test_ask_rejects_unknown_language() -> None:
+    result = acasa("ask", "--lang", "xx", "hello")
+    assert result.returncode == 1
+    assert "unknown language 'xx'" in result.stderr
+
+
+def test_eval_prints_per_language_and_confusions(tmp_path) -> None:
+    labelled = tmp_path / "set.jsonl"
+    labelled.write_text(
+        "\n".join(
+            json.dumps(x, ensure_ascii=False)
+            for x in [
+                {"text": "how do I register with a family doctor", "lang": "en", "intent": "health.family_doctor"},
+                {"text": "who won the football match", "lang": "en", "intent": None},
+                {"text": "як записатися до сімейного лікаря", "lang": "uk", "intent": "health.family_doctor"},
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    result = acasa("nlu", "eval", str(labelled))
+    assert result.returncode == 0, result.stderr
+    assert "In scope: 100.0% answered correctly (2/2)" in result.stdout
+    assert "Out of scope answered (should be low): 0.0% (0/1)" in result.stdout
+    assert "  uk    100.0%  (1/1)" in result.stdout
+    assert "Most confused" in result.stdout
+
+
+def test_chat_reads_lines_when_not_a_terminal() -> None:
+    result = acasa("chat", "--lang", "en", stdin="I need a family doctor\n1\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Was this helpful?") >= 1

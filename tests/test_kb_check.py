@@ -1,0 +1,163 @@
+"""`acasa kb check`: precise, editor-readable problems and a coverage matrix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.kb import Severity, load_knowledge
+from tests.conftest import PROJECT
+
+TODAY = dt.date(2026, 11, 22)
+
+
+def run_check(kb: Path, locales: Path | None = None) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, "-m", "bot.cli", "kb", "check", "--kb", str(kb)]
+    if locales:
+        args += ["--locales", str(locales)]
+    return subprocess.run(args, capture_output=True, text=True, cwd=PROJECT, timeout=120)
+
+
+def errors_of(root: Path) -> list[str]:
+    kb, problems = load_knowledge(root, today=TODAY)
+    assert kb is None, "expected the knowledge base to be refused"
+    return [p.format(root) for p in problems if p.severity is Severity.ERROR]
+
+
+def test_valid_small_kb_loads(small_kb: Path) -> None:
+    kb, problems = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None, [p.format() for p in problems]
+    assert set(kb.entries) == {"rights.asylum", "rights.residence_permit"}
+    assert kb.entries["rights.asylum"].translation("uk").title == "rights.asylum in uk"
+    assert not problems.errors
+
+
+def test_shipped_content_passes_and_prints_coverage() -> None:
+    result = run_check(PROJECT / "knowledge", PROJECT / "locales")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rights.temporary_protection" in result.stdout
+    assert "unreviewed" in result.stdout
+    assert "Facts older than 6 months" in result.stdout
+    assert "No errors" in result.stdout
+
+
+def test_yaml_syntax_error_names_file_and_line(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "uk.yaml"
+    path.write_text('title: "ok"\nreview: unreviewed\nanswer: "unclosed\nexamples: [a, b\n', encoding="utf-8")
+    errors = errors_of(small_kb)
+    assert any(e.startswith("ERROR: entries/rights.asylum/uk.yaml, line ") and "not valid YAML" in e for e in errors), (
+        errors
+    )
+
+
+def test_missing_language_is_named(small_kb: Path) -> None:
+    (small_kb / "entries" / "rights.asylum" / "en.yaml").unlink()
+    errors = errors_of(small_kb)
+    assert errors == [
+        "ERROR: entries/rights.asylum/en.yaml: the English (en) text is missing; create en.yaml in this folder "
+        "(required for every entry)."
+    ]
+
+
+def test_missing_optional_language_is_a_warning_and_falls_back(small_kb: Path) -> None:
+    (small_kb / "entries" / "rights.asylum" / "ne.yaml").unlink()
+    kb, problems = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None
+    assert [p.format(small_kb) for p in problems.warnings] == [
+        "WARNING: entries/rights.asylum/ne.yaml: the Nepali (ne) text is missing; create ne.yaml in this folder; "
+        "until then people writing in Nepali get the English text."
+    ]
+    assert kb.entries["rights.asylum"].translation("ne").lang == "en"
+
+
+def test_unknown_contact_id(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "entry.yaml"
+    path.write_text(path.read_text().replace("contacts: [igi]", "contacts: [igi_timisoara]"), encoding="utf-8")
+    assert errors_of(small_kb) == [
+        "ERROR: entries/rights.asylum/entry.yaml, line 4, field 'contacts': 'igi_timisoara' is not a contact in "
+        "contacts.yaml. Did you mean 'igi'?"
+    ]
+
+
+def test_duplicate_entry_id(small_kb: Path) -> None:
+    copy = small_kb / "entries" / "rights.asylum_copy"
+    copy.mkdir()
+    for file in (small_kb / "entries" / "rights.asylum").iterdir():
+        (copy / file.name).write_text(file.read_text())
+    errors = errors_of(small_kb)
+    assert errors == [
+        "ERROR: entries/rights.asylum_copy/entry.yaml, line 1, field 'id': duplicate id: 'rights.asylum' is already "
+        "used by entries/rights.asylum/entry.yaml. Every entry needs its own id."
+    ]
+
+
+def test_duplicate_contact_id(small_kb: Path) -> None:
+    path = small_kb / "contacts.yaml"
+    path.write_text(path.read_text() + "igi:\n  name: Again\n", encoding="utf-8")
+    errors = errors_of(small_kb)
+    assert any("contacts.yaml, line 10, field 'igi': 'igi' appears twice here (first on line 1)" in e for e in errors)
+
+
+def test_bad_url(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "entry.yaml"
+    path.write_text(path.read_text().replace("url: https://igi.mai.gov.ro", "url: igi.mai.gov.ro"), encoding="utf-8")
+    assert errors_of(small_kb) == [
+        "ERROR: entries/rights.asylum/entry.yaml, line 7, field 'sources[1].url': 'igi.mai.gov.ro' is not a valid web "
+        "address; it must be a full link starting with https:// (or http://)."
+    ]
+
+
+def test_bad_link_inside_answer(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "fr.yaml"
+    path.write_text(path.read_text().replace("(https://igi.mai.gov.ro)", "(www.igi)"), encoding="utf-8")
+    assert errors_of(small_kb) == [
+        "ERROR: entries/rights.asylum/fr.yaml, line 4, field 'answer': the link 'www.igi' is not a valid web address "
+        "(it must start with https://)."
+    ]
+
+
+def test_bad_date(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "entry.yaml"
+    path.write_text(
+        path.read_text().replace("last_verified: 2026-11-01", "last_verified: 22.11.2026"), encoding="utf-8"
+    )
+    assert errors_of(small_kb) == [
+        "ERROR: entries/rights.asylum/entry.yaml, line 8, field 'last_verified': '22.11.2026' is not a valid date; "
+        "write it as YYYY-MM-DD, for example 2026-11-22."
+    ]
+
+
+def test_future_date_and_stale_date(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "entry.yaml"
+    path.write_text(path.read_text().replace("2026-11-01", "2027-01-01"), encoding="utf-8")
+    assert any("is in the future" in e for e in errors_of(small_kb))
+    path.write_text(path.read_text().replace("2027-01-01", "2025-01-01"), encoding="utf-8")
+    kb, problems = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None
+    assert any("more than 6 months ago" in p.message for p in problems.warnings)
+
+
+def test_misspelt_field_gets_a_suggestion(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "ro.yaml"
+    path.write_text(path.read_text().replace("examples:", "exampels:"), encoding="utf-8")
+    errors = errors_of(small_kb)
+    assert any(
+        "field 'exampels': 'exampels' is not a field the bot knows. Did you mean 'examples'?" in e for e in errors
+    )
+
+
+def test_reviewed_needs_reviewer(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "uk.yaml"
+    path.write_text(path.read_text().replace("review: unreviewed", "review: reviewed"), encoding="utf-8")
+    assert any("needs 'reviewed_by'" in e for e in errors_of(small_kb))
+
+
+def test_cli_exits_1_and_prints_location(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "entry.yaml"
+    path.write_text(path.read_text().replace("contacts: [igi]", "contacts: [nobody]"), encoding="utf-8")
+    result = run_check(small_kb)
+    assert result.returncode == 1
+    assert "entry.yaml, line 4, field 'contacts': 'nobody' is not a contact in contacts.yaml" in result.stdout
+    assert "Nothing can be published" in result.stdout
