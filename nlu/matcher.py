@@ -106,8 +106,8 @@ class FeatureWeights:
     grams: float = 1.0
     skeleton: float = 0.6
     unknown: float = 9.0  # squared weight of a query feature no example has (dilutes long off-topic text)
-    runner_up_examples: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
-    other_language: float = 1.0  # multiplier for examples not in the message's language  # weights of an intent's 2nd, 3rd... best examples
+    runner_up_examples: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)  # weights of an intent's 2nd, 3rd... best examples
+    other_language: float = 1.0  # multiplier for examples not in the message's language
 
 
 def _char_grams(word: str, sizes: Sequence[int] = (3, 4)) -> Iterable[str]:
