@@ -75,7 +75,7 @@ def bench_scale(
 ) -> None:
     data = synthetic(examples, scale)
     started = time.perf_counter()
-    matcher = BuiltinMatcher(data, language_samples=samples)
+    matcher = BuiltinMatcher(data)
     build = time.perf_counter() - started
     clear_caches(matcher)
     first: list[float] = []
@@ -133,7 +133,7 @@ def main() -> None:
     print("| KB    | examples | build     | q/s new  | p50 ms | p99 ms | q/s warm | p50 ms | p99 ms |")
     print("|-------|----------|-----------|----------|--------|--------|----------|--------|--------|")
     for scale in (int(s) for s in args.scales.split(",")):
-        bench_scale(kb.examples(), kb.language_samples(), queries, scale, args.repeat if scale < 100 else 1)
+        bench_scale(kb.examples(), queries, scale, args.repeat if scale < 100 else 1)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from nlu.rasa import RasaMatcher
 
 
 def build_builtin(kb: KnowledgeBase) -> BuiltinMatcher:
-    return BuiltinMatcher(kb.examples(), language_samples=kb.language_samples())
+    return BuiltinMatcher(kb.examples())
 
 
 def build_matcher(kb: KnowledgeBase, env: dict[str, str] | None = None) -> Matcher:

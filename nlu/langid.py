@@ -29,7 +29,10 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
     (0x0D80, 0x0DFF, "sinhala"),
 )
 
-_HINT_BONUS = 2.5  # nats in favour of the chosen language
+# Nats in favour of the chosen language: a fixed part, and a part that fades with length, so one
+# borrowed word ("doctor", "visa") keeps the person's language but a full sentence can overrule it.
+_HINT_BONUS = 2.5
+_SHORT_TEXT_HINT_BONUS = 4.0
 _NGRAM_SIZES = (1, 2, 3, 4)
 
 
@@ -98,6 +101,7 @@ class LanguageIdentifier:
         if len(candidates) == 1:
             return candidates[0]
         grams = list(_ngrams(normalized))
+        hint_bonus = _HINT_BONUS + _SHORT_TEXT_HINT_BONUS / max(1, len(normalized.split()))
         logprob = self._logprob.get(script, {})
         best_lang, best_score = candidates[0], -math.inf
         for lang in candidates:
@@ -107,7 +111,7 @@ class LanguageIdentifier:
             unseen = self._unseen[script][lang]
             score = sum(table.get(g, unseen) for g in grams) / max(1, len(grams)) * min(len(grams), 12)
             if lang == hint:
-                score += _HINT_BONUS
+                score += hint_bonus
             if score > best_score:
                 best_lang, best_score = lang, score
         return best_lang

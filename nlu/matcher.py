@@ -92,10 +92,12 @@ class Matcher(Protocol):
 class Thresholds:
     """Decision thresholds on the calibrated confidence (see ``BuiltinMatcher.predict``)."""
 
-    answer: float = 0.5
-    answer_margin: float = 0.08
-    suggest: float = 0.3
+    answer: float = 0.18
+    answer_margin: float = 0.01
+    suggest: float = 0.1
     max_suggestions: int = 3
+    short_query_words: int = 2
+    short_query_margin: float = 0.2  # a short query's winner must lead by this share of its score
     out_of_scope_margin: float = 0.0
 
 
@@ -170,7 +172,8 @@ class BuiltinMatcher:
             raise ValueError("the matcher needs at least one example")
         self._examples = examples
         self._index = self._build(examples)
-        samples = list(language_samples) + [(e.lang, e.text) for e in examples if e.intent != OUT_OF_SCOPE]
+        # Every example, out-of-scope ones included, is text in a known language.
+        samples = list(language_samples) + [(e.lang, e.text) for e in examples]
         self.languages = LanguageIdentifier(samples)
         self._correction_cache: dict[str, list[tuple[str, float]]] = {}
 
@@ -230,8 +233,17 @@ class BuiltinMatcher:
         lang_codes: dict[str, int] = {}
         doc_langs = np.fromiter((lang_codes.setdefault(e.lang, len(lang_codes)) for e in examples), dtype=np.int8)
         return _Index(
-            feature_ids, idf, indptr, docs[order], values[order], n, np.array(starts), intents, phonetic_vocab,
-            doc_langs, lang_codes,
+            feature_ids,
+            idf,
+            indptr,
+            docs[order],
+            values[order],
+            n,
+            np.array(starts),
+            intents,
+            phonetic_vocab,
+            doc_langs,
+            lang_codes,
         )
 
     # -- matching -----------------------------------------------------------------------------
@@ -315,7 +327,11 @@ class BuiltinMatcher:
         candidates = tuple(Candidate(i, round(min(1.0, s), 4)) for i, s in ranked[: t.max_suggestions + 1])
         if out_of_scope >= top_score + t.out_of_scope_margin:
             return Prediction(Outcome.NONE, language, ())
-        if top_score >= t.answer and top_score - second >= t.answer_margin:
+        margin = t.answer_margin
+        if len(text.split()) <= t.short_query_words:
+            # One or two words ("doctor", "permit") rarely say which of several entries is meant.
+            margin = max(margin, top_score * t.short_query_margin)
+        if top_score >= t.answer and top_score - second >= margin:
             return Prediction(Outcome.ANSWER, language, candidates)
         suggestions = tuple(c for c in candidates[: t.max_suggestions] if c.confidence >= t.suggest)
         if suggestions:

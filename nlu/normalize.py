@@ -74,7 +74,11 @@ def _is_word_char(char: str) -> bool:
 
 def strip_accents(text: str) -> str:
     """Remove accents from Latin/Greek/Cyrillic letters; keep Indic and Arabic marks intact."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFD", text)
+    if decomposed == text and not any(unicodedata.combining(c) for c in text):
+        return text
     out: list[str] = []
     previous_base = ""
     for char in decomposed:

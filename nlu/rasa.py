@@ -120,10 +120,24 @@ class RasaMatcher:
         scores: dict[str, float] = defaultdict(float)
         for c in ranking:
             scores[c.intent] += c.confidence / 2
-        local = self.builtin.intent_scores(text)
-        local.pop(OUT_OF_SCOPE, None)
+        local = self.builtin.intent_scores(text, builtin.language)
+        out_of_scope = local.pop(OUT_OF_SCOPE, 0.0)
+        # Built-in scores are similarities, not probabilities: scale them so the best one is 1,
+        # unless the out-of-scope examples matched better.
+        top = max([out_of_scope, *local.values()], default=0.0)
         for intent, score in local.items():
-            scores[intent] += min(1.0, score) / 2
+            scores[intent] += (score / top if top else 0.0) / 2
+        rasa_top = ranking[0].intent if ranking else None
+        local_top = max(local, key=local.__getitem__) if local else None
+        if rasa_top != local_top:
+            # The two matchers disagree: offer both readings rather than guess.
+            ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+            offered = [Candidate(i, round(s, 4)) for i, s in ranked if i != RASA_OUT_OF_SCOPE][
+                : self.thresholds.max_suggestions
+            ]
+            if rasa_top == RASA_OUT_OF_SCOPE and builtin.intent is None:
+                return Prediction(Outcome.NONE, builtin.language, (), "rasa+builtin")
+            return Prediction(Outcome.SUGGEST, builtin.language, tuple(offered), "rasa+builtin")
         combined = sorted(
             (Candidate(i, round(s, 4)) for i, s in scores.items()), key=lambda c: c.confidence, reverse=True
         )

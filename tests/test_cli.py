@@ -97,7 +97,7 @@ def test_eval_prints_per_language_and_confusions(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert "In scope: 100.0% answered correctly (2/2)" in result.stdout
     assert "Out of scope answered (should be low): 0.0% (0/1)" in result.stdout
-    assert "  uk    100.0%  (1/1)" in result.stdout
+    assert "  uk   100.0%  (1/1)" in result.stdout
     assert "Most confused" in result.stdout
 
 

@@ -97,7 +97,3 @@ class KnowledgeBase:
         for lang, questions in self.out_of_scope.items():
             found.extend(Example(OUT_OF_SCOPE, lang, q) for q in questions)
         return found
-
-    def language_samples(self) -> list[tuple[str, str]]:
-        """Text per language for the language identifier (answers add vocabulary)."""
-        return [(lang, text.answer) for entry in self.entries.values() for lang, text in entry.translations.items()]
