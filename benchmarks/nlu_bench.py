@@ -68,7 +68,6 @@ def clear_caches(matcher: BuiltinMatcher) -> None:
 
 def bench_scale(
     examples: list[Example],
-    samples: list[tuple[str, str]],
     queries: list[tuple[str, str | None]],
     scale: int,
     repeat: int,

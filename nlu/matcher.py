@@ -31,6 +31,7 @@ from nlu.normalize import normalize
 from nlu.translit import phonetic_word, skeleton_word, to_latin
 
 OUT_OF_SCOPE = "__out_of_scope__"
+_SHORTLIST = 16  # intents whose scores are computed in full for each query
 
 
 class Outcome(StrEnum):
@@ -109,7 +110,6 @@ class FeatureWeights:
     skeleton: float = 0.6
     unknown: float = 9.0  # squared weight of a query feature no example has (dilutes long off-topic text)
     runner_up_examples: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)  # weights of an intent's 2nd, 3rd... best examples
-    other_language: float = 1.0  # multiplier for examples not in the message's language
 
 
 def _char_grams(word: str, sizes: Sequence[int] = (3, 4)) -> Iterable[str]:
@@ -147,9 +147,9 @@ class _Index:
     doc_count: int
     intent_starts: np.ndarray
     intents: list[str]
-    phonetic_vocab: list[str] = field(default_factory=list)
-    doc_langs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
-    lang_codes: dict[str, int] = field(default_factory=dict)
+    intent_ends: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    out_of_scope: int | None = None  # position of the out-of-scope pseudo-intent, if any
+    vocabulary_buckets: dict[tuple[str, int], list[str]] = field(default_factory=dict)
 
 
 class BuiltinMatcher:
@@ -229,21 +229,25 @@ class BuiltinMatcher:
             if not intents or intents[-1] != e.intent:
                 intents.append(e.intent)
                 starts.append(i)
-        phonetic_vocab = sorted(f[2:] for f in feature_ids if f.startswith("p:") and len(f) > 4)
-        lang_codes: dict[str, int] = {}
-        doc_langs = np.fromiter((lang_codes.setdefault(e.lang, len(lang_codes)) for e in examples), dtype=np.int8)
+        # Spelling correction looks only at words of similar length with the same first letter.
+        buckets: dict[tuple[str, int], list[str]] = {}
+        for feature in feature_ids:
+            if feature.startswith("p:") and len(feature) > 4:
+                word = feature[2:]
+                buckets.setdefault((word[0], len(word)), []).append(word)
+        out_of_scope = intents.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in intents else None
         return _Index(
-            feature_ids,
-            idf,
-            indptr,
-            docs[order],
-            values[order],
-            n,
-            np.array(starts),
-            intents,
-            phonetic_vocab,
-            doc_langs,
-            lang_codes,
+            feature_ids=feature_ids,
+            idf=idf,
+            indptr=indptr,
+            doc_ids=docs[order],
+            values=values[order],
+            doc_count=n,
+            intent_starts=np.array(starts),
+            intents=intents,
+            intent_ends=np.array([*starts[1:], n]),
+            out_of_scope=out_of_scope,
+            vocabulary_buckets=buckets,
         )
 
     # -- matching -----------------------------------------------------------------------------
@@ -252,13 +256,15 @@ class BuiltinMatcher:
         cached = self._correction_cache.get(word)
         if cached is not None:
             return cached
-        found = process.extract(word, self._index.phonetic_vocab, scorer=fuzz.ratio, score_cutoff=80, limit=2)
+        buckets = self._index.vocabulary_buckets
+        nearby = [w for size in range(len(word) - 2, len(word) + 3) for w in buckets.get((word[0], size), ())]
+        found = process.extract(word, nearby, scorer=fuzz.ratio, score_cutoff=80, limit=2)
         result = [(choice, score / 100.0) for choice, score, _ in found if choice != word]
         if len(self._correction_cache) < 100_000:
             self._correction_cache[word] = result
         return result
 
-    def intent_scores(self, text: str, language: str | None = None) -> dict[str, float]:
+    def intent_scores(self, text: str) -> dict[str, float]:
         """Cosine similarity of the best example of each intent (0 for intents with no overlap)."""
         index = self._index
         forms = _forms(text)
@@ -289,34 +295,31 @@ class BuiltinMatcher:
         docs = np.concatenate(slices_docs)
         vals = np.concatenate(slices_vals)
         scores = np.bincount(docs, weights=vals, minlength=index.doc_count)
-        if language is not None and self.weights.other_language != 1.0:
-            # Examples in the message's own language are the better evidence.
-            code = index.lang_codes.get(language, -1)
-            scores *= np.where(index.doc_langs == code, 1.0, self.weights.other_language)
         best = np.maximum.reduceat(scores, index.intent_starts)
         extra = self.weights.runner_up_examples
-        if extra:
-            # Several examples of one intent agreeing is evidence too: the score is a weighted mean
-            # of the intent's best few example similarities (best first).
-            hit = np.flatnonzero(scores)
-            owner = np.searchsorted(index.intent_starts, hit, side="right") - 1
-            order = np.lexsort((-scores[hit], owner))
-            owner_sorted = owner[order]
-            hit_scores = scores[hit][order]
-            group_start = np.ones(len(order), dtype=bool)
-            group_start[1:] = owner_sorted[1:] != owner_sorted[:-1]
-            starts_at = np.maximum.accumulate(np.where(group_start, np.arange(len(order)), 0))
-            rank = np.arange(len(order)) - starts_at
-            total = best.astype(np.float64)
-            for r, weight in enumerate(extra, start=1):
-                chosen = rank == r
-                np.add.at(total, owner_sorted[chosen], weight * hit_scores[chosen])
-            best = total / (1 + sum(extra))
-        return {intent: float(s) for intent, s in zip(index.intents, best, strict=True) if s > 0}
+        if not extra:
+            return {intent: float(s) for intent, s in zip(index.intents, best, strict=True) if s > 0}
+        # Several examples of one intent agreeing is evidence too: an intent's score is a weighted
+        # mean of its best few example similarities. Only a shortlist of intents by best example
+        # (plus the out-of-scope pseudo-intent) can end up in the ranking, so only they are averaged.
+        weights = np.array((1.0, *extra))
+        k = len(weights)
+        shortlist = np.argpartition(-best, min(_SHORTLIST, len(best) - 1))[:_SHORTLIST]
+        if index.out_of_scope is not None:
+            shortlist = np.union1d(shortlist, [index.out_of_scope])
+        result: dict[str, float] = {}
+        for i in shortlist:
+            if best[i] <= 0:
+                continue
+            segment = scores[index.intent_starts[i] : index.intent_ends[i]]
+            top = np.partition(segment, len(segment) - k)[-k:] if len(segment) > k else segment
+            top = np.sort(top)[::-1]
+            result[index.intents[i]] = float(np.dot(top, weights[: len(top)]) / weights.sum())
+        return result
 
     def predict(self, text: str, lang_hint: str | None = None) -> Prediction:
         language = self.languages.detect(text, lang_hint)
-        scores = self.intent_scores(text, language)
+        scores = self.intent_scores(text)
         out_of_scope = scores.pop(OUT_OF_SCOPE, 0.0)
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         if not ranked:

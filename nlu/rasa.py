@@ -120,7 +120,7 @@ class RasaMatcher:
         scores: dict[str, float] = defaultdict(float)
         for c in ranking:
             scores[c.intent] += c.confidence / 2
-        local = self.builtin.intent_scores(text, builtin.language)
+        local = self.builtin.intent_scores(text)
         out_of_scope = local.pop(OUT_OF_SCOPE, 0.0)
         # Built-in scores are similarities, not probabilities: scale them so the best one is 1,
         # unless the out-of-scope examples matched better.
