@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
+import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bot import paths
+from bot.app import running_engine
+from bot.channels.terminal import chat
+from bot.config import Settings, SettingsError, load_settings
+from bot.content import ContentError, request_reload
 from bot.handlers.answer import compose_reply
 from bot.kb import KnowledgeBase, load_knowledge
 from bot.kb.coverage import coverage_matrix
 from bot.locales import Locales, load_locales
 from bot.markdown import parse, to_plain
-from bot.matching import build_builtin, build_matcher
+from bot.matching import build_matcher
 from bot.messages import Outgoing
+from bot.store import Store
 from nlu.evaluate import evaluate, format_report, read_questions
 from nlu.languages import LANGUAGES, base_code
 from nlu.rasa import export_training_data
@@ -165,30 +173,67 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    kb, locales = _load(args.kb, need_locales=True)
-    assert locales is not None
-    lang = _language(args.lang) or "en"
-    matcher = build_builtin(kb)
-    interactive = sys.stdin.isatty()
-    if interactive:
-        print(locales.text(lang, "welcome") + "\n" + locales.text(lang, "help.message") + "\n")
-    last: Outgoing | None = None
-    for line in sys.stdin if not interactive else iter(lambda: input("> "), None):
-        text = line.strip()
-        if not text:
-            continue
-        if last and text.isdigit() and 1 <= int(text) <= len(last.buttons):
-            payload = last.buttons[int(text) - 1].payload
-            if payload.startswith("e:") and payload[2:] in kb.entries:
-                from bot.handlers.answer import compose_answer
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
 
-                last = compose_answer(kb, locales, kb.entries[payload[2:]], lang)
-                print(render_plain(last) + "\n", flush=True)
-                continue
-        prediction = matcher.predict(text, lang)
-        last = compose_reply(kb, locales, prediction, lang)
-        print(render_plain(last) + "\n", flush=True)
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if args.db:
+        settings = replace(settings, database_url=f"sqlite+aiosqlite:///{Path(args.db).resolve()}")
+    lang = _language(args.lang)
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+    async def run() -> None:
+        try:
+            async with running_engine(settings) as engine:
+                await chat(engine, lang=lang, user=args.user)
+        except ContentError as exc:
+            for problem in exc.problems:
+                print(problem.format(Path.cwd()), file=sys.stderr)
+            raise CliError("the content has errors; run 'acasa kb check'") from None
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_kb_reload(args: argparse.Namespace) -> int:
+    """Validate, then ask running bots to load the content again (they also notice edits alone)."""
+    if cmd_kb_check(args) != 0:
+        print("Not reloaded: a running bot keeps serving the last good version.")
+        return 1
+    trigger = request_reload(args.kb or paths.knowledge_dir())
+    print(f"Reload requested ({trigger.name} touched); running bots pick it up within seconds.")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings()
+
+    async def run() -> None:
+        store = await Store.open(settings.database_url)
+        await store.close()
+
+    asyncio.run(run())
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_db_purge(args: argparse.Namespace) -> int:
+    settings = _settings()
+
+    async def run() -> int:
+        store = await Store.open(settings.database_url)
+        try:
+            return await store.purge_messages(dt.timedelta(days=settings.retention_days))
+        finally:
+            await store.close()
+
+    deleted = asyncio.run(run())
+    print(f"Deleted {deleted} message(s) older than {settings.retention_days} days.")
     return 0
 
 
@@ -234,10 +279,20 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="+")
     ask.set_defaults(func=cmd_ask)
 
-    chat = sub.add_parser("chat", help="talk to the bot in the terminal")
-    chat.add_argument("--lang", help="your language")
-    chat.add_argument("--kb", type=Path)
-    chat.set_defaults(func=cmd_chat)
+    chat_cmd = sub.add_parser("chat", help="talk to the bot in the terminal (one message per line)")
+    chat_cmd.add_argument("--lang", help="your language, as a platform would hint it")
+    chat_cmd.add_argument("--db", help="SQLite file to use instead of DATABASE_URL")
+    chat_cmd.add_argument("--user", help="who you are in the conversation (default: your login name)")
+    chat_cmd.set_defaults(func=cmd_chat)
+
+    reload_cmd = kb.add_parser("reload", help="validate, then make running bots load the content again")
+    reload_cmd.add_argument("--kb", type=Path)
+    reload_cmd.add_argument("--locales", type=Path)
+    reload_cmd.set_defaults(func=cmd_kb_reload)
+
+    db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations (DATABASE_URL)").set_defaults(func=cmd_db_upgrade)
+    db.add_parser("purge", help="delete messages older than RETENTION_DAYS").set_defaults(func=cmd_db_purge)
     return parser
 
 

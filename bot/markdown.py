@@ -47,11 +47,13 @@ def is_web_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and "." in host and not host.startswith(".") and not host.endswith(".")
 
 
-def _inline(text: str, line: int) -> tuple[Span, ...]:
+def _inline(text: str, line: int, strict: bool = True) -> tuple[Span, ...]:
     spans: list[Span] = []
     pieces = text.split("**")
     if len(pieces) % 2 == 0:
-        raise MarkdownError(line, "a '**' that starts bold text is never closed; add the closing '**'.")
+        if strict:
+            raise MarkdownError(line, "a '**' that starts bold text is never closed; add the closing '**'.")
+        pieces = [text]
     for index, piece in enumerate(pieces):
         bold = index % 2 == 1
         position = 0
@@ -60,19 +62,25 @@ def _inline(text: str, line: int) -> tuple[Span, ...]:
                 spans.append(Span(piece[position : match.start()], bold))
             url = match.group(2)
             if not is_web_url(url):
+                if not strict:
+                    continue
                 raise MarkdownError(line, f"the link '{url}' is not a valid web address (it must start with https://).")
             spans.append(Span(match.group(1), bold, url))
             position = match.end()
         rest = piece[position:]
-        if "](" in rest:
+        if "](" in rest and strict:
             raise MarkdownError(line, "a link is written incorrectly; use [text](https://address).")
         if rest:
             spans.append(Span(rest, bold))
     return tuple(s for s in spans if s.text)
 
 
-def parse(text: str) -> list[Block]:
-    """Parse the subset; raise ``MarkdownError`` naming the line of anything unsupported."""
+def parse(text: str, *, strict: bool = True) -> list[Block]:
+    """Parse the subset; raise ``MarkdownError`` naming the line of anything unsupported.
+
+    ``strict=False`` never raises: unsupported markup is kept as plain text. Rendering uses it, so
+    text from people (a mediator's reply) can never break a message.
+    """
     blocks: list[Block] = []
     paragraph: list[str] = []
     paragraph_line = 0
@@ -81,7 +89,7 @@ def parse(text: str) -> list[Block]:
         if not paragraph:
             return
         try:
-            blocks.append(Block("paragraph", _inline(" ".join(paragraph), paragraph_line)))
+            blocks.append(Block("paragraph", _inline(" ".join(paragraph), paragraph_line, strict)))
         except MarkdownError as exc:
             # Point at the paragraph line that holds the offending markup, not at its first line.
             for offset in range(len(paragraph) - 1, -1, -1):
@@ -95,18 +103,20 @@ def parse(text: str) -> list[Block]:
         if not line:
             flush()
             continue
-        if line.startswith("#"):
+        if not strict:
+            pass
+        elif line.startswith("#"):
             raise MarkdownError(number, "headings ('#') are not supported; use **bold** text instead.")
-        if re.search(r"</?[a-zA-Z][^>]*>", line):
+        elif re.search(r"</?[a-zA-Z][^>]*>", line):
             raise MarkdownError(number, "HTML tags are not supported; use **bold** and [text](https://...) links.")
-        if line.startswith("|"):
+        elif line.startswith("|"):
             raise MarkdownError(number, "tables are not supported; use a bullet list ('- ...').")
-        if _NUMBERED.match(line):
+        elif _NUMBERED.match(line):
             raise MarkdownError(number, "numbered lists are not supported; use bullets ('- ...').")
         bullet = _BULLET.match(raw)
         if bullet:
             flush()
-            blocks.append(Block("bullet", _inline(raw[bullet.end() :].strip(), number)))
+            blocks.append(Block("bullet", _inline(raw[bullet.end() :].strip(), number, strict)))
             continue
         if not paragraph:
             paragraph_line = number

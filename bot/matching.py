@@ -13,10 +13,12 @@ def build_builtin(kb: KnowledgeBase) -> BuiltinMatcher:
     return BuiltinMatcher(kb.examples())
 
 
-def build_matcher(kb: KnowledgeBase, env: dict[str, str] | None = None) -> Matcher:
+def build_matcher(
+    kb: KnowledgeBase, env: dict[str, str] | None = None, builtin: BuiltinMatcher | None = None
+) -> Matcher:
     """The built-in matcher, or Rasa (with the built-in one as fallback) when RASA_URL is set."""
     env = dict(os.environ) if env is None else env
-    builtin = build_builtin(kb)
+    builtin = builtin or build_builtin(kb)
     url = env.get("RASA_URL", "").strip()
     if not url:
         return builtin

@@ -1,8 +1,37 @@
-"""Channel-neutral messages: what the core produces, before any platform renders it."""
+"""Channel-neutral messages: what adapters hand to the core and what the core hands back."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ConversationKey:
+    """One person on one channel (a Telegram chat, a WhatsApp number, a terminal)."""
+
+    channel: str
+    chat_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.chat_id}"
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Incoming:
+    key: ConversationKey
+    text: str | None = None  # what the person typed
+    payload: str | None = None  # a pressed button's payload
+    lang_hint: str | None = None  # the platform's language code, if any
+    location: Location | None = None
+    message_id: str | None = None  # the platform's id, for de-duplication
+    received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 @dataclass(frozen=True)
@@ -12,8 +41,16 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Venue:
+    title: str
+    location: Location
+    address: str | None = None
+
+
+@dataclass(frozen=True)
 class Outgoing:
     text: str  # the knowledge base's Markdown subset
     lang: str
     buttons: tuple[Button, ...] = ()
     intent: str | None = None
+    venue: Venue | None = None

@@ -98,7 +98,7 @@ class Thresholds:
     suggest: float = 0.1
     max_suggestions: int = 3
     short_query_words: int = 2
-    short_query_margin: float = 0.2  # a short query's winner must lead by this share of its score
+    short_query_margin: float = 0.25  # a short query's winner must lead by this share of its score
     out_of_scope_margin: float = 0.0
 
 

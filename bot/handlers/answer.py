@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bot.handlers.context import Context
 from bot.kb.model import Contact, Entry, KnowledgeBase
 from bot.locales import Locales
 from bot.messages import Button, Outgoing
-from nlu.languages import ENGLISH_NAMES
 from nlu.matcher import Outcome, Prediction
 
 PAYLOAD_ENTRY = "e:"
@@ -94,5 +94,18 @@ def compose_reply(kb: KnowledgeBase, locales: Locales, prediction: Prediction, l
     )
 
 
-def language_label(lang: str) -> str:
-    return ENGLISH_NAMES.get(lang, lang)
+async def answer_question(ctx: Context, text: str) -> None:
+    """Match free text and reply; an unanswered question is recorded for the editors."""
+    prediction = await ctx.content.matcher.match(text, ctx.lang)
+    reply = compose_reply(ctx.content.kb, ctx.content.locales, prediction, ctx.lang)
+    ctx.send(reply)
+    if prediction.outcome is Outcome.NONE:
+        ctx.unanswered.append((prediction.language, text))
+
+
+def show_entry(ctx: Context, entry_id: str) -> None:
+    entry = ctx.content.kb.entries.get(entry_id)
+    if entry is None:  # an old button after an editor removed the entry
+        ctx.say(ctx.t("nomatch.message"), [ctx.button("button.menu", PAYLOAD_MENU)])
+        return
+    ctx.send(compose_answer(ctx.content.kb, ctx.content.locales, entry, ctx.lang))

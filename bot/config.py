@@ -1,0 +1,124 @@
+"""Settings from environment variables or a ``.env`` file, validated once at start.
+
+Every problem is collected and reported together, in words that say what to change.
+Environment variables win over ``.env``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import paths
+from nlu.languages import LANGUAGES
+
+
+class SettingsError(ValueError):
+    def __init__(self, problems: list[str]):
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    knowledge_dir: Path
+    locales_dir: Path
+    default_language: str = "en"
+    retention_days: int = 90
+    max_message_chars: int = 4000
+    content_poll_seconds: float = 2.0
+    rasa_url: str | None = None
+    rasa_mode: str = "combine"
+    rasa_timeout: float = 2.0
+    log_level: str = "INFO"
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; '#' comments; optional single or double quotes around the value."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :]
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise SettingsError([f"{path}, line {number}: expected KEY=value"])
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{paths.PROJECT_ROOT / 'acasa.db'}"
+
+
+def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
+    """Read and validate settings; raise ``SettingsError`` listing every problem."""
+    merged: dict[str, str] = {}
+    merged.update(read_dotenv(dotenv if dotenv is not None else Path.cwd() / ".env"))
+    merged.update(os.environ if env is None else env)
+    problems: list[str] = []
+
+    def number(key: str, default: float, *, minimum: float, integer: bool = False) -> float:
+        raw = merged.get(key, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw) if integer else float(raw)
+        except ValueError:
+            problems.append(f"{key}={raw!r} is not a {'whole ' if integer else ''}number")
+            return default
+        if value < minimum:
+            problems.append(f"{key} must be at least {minimum}, not {raw}")
+            return default
+        return value
+
+    database_url = merged.get("DATABASE_URL", "").strip() or default_database_url()
+    if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        problems.append(
+            "DATABASE_URL must start with sqlite+aiosqlite:/// (a file) or postgresql+asyncpg:// "
+            f"(got {database_url.split(':', 1)[0]}://...)"
+        )
+    knowledge_dir = Path(merged.get("ACASA_KB_DIR") or paths.knowledge_dir())
+    if not knowledge_dir.is_dir():
+        problems.append(f"ACASA_KB_DIR: the folder {knowledge_dir} does not exist")
+    locales_dir = Path(merged.get("ACASA_LOCALES_DIR") or paths.locales_dir())
+    if not locales_dir.is_dir():
+        problems.append(f"ACASA_LOCALES_DIR: the folder {locales_dir} does not exist")
+    default_language = merged.get("DEFAULT_LANGUAGE", "en").strip() or "en"
+    if default_language not in LANGUAGES:
+        problems.append(f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, not {default_language!r}")
+    rasa_mode = merged.get("RASA_MODE", "combine").strip() or "combine"
+    if rasa_mode not in ("combine", "replace"):
+        problems.append(f"RASA_MODE must be 'combine' or 'replace', not {rasa_mode!r}")
+    rasa_url = merged.get("RASA_URL", "").strip() or None
+    if rasa_url and not rasa_url.startswith(("http://", "https://")):
+        problems.append(f"RASA_URL must start with http:// or https://, not {rasa_url!r}")
+    log_level = merged.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+    settings = Settings(
+        database_url=database_url,
+        knowledge_dir=knowledge_dir,
+        locales_dir=locales_dir,
+        default_language=default_language,
+        retention_days=int(number("RETENTION_DAYS", 90, minimum=1, integer=True)),
+        max_message_chars=int(number("MAX_MESSAGE_CHARS", 4000, minimum=100, integer=True)),
+        content_poll_seconds=number("CONTENT_POLL_SECONDS", 2.0, minimum=0.1),
+        rasa_url=rasa_url,
+        rasa_mode=rasa_mode,
+        rasa_timeout=number("RASA_TIMEOUT", 2.0, minimum=0.1),
+        log_level=log_level,
+    )
+    if problems:
+        raise SettingsError(problems)
+    return settings

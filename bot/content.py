@@ -1,0 +1,126 @@
+"""The content a running bot serves: knowledge, locales and the matcher built from them.
+
+Editors publish without a restart: a changed YAML file (or ``acasa kb reload``, which touches a
+trigger file) makes the bot load everything again. A version with errors is refused: the last good
+version keeps serving and the errors go to the log; ``acasa kb check`` shows the same errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.crisis import CrisisDetector, load_crisis_lexicon
+from bot.kb import KnowledgeBase, Problem, load_knowledge
+from bot.locales import Locales, load_locales
+from bot.matching import build_builtin, build_matcher
+from nlu.langid import LanguageIdentifier
+from nlu.matcher import Matcher
+
+log = logging.getLogger(__name__)
+
+RELOAD_TRIGGER = ".reload"
+
+
+@dataclass(frozen=True)
+class Content:
+    kb: KnowledgeBase
+    locales: Locales
+    matcher: Matcher
+    languages: LanguageIdentifier
+    crisis: CrisisDetector
+    version: int
+
+
+class ContentError(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} error(s) in the content")
+        self.problems = problems
+
+
+def _fingerprint(folders: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
+    found = []
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and (path.suffix in (".yaml", ".yml") or path.name == RELOAD_TRIGGER):
+                stat = path.stat()
+                found.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
+class ContentService:
+    def __init__(self, knowledge_dir: Path, locales_dir: Path, env: dict[str, str] | None = None):
+        self.knowledge_dir = knowledge_dir
+        self.locales_dir = locales_dir
+        self._env = env
+        self._current: Content | None = None
+        self._fingerprint: tuple[tuple[str, int, int], ...] = ()
+        self.last_problems: list[Problem] = []
+
+    @property
+    def current(self) -> Content:
+        if self._current is None:
+            raise RuntimeError("content not loaded; call load() first")
+        return self._current
+
+    def _build(self) -> Content:
+        kb, kb_problems = load_knowledge(self.knowledge_dir)
+        locales, locale_problems = load_locales(self.locales_dir)
+        crisis, crisis_problems = load_crisis_lexicon(self.knowledge_dir / "nlu" / "crisis.yaml")
+        errors = kb_problems.errors + locale_problems.errors + crisis_problems.errors
+        if errors or kb is None or locales is None or crisis is None:
+            raise ContentError(errors)
+        version = self._current.version + 1 if self._current else 1
+        builtin = build_builtin(kb)
+        matcher = build_matcher(kb, self._env, builtin)
+        return Content(kb, locales, matcher, builtin.languages, crisis, version)
+
+    def load(self) -> Content:
+        """Load the content; raises ``ContentError`` if it has errors (used at start)."""
+        fingerprint = _fingerprint((self.knowledge_dir, self.locales_dir))
+        self._current = self._build()
+        self._fingerprint = fingerprint
+        return self._current
+
+    def reload(self) -> bool:
+        """Load again; on errors keep serving the last good version. True if the new one is live."""
+        fingerprint = _fingerprint((self.knowledge_dir, self.locales_dir))
+        self._fingerprint = fingerprint
+        try:
+            self._current = self._build()
+        except ContentError as exc:
+            self.last_problems = exc.problems
+            log.error(
+                "content edit refused (%d error(s)); still serving version %s",
+                len(exc.problems),
+                self._current.version if self._current else "none",
+            )
+            for problem in exc.problems:
+                log.error("%s", problem.format())
+            return False
+        self.last_problems = []
+        log.info("content version %d is live (%d entries)", self._current.version, len(self._current.kb.entries))
+        return True
+
+    def changed(self) -> bool:
+        return _fingerprint((self.knowledge_dir, self.locales_dir)) != self._fingerprint
+
+    async def watch(self, interval: float) -> None:
+        """Poll the content folders and reload on any change, until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if self.changed():
+                    # Loading takes about a second of CPU; keep the event loop answering meanwhile.
+                    await asyncio.to_thread(self.reload)
+            except Exception:  # a watcher must never die silently
+                log.exception("content watcher failed; will try again")
+
+
+def request_reload(knowledge_dir: Path) -> Path:
+    """Touch the trigger file a running bot watches (used by ``acasa kb reload``)."""
+    trigger = knowledge_dir / RELOAD_TRIGGER
+    trigger.touch()
+    return trigger

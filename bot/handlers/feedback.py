@@ -1,0 +1,18 @@
+"""'Was this helpful?' answers, stored for the editors."""
+
+from __future__ import annotations
+
+from bot.handlers.context import Context
+
+
+def record(ctx: Context, payload: str) -> None:
+    """``fb:<entry id>:1`` or ``fb:<entry id>:0``."""
+    _, entry_id, verdict = ([*payload.split(":"), "", ""])[:3]
+    if entry_id not in ctx.content.kb.entries or verdict not in ("0", "1"):
+        return
+    helpful = verdict == "1"
+    ctx.feedback.append((entry_id, ctx.lang, helpful))
+    if helpful:
+        ctx.say(ctx.t("feedback.thanks"), [ctx.button("button.menu", "menu")])
+    else:
+        ctx.say(ctx.t("feedback.sorry"), [ctx.button("button.human", "human"), ctx.button("button.menu", "menu")])

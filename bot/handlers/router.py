@@ -1,0 +1,123 @@
+"""Route one incoming message to the handlers, in a fixed order of precedence.
+
+1. buttons (payloads) and numbered choices; 2. crisis words (emergency numbers first);
+3. a pending "forget" confirmation; 4. first contact and language choice; 5. commands and
+keywords in the person's language (and English); 6. everything else is a question.
+"""
+
+from __future__ import annotations
+
+from bot.handlers import crisis, feedback, menu, privacy, start
+from bot.handlers.answer import PAYLOAD_ENTRY, answer_question, show_entry
+from bot.handlers.context import Context
+from nlu.normalize import normalize
+
+HUMAN_ENTRY = "general.human"
+COMMANDS = ("menu", "language", "help", "human", "privacy", "forget", "cancel")
+
+
+def _command(ctx: Context, text: str) -> str | None:
+    """A command typed as /word or as one of the locale's keywords."""
+    stripped = text.strip()
+    if stripped.startswith("/"):
+        word = stripped[1:].split("@", 1)[0].split(maxsplit=1)[0].lower() if len(stripped) > 1 else ""
+        return "menu" if word == "start" else word if word in COMMANDS else None
+    wanted = normalize(stripped)
+    if not wanted or len(wanted) > 40:
+        return None
+    for command in COMMANDS:
+        if wanted in {normalize(k) for k in ctx.content.locales.keywords(ctx.lang, f"keywords.{command}")}:
+            return command
+    return None
+
+
+def _numbered_choice(ctx: Context, text: str) -> str | None:
+    """'2' means the second button of the last message (channels without buttons)."""
+    stripped = text.strip().rstrip(".)")
+    choices = ctx.state.data.get("choices") or []
+    if stripped.isdigit() and 1 <= int(stripped) <= len(choices):
+        return choices[int(stripped) - 1]
+    return None
+
+
+async def on_payload(ctx: Context, payload: str) -> None:
+    if payload.startswith(start.PAYLOAD_LANGUAGE):
+        lang = payload[len(start.PAYLOAD_LANGUAGE) :]
+        if lang in ctx.content.locales.languages:
+            await start.choose(ctx, lang)
+            return
+    if ctx.state.language is None:  # a button from before the language was chosen
+        start.show_picker(ctx, ctx.incoming.lang_hint)
+        return
+    if payload.startswith(PAYLOAD_ENTRY):
+        show_entry(ctx, payload[len(PAYLOAD_ENTRY) :])
+    elif payload.startswith(menu.PAYLOAD_TOPIC):
+        _, topic, page = ([*payload.split(":"), "0"])[:3]
+        menu.show_topic(ctx, topic, int(page) if page.isdigit() else 0)
+    elif payload.startswith("fb:"):
+        feedback.record(ctx, payload)
+    elif payload == "forget:yes" or payload == "forget:no":
+        privacy.confirm_forget(ctx, payload == "forget:yes")
+    else:
+        await on_command(ctx, payload)
+
+
+async def on_command(ctx: Context, command: str) -> None:
+    if command == "language":
+        start.show_picker(ctx, ctx.state.language)
+    elif command == "help":
+        menu.show_help(ctx)
+    elif command == "human":
+        # Until the mediator queue exists, explain how to reach a person.
+        show_entry(ctx, HUMAN_ENTRY)
+    elif command == "privacy":
+        privacy.show_privacy(ctx)
+    elif command == "forget":
+        privacy.ask_to_forget(ctx)
+    else:
+        menu.show_main(ctx)
+
+
+async def route(ctx: Context) -> None:
+    incoming = ctx.incoming
+    payload = incoming.payload
+    text = incoming.text or ""
+    if payload is None and text:
+        payload = _numbered_choice(ctx, text)
+    if payload is not None:
+        if ctx.state.step == "confirm_forget" and payload not in ("forget:yes", "forget:no"):
+            ctx.state.step = "idle"
+        await on_payload(ctx, payload)
+        return
+    if not text.strip():
+        ctx.say(ctx.t("media.unsupported"))
+        return
+    in_crisis = crisis.check(ctx, text)
+    step = ctx.state.step
+    if step == "confirm_forget":
+        command = _command(ctx, text)
+        privacy.confirm_forget(ctx, yes=False)
+        if command is None or command == "cancel":
+            return
+    if ctx.state.language is None:
+        named = start.language_named(ctx, text)
+        if named:
+            await start.choose(ctx, named)
+        elif step == "choose_language" or in_crisis:
+            # They wrote instead of choosing: take the language they wrote in, and answer.
+            ctx.state.data["pending"] = text
+            await start.choose(ctx, ctx.content.languages.detect(text, incoming.lang_hint))
+        else:
+            await start.first_contact(ctx, None if _command(ctx, text) else text)
+        return
+    command = _command(ctx, text)
+    if command is not None:
+        await on_command(ctx, command)
+        return
+    if step == "choose_language":
+        named = start.language_named(ctx, text)
+        if named:
+            await start.choose(ctx, named)
+            return
+        ctx.state.step = "idle"
+    await answer_question(ctx, text)

@@ -1,0 +1,66 @@
+"""First contact and language choice: picker with native names, privacy notice, then the menu."""
+
+from __future__ import annotations
+
+from bot.handlers import menu
+from bot.handlers.answer import answer_question
+from bot.handlers.context import Context
+from bot.messages import Button, Outgoing
+from nlu.languages import ENGLISH_NAMES, LANGUAGES, base_code
+from nlu.normalize import normalize
+
+PAYLOAD_LANGUAGE = "lang:"
+
+
+def show_picker(ctx: Context, preselected: str | None = None) -> None:
+    """Languages by their own names; the likely one first and ticked."""
+    preselected = preselected if preselected in LANGUAGES else None
+    order = [preselected, *[lang for lang in LANGUAGES if lang != preselected]] if preselected else list(LANGUAGES)
+    locales = ctx.content.locales
+    buttons = tuple(
+        Button(("✓ " if lang == preselected else "") + locales.native_name(lang), PAYLOAD_LANGUAGE + lang)
+        for lang in order
+    )
+    prompt_lang = preselected or ctx.lang
+    prompt = locales.text(prompt_lang, "language.choose")
+    if prompt_lang != "en":
+        prompt += "\n" + locales.text("en", "language.choose")
+    ctx.send(Outgoing(prompt, prompt_lang, buttons))
+    ctx.state.step = "choose_language"
+
+
+def language_named(ctx: Context, text: str) -> str | None:
+    """A language the person typed by name or code ("українська", "nepali", "ne")."""
+    wanted = normalize(text)
+    if not wanted or len(wanted) > 30:
+        return None
+    for lang in LANGUAGES:
+        names = {lang, ENGLISH_NAMES[lang], ctx.content.locales.native_name(lang)}
+        if wanted in {normalize(n) for n in names}:
+            return lang
+    return base_code(wanted) if len(wanted) <= 3 else None
+
+
+async def choose(ctx: Context, lang: str) -> None:
+    """Set the language. The first time, also the welcome and privacy notice, then the question
+    the person asked before choosing (nothing they wrote is dropped), else the main menu."""
+    first_time = ctx.state.language is None
+    ctx.state.language = lang
+    ctx.state.step = "idle"
+    ctx.say(ctx.t("language.changed", language=ctx.content.locales.native_name(lang)))
+    if first_time:
+        ctx.say(ctx.t("welcome") + "\n\n" + ctx.t("privacy.notice", days=ctx.retention_days))
+    pending = ctx.state.data.pop("pending", None)
+    if pending:
+        await answer_question(ctx, pending)
+    else:
+        menu.show_main(ctx)
+
+
+async def first_contact(ctx: Context, text: str | None) -> None:
+    """A new person: keep their question, offer the language picker preselected from what we know."""
+    guess = ctx.incoming.lang_hint
+    if text and not text.startswith("/"):
+        guess = ctx.content.languages.detect(text, ctx.incoming.lang_hint)
+        ctx.state.data["pending"] = text
+    show_picker(ctx, guess)

@@ -1,0 +1,80 @@
+"""Tables, as SQLAlchemy Core metadata. Migrations in ``migrations/`` must produce exactly this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# Pseudonymous: a channel and the platform's id for the chat, never a name or phone book entry.
+people = Table(
+    "people",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(20), nullable=False),
+    Column("platform_id", String(128), nullable=False),
+    Column("language", String(8)),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "platform_id", name="uq_people_channel_platform_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("mode", String(20), nullable=False),  # bot | waiting | with_mediator
+    Column("step", String(40), nullable=False),  # where the person is in a flow
+    Column("data", JSON, nullable=False),  # offered choices, page, pending confirmation
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("text", Text, nullable=False),
+    Column("intent", String(80)),
+    Column("platform_message_id", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_messages_person_id_id", "person_id", "id"),
+    Index("ix_messages_created_at", "created_at"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("entry_id", String(80), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("helpful", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+unanswered = Table(
+    "unanswered",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("language", String(8), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+PERSONAL_TABLES = (messages, feedback, unanswered, conversations)  # deleted before people on "forget"
