@@ -61,8 +61,9 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     problems.extend(locale_problems)
     errors = problems.errors
     warnings = problems.warnings
+    shown_from = Path(kb_dir).resolve().parent  # paths read "knowledge/entries/..." wherever it lives
     for problem in errors + warnings:
-        print(problem.format(Path.cwd()))
+        print(problem.format(shown_from))
     if kb is not None:
         if problems:
             print()

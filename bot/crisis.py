@@ -21,8 +21,8 @@ from nlu.normalize import normalize
 from nlu.translit import phonetic, to_latin
 
 CATEGORIES = ("violence", "self_harm", "medical", "trafficking", "child_at_risk")
-_FUZZY_MIN_LENGTH = 10
-_FUZZY_CUTOFF = 92
+_FUZZY_MIN_WORD = 5
+_FUZZY_CUTOFF = 88
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,15 @@ class CrisisDetector:
                         self._by_form.setdefault(form, CrisisMatch(category, phrase))
         forms = sorted(self._by_form, key=len, reverse=True)
         self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, forms)) + r")(?!\w)") if forms else None
-        self._fuzzy = [f for f in forms if len(f) >= _FUZZY_MIN_LENGTH and f.isascii()]
+        # Typo tolerance works word by word: a misspelt word close to a lexicon word is replaced by
+        # it, then the phrases are searched again.
+        # Only words of phrases written in Latin letters: a transliterated native-script phrase
+        # ("інсульт" -> "insult") must not catch an ordinary word of another language ("insulte").
+        latin = {
+            phonetic(to_latin(normalize(p))) for items in phrases.values() for p in items if normalize(p).isascii()
+        }
+        self._vocabulary = sorted({w for f in latin for w in f.split() if len(w) >= _FUZZY_MIN_WORD})
+        self._known = frozenset(self._vocabulary)
 
     def detect(self, text: str) -> CrisisMatch | None:
         if not text or self._pattern is None:
@@ -57,10 +65,18 @@ class CrisisDetector:
             found = self._pattern.search(form)
             if found:
                 return self._by_form[found.group()]
-        if self._fuzzy and len(phon) >= _FUZZY_MIN_LENGTH:
-            best = process.extractOne(phon, self._fuzzy, scorer=fuzz.partial_ratio, score_cutoff=_FUZZY_CUTOFF)
-            if best:
-                return self._by_form[best[0]]
+        corrected = []
+        changed = False
+        for word in phon.split():
+            if len(word) >= _FUZZY_MIN_WORD and word not in self._known:
+                best = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
+                if best and abs(len(best[0]) - len(word)) <= 1:  # a typo, not another word
+                    word, changed = best[0], True
+            corrected.append(word)
+        if changed:
+            found = self._pattern.search(" ".join(corrected))
+            if found:
+                return self._by_form[found.group()]
         return None
 
 

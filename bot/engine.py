@@ -10,16 +10,19 @@ restart resumes exactly where the conversation was.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from bot.config import Settings
 from bot.content import ContentService
 from bot.handlers.context import Context
 from bot.handlers.router import route
 from bot.messages import ConversationKey, Incoming, Outgoing
-from bot.store import Store, Turn
+from bot.store import PersonState, Store, Turn
 
 log = logging.getLogger(__name__)
 
@@ -48,42 +51,88 @@ class ConversationLocks:
         return len(self._locks)
 
 
+class StateCache:
+    """Conversation states this process wrote last, so a turn need not read them back.
+
+    Only for an embedded database (SQLite), where this process is the one writing conversations.
+    With a shared server database several instances may serve one person, so it is not used.
+    """
+
+    def __init__(self, size: int = 50_000):
+        self.size = size
+        self._states: OrderedDict[ConversationKey, PersonState] = OrderedDict()
+
+    def get(self, key: ConversationKey) -> PersonState | None:
+        state = self._states.get(key)
+        if state is None:
+            return None
+        self._states.move_to_end(key)
+        return replace(state, data=copy.deepcopy(state.data))
+
+    def put(self, state: PersonState) -> None:
+        self._states[state.key] = replace(state, data=copy.deepcopy(state.data))
+        self._states.move_to_end(state.key)
+        while len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+    def drop(self, key: ConversationKey) -> None:
+        self._states.pop(key, None)
+
+
 class Engine:
     def __init__(self, store: Store, content: ContentService, settings: Settings):
         self.store = store
         self.content = content
         self.settings = settings
         self.locks = ConversationLocks()
+        self.cache = StateCache() if store.is_sqlite else None
+
+    async def _load(self, key: ConversationKey) -> PersonState:
+        cached = self.cache.get(key) if self.cache else None
+        return cached if cached is not None else await self.store.load(key)
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         async with self.locks.hold(incoming.key):
-            state = await self.store.load(incoming.key)
-            if await self.store.already_handled(state.person_id, incoming.message_id):
-                log.info("duplicate message ignored")
-                return []
-            ctx = Context(
-                incoming, state, self.content.current, self.settings.default_language, self.settings.retention_days
+            try:
+                return await self._handle(incoming)
+            except BaseException:
+                if self.cache:
+                    self.cache.drop(incoming.key)  # the database is the truth after a failure
+                raise
+
+    async def _handle(self, incoming: Incoming) -> list[Outgoing]:
+        state = await self._load(incoming.key)
+        if await self.store.already_handled(state.person_id, incoming.message_id):
+            log.info("duplicate message ignored")
+            return []
+        ctx = Context(
+            incoming, state, self.content.current, self.settings.default_language, self.settings.retention_days
+        )
+        logged_text = incoming.text or (f"[button] {incoming.payload}" if incoming.payload else "[no text]")
+        limit = self.settings.max_message_chars
+        if incoming.text and len(incoming.text) > limit:
+            ctx.say(ctx.t("error.too_long", limit=limit))
+            logged_text = f"[message of {len(incoming.text)} characters, not processed]"
+        else:
+            await route(ctx)
+        choices = next((r.buttons for r in reversed(ctx.replies) if r.buttons), None)
+        if choices is not None:
+            state.data["choices"] = [b.payload for b in choices]
+        await self.store.save(
+            Turn(
+                state=state,
+                at=incoming.received_at,
+                incoming_text=logged_text,
+                incoming_id=incoming.message_id,
+                replies=[(r.text, r.intent) for r in ctx.replies],
+                feedback=ctx.feedback,
+                unanswered=ctx.unanswered,
+                forget=ctx.forget,
             )
-            logged_text = incoming.text or (f"[button] {incoming.payload}" if incoming.payload else "[no text]")
-            limit = self.settings.max_message_chars
-            if incoming.text and len(incoming.text) > limit:
-                ctx.say(ctx.t("error.too_long", limit=limit))
-                logged_text = f"[message of {len(incoming.text)} characters, not processed]"
+        )
+        if self.cache:
+            if ctx.forget:
+                self.cache.drop(incoming.key)
             else:
-                await route(ctx)
-            choices = next((r.buttons for r in reversed(ctx.replies) if r.buttons), None)
-            if choices is not None:
-                state.data["choices"] = [b.payload for b in choices]
-            await self.store.save(
-                Turn(
-                    state=state,
-                    at=incoming.received_at,
-                    incoming_text=logged_text,
-                    incoming_id=incoming.message_id,
-                    replies=[(r.text, r.intent) for r in ctx.replies],
-                    feedback=ctx.feedback,
-                    unanswered=ctx.unanswered,
-                    forget=ctx.forget,
-                )
-            )
-            return ctx.replies
+                self.cache.put(state)
+        return ctx.replies

@@ -16,6 +16,7 @@ from bot import plurals
 from bot.kb.problems import ProblemList
 from bot.kb.yamlsrc import read_yaml
 from nlu.languages import ENGLISH_NAMES, LANGUAGES, RIGHT_TO_LEFT
+from nlu.normalize import normalize
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Locales:
             raise ValueError("the English locale is required")
         self._files = dict(files)
         self._reported: set[tuple[str, str]] = set()
+        self._keyword_cache: dict[tuple[str, str], frozenset[str]] = {}
 
     @property
     def languages(self) -> list[str]:
@@ -92,6 +94,15 @@ class Locales:
         if not self.is_rtl(lang):
             return text
         return "\n".join(RLM + line if line and not line.startswith(RLM) else line for line in text.split("\n"))
+
+    def normalized_keywords(self, lang: str, key: str) -> frozenset[str]:
+        """``keywords`` normalised for matching, computed once per language and key."""
+        cache_key = (lang, key)
+        found = self._keyword_cache.get(cache_key)
+        if found is None:
+            found = frozenset(normalize(word) for word in self.keywords(lang, key))
+            self._keyword_cache[cache_key] = found
+        return found
 
     def keywords(self, lang: str, key: str) -> list[str]:
         """Words that trigger a command in ``lang`` (and always the English ones)."""

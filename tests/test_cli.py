@@ -101,7 +101,30 @@ def test_eval_prints_per_language_and_confusions(tmp_path) -> None:
     assert "Most confused" in result.stdout
 
 
-def test_chat_reads_lines_when_not_a_terminal() -> None:
-    result = acasa("chat", "--lang", "en", stdin="I need a family doctor\n1\n")
+def test_chat_runs_as_the_readme_says(tmp_path) -> None:
+    """`acasa chat` on a fresh database: picker, then a question, one message per line."""
+    db = tmp_path / "chat.db"
+    script = "/start\n2\nhow do I register with a family doctor\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--db", str(db), "--user", "tester"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("Was this helpful?") >= 1
+    assert "Please choose your language" in result.stdout
+    assert "  2. English" in result.stdout
+    assert "Language set to English" in result.stdout
+    assert "Registering with a family doctor" in result.stdout
+    assert db.exists()
+    again = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--db", str(db), "--user", "tester"],
+        input="menu\n",
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        timeout=180,
+    )
+    assert "What do you need help with?" in again.stdout  # remembered across runs

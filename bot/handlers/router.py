@@ -26,7 +26,7 @@ def _command(ctx: Context, text: str) -> str | None:
     if not wanted or len(wanted) > 40:
         return None
     for command in COMMANDS:
-        if wanted in {normalize(k) for k in ctx.content.locales.keywords(ctx.lang, f"keywords.{command}")}:
+        if wanted in ctx.content.locales.normalized_keywords(ctx.lang, f"keywords.{command}"):
             return command
     return None
 

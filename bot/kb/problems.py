@@ -22,7 +22,7 @@ class Problem:
 
     def format(self, root: Path | None = None) -> str:
         try:
-            shown = self.file.relative_to(root) if root else self.file
+            shown = self.file.resolve().relative_to(root.resolve()) if root else self.file
         except ValueError:
             shown = self.file
         where = str(shown)

@@ -8,8 +8,10 @@ with backoff; nothing is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,7 +19,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import bindparam, delete, event, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -29,6 +31,17 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _LOCK_RETRIES = 5
+
+_UPDATE_PERSON = (
+    update(people)
+    .where(people.c.id == bindparam("b_id"))
+    .values(language=bindparam("b_language"), last_seen=bindparam("b_at"))
+)
+_UPDATE_CONVERSATION = (
+    update(conversations)
+    .where(conversations.c.person_id == bindparam("b_id"))
+    .values(mode=bindparam("b_mode"), step=bindparam("b_step"), data=bindparam("b_data"), updated_at=bindparam("b_at"))
+)
 
 
 @dataclass
@@ -93,6 +106,10 @@ class Store:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self._pending: list[tuple[Turn, asyncio.Future[int | None]]] = []
+        self._flushing = False
+        self._write_lock = asyncio.Lock()
+        self._write_connection: AsyncConnection | None = None
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -115,26 +132,44 @@ class Store:
             await conn.commit()
 
     async def close(self) -> None:
+        await self._drop_writer()
         await self.engine.dispose()  # aiosqlite threads are not daemons: always dispose
+
+    async def _writer(self) -> AsyncConnection:
+        """The connection all writes of this process go through (one writer: no lock contention
+        inside the process, no pool round trip per transaction)."""
+        if self._write_connection is None or self._write_connection.closed:
+            connection = await self.engine.connect()
+            self._write_connection = await connection.execution_options(write=True)
+        return self._write_connection
 
     async def _write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``work`` in one write transaction, retrying while the database is briefly locked."""
         delay = 0.05
-        for attempt in range(_LOCK_RETRIES):
-            try:
-                async with self.engine.connect() as connection:
-                    conn = await connection.execution_options(write=True)
+        async with self._write_lock:
+            for attempt in range(_LOCK_RETRIES):
+                conn = await self._writer()
+                try:
                     async with conn.begin():
                         return await work(conn)
-            except OperationalError as exc:
-                if (
-                    "locked" not in str(exc).lower() and "busy" not in str(exc).lower()
-                ) or attempt == _LOCK_RETRIES - 1:
+                except OperationalError as exc:
+                    message = str(exc).lower()
+                    if ("locked" not in message and "busy" not in message) or attempt == _LOCK_RETRIES - 1:
+                        await self._drop_writer()
+                        raise
+                    log.warning("database locked; retrying in %.2f s", delay)
+                    await asyncio.sleep(delay)
+                    delay *= 2
+                except BaseException:
+                    await self._drop_writer()
                     raise
-                log.warning("database locked; retrying in %.2f s", delay)
-                await asyncio.sleep(delay)
-                delay *= 2
         raise AssertionError("unreachable")
+
+    async def _drop_writer(self) -> None:
+        if self._write_connection is not None:
+            with contextlib.suppress(Exception):
+                await self._write_connection.close()
+            self._write_connection = None
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -185,82 +220,128 @@ class Store:
     # -- writing ------------------------------------------------------------------------------
 
     async def save(self, turn: Turn) -> int | None:
-        """Write a turn; returns the person's id (None after "forget")."""
-        return await self._write(lambda conn: self._save(conn, turn))
+        """Write a turn; returns the person's id (None after "forget").
 
-    async def _save(self, conn: AsyncConnection, turn: Turn) -> int | None:
+        Group commit: turns that arrive while a transaction is being written go together into
+        the next one, so many people talking at once cost few transactions. The caller still
+        returns only once its own turn is durable.
+        """
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((turn, future))
+        if not self._flushing:
+            self._flushing = True
+            try:
+                while self._pending:
+                    batch, self._pending = self._pending, []
+                    await self._flush(batch)
+            finally:
+                self._flushing = False
+        return await future
+
+    async def _flush(self, batch: list[tuple[Turn, asyncio.Future[int | None]]]) -> None:
+        try:
+            results = await self._write(lambda conn: self._save_batch(conn, [turn for turn, _ in batch]))
+        except Exception:
+            if len(batch) == 1:
+                batch[0][1].set_exception(sys.exc_info()[1] or RuntimeError("write failed"))
+                return
+            # One bad turn must not fail the others: write them one by one.
+            for item in batch:
+                await self._flush([item])
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            future.set_result(result)
+
+    async def _save_batch(self, conn: AsyncConnection, turns: list[Turn]) -> list[int | None]:
+        """Write several people's turns with a handful of statements (executemany)."""
+        ids: list[int | None] = []
+        person_updates: list[dict[str, Any]] = []
+        conversation_updates: list[dict[str, Any]] = []
+        message_rows: list[dict[str, Any]] = []
+        feedback_rows: list[dict[str, Any]] = []
+        unanswered_rows: list[dict[str, Any]] = []
+        for turn in turns:
+            state = turn.state
+            if turn.forget:
+                if state.person_id is not None:
+                    await self._delete_person(conn, state.person_id)
+                ids.append(None)
+                continue
+            if state.person_id is None:
+                state.person_id = await self._create_person(conn, turn)
+            else:
+                person_updates.append({"b_id": state.person_id, "b_language": state.language, "b_at": turn.at})
+                conversation_updates.append(
+                    {
+                        "b_id": state.person_id,
+                        "b_mode": state.mode,
+                        "b_step": state.step,
+                        "b_data": state.data,
+                        "b_at": turn.at,
+                    }
+                )
+            pid = state.person_id
+            ids.append(pid)
+            message_rows.append(
+                {
+                    "person_id": pid,
+                    "direction": "in",
+                    "text": turn.incoming_text,
+                    "intent": None,
+                    "platform_message_id": turn.incoming_id,
+                    "created_at": turn.at,
+                }
+            )
+            message_rows.extend(
+                {
+                    "person_id": pid,
+                    "direction": "out",
+                    "text": text,
+                    "intent": intent,
+                    "platform_message_id": None,
+                    "created_at": turn.at,
+                }
+                for text, intent in turn.replies
+            )
+            feedback_rows.extend(
+                {"person_id": pid, "entry_id": e, "language": lang, "helpful": h, "created_at": turn.at}
+                for e, lang, h in turn.feedback
+            )
+            unanswered_rows.extend(
+                {"person_id": pid, "language": lang, "text": text, "created_at": turn.at}
+                for lang, text in turn.unanswered
+            )
+        for statement, rows in (
+            (_UPDATE_PERSON, person_updates),
+            (_UPDATE_CONVERSATION, conversation_updates),
+            (insert(messages), message_rows),
+            (insert(feedback), feedback_rows),
+            (insert(unanswered), unanswered_rows),
+        ):
+            if rows:
+                await conn.execute(statement, rows)
+        return ids
+
+    @staticmethod
+    async def _create_person(conn: AsyncConnection, turn: Turn) -> int:
         state = turn.state
-        if turn.forget:
-            if state.person_id is not None:
-                await self._delete_person(conn, state.person_id)
-            return None
-        person_id = state.person_id
-        if person_id is None:
-            result = await conn.execute(
-                insert(people)
-                .values(
-                    channel=state.key.channel,
-                    platform_id=state.key.chat_id,
-                    language=state.language,
-                    first_seen=turn.at,
-                    last_seen=turn.at,
-                )
-                .returning(people.c.id)
+        result = await conn.execute(
+            insert(people)
+            .values(
+                channel=state.key.channel,
+                platform_id=state.key.chat_id,
+                language=state.language,
+                first_seen=turn.at,
+                last_seen=turn.at,
             )
-            person_id = int(result.scalar_one())
-            await conn.execute(
-                insert(conversations).values(
-                    person_id=person_id, mode=state.mode, step=state.step, data=state.data, updated_at=turn.at
-                )
+            .returning(people.c.id)
+        )
+        person_id = int(result.scalar_one())
+        await conn.execute(
+            insert(conversations).values(
+                person_id=person_id, mode=state.mode, step=state.step, data=state.data, updated_at=turn.at
             )
-        else:
-            await conn.execute(
-                update(people).where(people.c.id == person_id).values(language=state.language, last_seen=turn.at)
-            )
-            await conn.execute(
-                update(conversations)
-                .where(conversations.c.person_id == person_id)
-                .values(mode=state.mode, step=state.step, data=state.data, updated_at=turn.at)
-            )
-        rows = [
-            dict(
-                person_id=person_id,
-                direction="in",
-                text=turn.incoming_text,
-                intent=None,
-                platform_message_id=turn.incoming_id,
-                created_at=turn.at,
-            )
-        ]
-        rows += [
-            dict(
-                person_id=person_id,
-                direction="out",
-                text=text,
-                intent=intent,
-                platform_message_id=None,
-                created_at=turn.at,
-            )
-            for text, intent in turn.replies
-        ]
-        await conn.execute(insert(messages), rows)
-        if turn.feedback:
-            await conn.execute(
-                insert(feedback),
-                [
-                    dict(person_id=person_id, entry_id=e, language=lang, helpful=h, created_at=turn.at)
-                    for e, lang, h in turn.feedback
-                ],
-            )
-        if turn.unanswered:
-            await conn.execute(
-                insert(unanswered),
-                [
-                    dict(person_id=person_id, language=lang, text=text, created_at=turn.at)
-                    for lang, text in turn.unanswered
-                ],
-            )
-        state.person_id = person_id
+        )
         return person_id
 
     @staticmethod

@@ -29,8 +29,9 @@ class Person:
         self.lang_hint = lang_hint
         self.replies: list[Outgoing] = []
 
-    async def send(self, text: str | None = None, *, payload: str | None = None,
-                   message_id: str | None = None) -> list[Outgoing]:
+    async def send(
+        self, text: str | None = None, *, payload: str | None = None, message_id: str | None = None
+    ) -> list[Outgoing]:
         incoming = Incoming(self.key, text=text, payload=payload, lang_hint=self.lang_hint, message_id=message_id)
         self.replies = await self.engine.handle(incoming)
         return self.replies

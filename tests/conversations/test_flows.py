@@ -8,21 +8,24 @@ from bot.engine import Engine
 from tests.conversations.conftest import PROJECT, Person, rows
 
 
+def locale(lang: str) -> dict:
+    return yaml.safe_load((PROJECT / "locales" / f"{lang}.yaml").read_text(encoding="utf-8"))
+
+
 def keyword(lang: str, command: str) -> str:
-    data = yaml.safe_load((PROJECT / "locales" / f"{lang}.yaml").read_text(encoding="utf-8"))
-    return data[f"keywords.{command}"][0]
+    return locale(lang)[f"keywords.{command}"][0]
 
 
 async def test_first_contact_picker_privacy_then_menu(engine: Engine) -> None:
     olena = Person(engine, "olena", lang_hint="uk")
     await olena.send("/start")
     assert olena.buttons[0] == "✓ Українська"  # preselected from the platform's language
-    assert "Оберіть" in olena.text or "мову" in olena.text
+    assert olena.text.startswith(locale("uk")["language.choose"])
     assert len(olena.buttons) == 11
     await olena.press("Українська")
     assert "Acasă" in olena.text  # welcome
     assert "90" in olena.text  # privacy notice with the retention period
-    assert "Права та проживання" in olena.buttons or any("Здоров" in b for b in olena.buttons)
+    assert [locale("uk")[f"topic.{t}"] for t in ("rights", "health")] == olena.buttons[:2]
 
 
 async def test_arabic_question_before_choosing_is_answered_after_choosing(engine: Engine) -> None:
@@ -34,7 +37,6 @@ async def test_arabic_question_before_choosing_is_answered_after_choosing(engine
     assert "health.family_doctor" in samir.intents
     answer = next(r for r in samir.replies if r.intent == "health.family_doctor")
     assert answer.lang == "ar"
-    assert "112" not in answer.text or True
     assert "https://" in answer.text  # sources come with the answer
 
 
@@ -53,14 +55,14 @@ async def test_menu_topic_pages_entry_and_feedback(engine: Engine, settings) -> 
     await ana.send("/start")
     await ana.press("Română")
     await ana.press("topic:health:0")
-    assert "health" in ana.replies[0].text.lower() or "Sănătate" in ana.text
+    assert ana.text.startswith(locale("ro")["topic.health"])
     assert "topic:health:1" in ana.payloads  # more than one page of health entries
     await ana.press("topic:health:1")
     assert "topic:health:0" in ana.payloads
     entry_payload = next(p for p in ana.payloads if p.startswith("e:"))
     await ana.send(payload=entry_payload)
     assert ana.intents == [entry_payload[2:]]
-    assert "Ultima verificare" in ana.text or "2026-11-22" in ana.text
+    assert locale("ro")["answer.last_checked"].split("{")[0] in ana.text
     await ana.press(f"fb:{entry_payload[2:]}:1")
     assert rows(settings, "SELECT entry_id, language, helpful FROM feedback") == [(entry_payload[2:], "ro", 1)]
 
@@ -88,8 +90,12 @@ async def test_no_match_is_honest_and_recorded_for_editors(engine: Engine, setti
 
 
 async def test_crisis_gets_emergency_numbers_first_in_any_language(engine: Engine) -> None:
-    for name, text in [("a", "help he is beating me"), ("b", "أريد أن أقتل نفسي"), ("c", "malai marna man lagyo"),
-                       ("d", "вона не дихає")]:
+    for name, text in [
+        ("a", "help he is beating me"),
+        ("b", "أريد أن أقتل نفسي"),
+        ("c", "malai marna man lagyo"),
+        ("d", "вона не дихає"),
+    ]:
         person = Person(engine, name)
         await person.send(text)
         assert "112" in person.replies[0].text, (text, person.text)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import SettingsError, load_settings
+
+
+def test_defaults_are_valid(tmp_path: Path) -> None:
+    settings = load_settings(env={}, dotenv=tmp_path / "missing.env")
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.retention_days == 90
+    assert settings.knowledge_dir.is_dir()
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text('# comment\nRETENTION_DAYS=30\nexport DEFAULT_LANGUAGE="uk"\nLOG_LEVEL=debug\n')
+    settings = load_settings(env={"RETENTION_DAYS": "45"}, dotenv=dotenv)
+    assert settings.retention_days == 45
+    assert settings.default_language == "uk"
+    assert settings.log_level == "DEBUG"
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(
+            env={
+                "DATABASE_URL": "mysql://x",
+                "RETENTION_DAYS": "ninety",
+                "DEFAULT_LANGUAGE": "de",
+                "RASA_URL": "localhost:5005",
+                "ACASA_KB_DIR": str(tmp_path / "nope"),
+            },
+            dotenv=tmp_path / "missing.env",
+        )
+    message = str(info.value)
+    for words in (
+        "DATABASE_URL must start with",
+        "RETENTION_DAYS='ninety' is not a whole number",
+        "DEFAULT_LANGUAGE must be one of",
+        "RASA_URL must start with http",
+        "ACASA_KB_DIR: the folder",
+    ):
+        assert words in message
+    assert len(info.value.problems) == 5
+
+
+def test_malformed_dotenv_line(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("RETENTION_DAYS 30\n")
+    with pytest.raises(SettingsError, match=r"line 1: expected KEY=value"):
+        load_settings(env={}, dotenv=dotenv)

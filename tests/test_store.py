@@ -1,0 +1,149 @@
+"""The store contract, run on every backend: a SQLite file and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from bot.messages import ConversationKey
+from bot.store import PersonState, Store, Turn
+from bot.store.schema import metadata
+
+POSTGRES_URL = os.environ.get("ACASA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+
+
+async def _reset_postgres() -> None:
+    store = await Store.open(POSTGRES_URL, migrate=False)
+    try:
+        async with store.engine.begin() as conn:
+            for table in ("unanswered", "feedback", "messages", "conversations", "people", "alembic_version"):
+                await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    finally:
+        await store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = POSTGRES_URL
+        await _reset_postgres()
+    opened = await Store.open(url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def turn(state: PersonState, text: str, *, at: dt.datetime = NOW, **kwargs: object) -> Turn:
+    return Turn(state=state, at=at, incoming_text=text, replies=[(f"re: {text}", None)], **kwargs)
+
+
+async def test_migrations_produce_the_declared_schema(store: Store) -> None:
+    async with store.engine.connect() as conn:
+        diff = await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
+    assert diff == []
+
+
+async def test_new_person_is_created_and_state_round_trips(store: Store) -> None:
+    key = ConversationKey("telegram", "12345")
+    state = await store.load(key)
+    assert state.is_new
+    state.language, state.step, state.data = "uk", "idle", {"choices": ["menu", "e:rights.asylum"]}
+    person_id = await store.save(turn(state, "привіт", incoming_id="u1"))
+    again = await store.load(key)
+    assert (again.person_id, again.language, again.step, again.data) == (
+        person_id,
+        "uk",
+        "idle",
+        {"choices": ["menu", "e:rights.asylum"]},
+    )
+    assert await store.already_handled(person_id, "u1")
+    assert not await store.already_handled(person_id, "u2")
+    assert await store.transcript(key) == [("in", "привіт"), ("out", "re: привіт")]
+
+
+async def test_forget_removes_every_row(store: Store) -> None:
+    key = ConversationKey("whatsapp", "+40700000000")
+    other = ConversationKey("whatsapp", "+40700000001")
+    for k in (key, other):
+        state = await store.load(k)
+        state.language = "ne"
+        await store.save(
+            turn(
+                state,
+                "hello",
+                feedback=[("health.family_doctor", "ne", True)],
+                unanswered=[("ne", "something unknown")],
+            )
+        )
+    state = await store.load(key)
+    await store.save(turn(state, "forget", forget=True))
+    for table in ("people", "conversations", "messages", "feedback", "unanswered"):
+        assert await store.count(table, key) == 0, table
+        assert await store.count(table, other) == 1 or table == "messages", table
+    assert (await store.load(key)).is_new
+
+
+async def test_purge_deletes_only_old_messages(store: Store) -> None:
+    key = ConversationKey("telegram", "old-and-new")
+    state = await store.load(key)
+    state.language = "en"
+    await store.save(turn(state, "old", at=NOW - dt.timedelta(days=100)))
+    await store.save(turn(state, "new", at=NOW - dt.timedelta(days=10)))
+    deleted = await store.purge_messages(dt.timedelta(days=90), now=NOW)
+    assert deleted == 2
+    assert await store.transcript(key) == [("in", "new"), ("out", "re: new")]
+    assert await store.count("people", key) == 1  # the person stays; only the old log goes
+
+
+async def test_migrating_twice_is_harmless(store: Store) -> None:
+    await store.migrate()
+    await store.migrate()
+    assert await store.count("people") == 0
+
+
+async def test_briefly_locked_sqlite_database_waits_and_loses_nothing(tmp_path: Path) -> None:
+    import asyncio
+    import sqlite3
+    import threading
+
+    path = tmp_path / "locked.db"
+    store = await Store.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        locked = threading.Event()
+
+        def hold_write_lock() -> None:
+            db = sqlite3.connect(path, isolation_level=None)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT INTO people (channel, platform_id, first_seen, last_seen) "
+                "VALUES ('x', 'y', '2026-01-01', '2026-01-01')"
+            )
+            locked.set()
+            threading.Event().wait(0.8)  # another process writes for a moment
+            db.execute("COMMIT")
+            db.close()
+
+        holder = threading.Thread(target=hold_write_lock)
+        holder.start()
+        await asyncio.to_thread(locked.wait)
+        state = await store.load(ConversationKey("terminal", "patient"))
+        await store.save(turn(state, "still saved"))
+        await asyncio.to_thread(holder.join)
+        assert await store.transcript(ConversationKey("terminal", "patient")) == [
+            ("in", "still saved"),
+            ("out", "re: still saved"),
+        ]
+        assert await store.count("people") == 2
+    finally:
+        await store.close()
