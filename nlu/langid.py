@@ -53,25 +53,29 @@ def dominant_script(text: str) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
+@functools.lru_cache(maxsize=200_000)
+def _word_ngrams(word: str) -> tuple[str, ...]:
+    padded = f" {word} "
+    return tuple(padded[i : i + size] for size in _NGRAM_SIZES for i in range(len(padded) - size + 1))
+
+
 def _ngrams(normalized: str) -> Iterable[str]:
     for word in normalized.split():
-        padded = f" {word} "
-        for size in _NGRAM_SIZES:
-            for i in range(len(padded) - size + 1):
-                yield padded[i : i + size]
+        yield from _word_ngrams(word)
 
 
 class LanguageIdentifier:
     """Naive Bayes over character n-grams, restricted to the languages that use the text's script."""
 
-    def __init__(self, samples: Iterable[tuple[str, str]]):
+    def __init__(self, samples: Iterable[tuple[str, str]], *, normalized: bool = False):
+        """``samples`` are (language, text); pass ``normalized=True`` if the texts already are."""
         counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
         for lang, text in samples:
-            normalized = normalize(text)
-            script = dominant_script(normalized)
+            normalized_text = text if normalized else normalize(text)
+            script = dominant_script(normalized_text)
             if script is None:
                 continue
-            counts[script][lang].update(_ngrams(normalized))
+            counts[script][lang].update(_ngrams(normalized_text))
         self._logprob: dict[str, dict[str, dict[str, float]]] = {}
         self._unseen: dict[str, dict[str, float]] = {}
         for script, by_lang in counts.items():

@@ -16,6 +16,7 @@ its margin over the runner-up. An out-of-scope example that beats every intent m
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -112,13 +113,13 @@ class FeatureWeights:
     runner_up_examples: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)  # weights of an intent's 2nd, 3rd... best examples
 
 
-def _char_grams(word: str, sizes: Sequence[int] = (3, 4)) -> Iterable[str]:
+@functools.lru_cache(maxsize=200_000)
+def _char_grams(word: str, sizes: Sequence[int] = (3, 4)) -> tuple[str, ...]:
+    """``g:`` features of one phonetic word (cached: words repeat across thousands of examples)."""
     padded = f"<{word}>"
-    for size in sizes:
-        if len(padded) < size:
-            continue
-        for i in range(len(padded) - size + 1):
-            yield padded[i : i + size]
+    return tuple(
+        "g:" + padded[i : i + size] for size in sizes if len(padded) >= size for i in range(len(padded) - size + 1)
+    )
 
 
 @dataclass
@@ -171,10 +172,12 @@ class BuiltinMatcher:
         if not examples:
             raise ValueError("the matcher needs at least one example")
         self._examples = examples
-        self._index = self._build(examples)
+        example_forms = [_forms(e.text) for e in examples]
+        self._index = self._build(examples, example_forms)
         # Every example, out-of-scope ones included, is text in a known language.
-        samples = list(language_samples) + [(e.lang, e.text) for e in examples]
-        self.languages = LanguageIdentifier(samples)
+        samples = [(lang, normalize(text)) for lang, text in language_samples]
+        samples += [(e.lang, " ".join(forms.words)) for e, forms in zip(examples, example_forms, strict=True)]
+        self.languages = LanguageIdentifier(samples, normalized=True)
         self._correction_cache: dict[str, list[tuple[str, float]]] = {}
 
     # -- building -----------------------------------------------------------------------------
@@ -187,15 +190,15 @@ class BuiltinMatcher:
         for word in forms.phonetic:
             feats["p:" + word] += w.phonetic
             for gram in _char_grams(word):
-                feats["g:" + gram] += w.grams
+                feats[gram] += w.grams
         for skel in forms.skeletons:
             feats["s:" + skel] += w.skeleton
         return feats
 
-    def _build(self, examples: list[Example]) -> _Index:
+    def _build(self, examples: list[Example], example_forms: list[_QueryForms]) -> _Index:
         # Flat (doc, feature, weight) triples sorted by feature give a compressed sparse column
         # matrix without per-feature Python lists: the build stays fast for a 100x larger KB.
-        doc_feats = [self._features(_forms(e.text)) for e in examples]
+        doc_feats = [self._features(forms) for forms in example_forms]
         feature_ids: dict[str, int] = {}
         df: list[int] = []
         for feats in doc_feats:
