@@ -201,6 +201,25 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.server import create_app
+
+    settings = _settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and Telegram's URLs contain the bot token: keep them out of logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    app = create_app(settings, polling=args.polling)
+    # uvicorn stops accepting connections first on SIGTERM, then runs the app's shutdown.
+    uvicorn.run(
+        app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10
+    )
+    return 0
+
+
 def cmd_kb_reload(args: argparse.Namespace) -> int:
     """Validate, then ask running bots to load the content again (they also notice edits alone)."""
     if cmd_kb_check(args) != 0:
@@ -285,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat_cmd.add_argument("--db", help="SQLite file to use instead of DATABASE_URL")
     chat_cmd.add_argument("--user", help="who you are in the conversation (default: your login name)")
     chat_cmd.set_defaults(func=cmd_chat)
+
+    serve = sub.add_parser("serve", help="run the web service (webhooks, health check, delivery)")
+    serve.add_argument("--polling", action="store_true", help="fetch Telegram updates by long polling (local use)")
+    serve.add_argument("--host", help="address to listen on (default HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default PORT or 8000)")
+    serve.set_defaults(func=cmd_serve)
 
     reload_cmd = kb.add_parser("reload", help="validate, then make running bots load the content again")
     reload_cmd.add_argument("--kb", type=Path)

@@ -34,6 +34,13 @@ class Settings:
     rasa_mode: str = "combine"
     rasa_timeout: float = 2.0
     log_level: str = "INFO"
+    public_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_api_base_url: str | None = None
+    telegram_timeout: float = 10.0
+    host: str = "127.0.0.1"
+    port: int = 8000
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -106,6 +113,28 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
     log_level = merged.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+    public_url = merged.get("PUBLIC_URL", "").strip() or None
+    if public_url:
+        public_url = public_url.rstrip("/")
+        if not public_url.startswith(("https://", "http://")):
+            problems.append(
+                f"PUBLIC_URL must be the address people's platforms reach, e.g. https://acasa.example.org "
+                f"(got {public_url!r})"
+            )
+    token = merged.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+    if token and ":" not in token:
+        problems.append("TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters, from @BotFather)")
+    secret = merged.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
+    if secret and not (1 <= len(secret) <= 256 and all(c.isalnum() or c in "_-" for c in secret)):
+        problems.append("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    if token and public_url and not secret:
+        problems.append(
+            "TELEGRAM_WEBHOOK_SECRET is required with PUBLIC_URL: without it anyone could post fake "
+            "updates to the webhook"
+        )
+    api_root = merged.get("TELEGRAM_API_BASE_URL", "").strip().rstrip("/") or None
+    if api_root and not api_root.startswith(("http://", "https://")):
+        problems.append(f"TELEGRAM_API_BASE_URL must start with http:// or https:// (got {api_root!r})")
     settings = Settings(
         database_url=database_url,
         knowledge_dir=knowledge_dir,
@@ -118,6 +147,13 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         rasa_mode=rasa_mode,
         rasa_timeout=number("RASA_TIMEOUT", 2.0, minimum=0.1),
         log_level=log_level,
+        public_url=public_url,
+        telegram_bot_token=token,
+        telegram_webhook_secret=secret,
+        telegram_api_base_url=api_root,
+        telegram_timeout=number("TELEGRAM_TIMEOUT", 10.0, minimum=0.1),
+        host=merged.get("HOST", "127.0.0.1").strip() or "127.0.0.1",
+        port=int(number("PORT", 8000, minimum=1, integer=True)),
     )
     if problems:
         raise SettingsError(problems)

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any
 
 from bot.config import Settings
 from bot.content import ContentService
@@ -25,6 +26,38 @@ from bot.messages import ConversationKey, Incoming, Outgoing
 from bot.store import PersonState, Store, Turn
 
 log = logging.getLogger(__name__)
+
+
+NAVIGATION = "topic:"
+
+
+def delivery_jobs(incoming: Incoming, replies: list[Outgoing]) -> list[dict[str, Any]]:
+    """Outbox job bodies for the replies: a reply without buttons is joined to the next one (fewer
+    messages arrive faster under per-chat limits); turning to a topic or another page of a topic
+    replaces the list that was pressed, where the platform can edit messages. Answers are never
+    replaced: people scroll back to them."""
+    jobs: list[dict[str, Any]] = []
+    if incoming.ack_id:
+        jobs.append({"kind": "ack", "callback_id": incoming.ack_id})
+    merged: list[Outgoing] = []
+    for reply in replies:
+        if merged and not merged[-1].buttons and merged[-1].lang == reply.lang:
+            previous = merged.pop()
+            reply = Outgoing(
+                previous.text + "\n\n" + reply.text, reply.lang, reply.buttons, reply.intent or previous.intent
+            )
+        merged.append(reply)
+    for reply in merged:
+        body: dict[str, Any] = {
+            "kind": "send",
+            "text": reply.text,
+            "lang": reply.lang,
+            "buttons": [[b.label, b.payload] for b in reply.buttons],
+        }
+        if len(merged) == 1 and incoming.pressed_on and (incoming.payload or "").startswith(NAVIGATION):
+            body.update(kind="edit", message_id=incoming.pressed_on)
+        jobs.append(body)
+    return jobs
 
 
 class ConversationLocks:
@@ -104,6 +137,8 @@ class Engine:
         state = await self._load(incoming.key)
         if await self.store.already_handled(state.person_id, incoming.message_id):
             log.info("duplicate message ignored")
+            if incoming.inbox_id is not None:
+                await self.store.finish_update(incoming.inbox_id)
             return []
         ctx = Context(
             incoming, state, self.content.current, self.settings.default_language, self.settings.retention_days
@@ -128,6 +163,8 @@ class Engine:
                 feedback=ctx.feedback,
                 unanswered=ctx.unanswered,
                 forget=ctx.forget,
+                inbox_id=incoming.inbox_id,
+                outbox=delivery_jobs(incoming, ctx.replies) if incoming.inbox_id is not None else [],
             )
         )
         if self.cache:

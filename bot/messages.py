@@ -32,6 +32,9 @@ class Incoming:
     location: Location | None = None
     message_id: str | None = None  # the platform's id, for de-duplication
     received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    inbox_id: int | None = None  # set when the message came through the stored inbox: replies go to the outbox
+    ack_id: str | None = None  # a button press the platform wants acknowledged (Telegram callback query)
+    pressed_on: str | None = None  # the platform id of the message whose button was pressed
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ async def _reset_postgres() -> None:
     store = await Store.open(POSTGRES_URL, migrate=False)
     try:
         async with store.engine.begin() as conn:
-            for table in ("unanswered", "feedback", "messages", "conversations", "people", "alembic_version"):
+            for table in [*(t.name for t in reversed(metadata.sorted_tables)), "alembic_version"]:
                 await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     finally:
         await store.close()

@@ -93,6 +93,10 @@ async def route(ctx: Context) -> None:
         ctx.say(ctx.t("media.unsupported"))
         return
     in_crisis = crisis.check(ctx, text)
+    start_payload = text.strip().split(maxsplit=1)
+    if not in_crisis and len(start_payload) == 2 and start_payload[0].lower() in ("/start", "start"):
+        await start.deep_link(ctx, start_payload[1])
+        return
     step = ctx.state.step
     if step == "confirm_forget":
         command = _command(ctx, text)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.handlers import menu
 from bot.handlers.answer import answer_question
 from bot.handlers.context import Context
+from bot.kb.model import TOPICS
 from bot.messages import Button, Outgoing
 from nlu.languages import ENGLISH_NAMES, LANGUAGES, base_code
 from nlu.normalize import normalize
@@ -64,3 +67,44 @@ async def first_contact(ctx: Context, text: str | None) -> None:
         guess = ctx.content.languages.detect(text, ctx.incoming.lang_hint)
         ctx.state.data["pending"] = text
     show_picker(ctx, guess)
+
+
+DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def parse_deep_link(payload: str) -> tuple[str | None, str | None]:
+    """``ne`` → Nepali; ``ne_health`` → Nepali, health topic; ``uk_education-audient`` → an entry.
+
+    Payloads fit Telegram's limits (at most 64 characters of A-Z a-z 0-9 _ -), so an entry id's
+    dot is written as a hyphen. Anything else is ignored.
+    """
+    if not DEEP_LINK.match(payload):
+        return None, None
+    lang, _, target = payload.partition("_")
+    lang = lang.lower() if lang.lower() in LANGUAGES else None
+    if not target:
+        return lang, None
+    return lang, target.replace("-", ".", 1) if "-" in target else target
+
+
+async def deep_link(ctx: Context, payload: str) -> None:
+    """Open the bot from a poster's QR code: language, then the topic or entry it points to."""
+    lang, target = parse_deep_link(payload)
+    if lang is None:
+        lang = ctx.state.language or ctx.incoming.lang_hint
+    if lang not in LANGUAGES:
+        show_picker(ctx, ctx.incoming.lang_hint)
+        return
+    first_time = ctx.state.language is None
+    ctx.state.language = lang
+    ctx.state.step = "idle"
+    if first_time:
+        ctx.say(ctx.t("welcome") + "\n\n" + ctx.t("privacy.notice", days=ctx.retention_days))
+    from bot.handlers.answer import show_entry
+
+    if target and target in ctx.content.kb.entries:
+        show_entry(ctx, target)
+    elif target in TOPICS:
+        menu.show_topic(ctx, target)
+    else:
+        menu.show_main(ctx)

@@ -29,6 +29,7 @@ people = Table(
     Column("language", String(8)),
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("blocked_at", DateTime(timezone=True)),  # the person blocked the bot; nothing is sent
     UniqueConstraint("channel", "platform_id", name="uq_people_channel_platform_id"),
 )
 
@@ -75,6 +76,40 @@ unanswered = Table(
     Column("language", String(8), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Platform updates, stored before the platform is told "received": nothing accepted is lost.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(20), nullable=False),
+    Column("update_key", String(128), nullable=False),  # Telegram update_id, Twilio MessageSid
+    Column("payload", JSON, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", DateTime(timezone=True)),
+    UniqueConstraint("channel", "update_key", name="uq_inbox_channel_update_key"),
+    Index("ix_inbox_processed_at_id", "processed_at", "id"),
+    sqlite_autoincrement=True,  # ids are never reused: they order arrivals
+)
+
+# Replies waiting to be delivered, written in the same transaction as the turn that made them.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(20), nullable=False),
+    Column("chat_id", String(128), nullable=False),
+    Column("body", JSON, nullable=False),  # kind, text, buttons, lang, and where to edit or acknowledge
+    Column("status", String(10), nullable=False),  # pending | sent | failed | dropped
+    Column("attempts", Integer, nullable=False),
+    Column("parts_sent", Integer, nullable=False),  # long texts go out in parts; resume after the last
+    Column("not_before", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("last_error", String(200)),
+    Index("ix_outbox_status_chat", "status", "channel", "chat_id", "id"),
+    sqlite_autoincrement=True,  # ids are never reused: they order a chat's replies
 )
 
 PERSONAL_TABLES = (messages, feedback, unanswered, conversations)  # deleted before people on "forget"

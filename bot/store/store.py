@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.messages import ConversationKey
-from bot.store.schema import PERSONAL_TABLES, conversations, feedback, messages, people, unanswered
+from bot.store.schema import PERSONAL_TABLES, conversations, feedback, inbox, messages, outbox, people, unanswered
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,13 +35,49 @@ _LOCK_RETRIES = 5
 _UPDATE_PERSON = (
     update(people)
     .where(people.c.id == bindparam("b_id"))
-    .values(language=bindparam("b_language"), last_seen=bindparam("b_at"))
+    .values(language=bindparam("b_language"), last_seen=bindparam("b_at"), blocked_at=None)
 )
+# Done: the platform's copy of the message (names, text) is not kept, only the key for de-duplication.
+_INBOX_DONE = update(inbox).where(inbox.c.id == bindparam("b_id")).values(processed_at=bindparam("b_at"), payload={})
+
 _UPDATE_CONVERSATION = (
     update(conversations)
     .where(conversations.c.person_id == bindparam("b_id"))
     .values(mode=bindparam("b_mode"), step=bindparam("b_step"), data=bindparam("b_data"), updated_at=bindparam("b_at"))
 )
+
+
+def _outbox_row(channel: str, chat_id: str, body: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "chat_id": chat_id,
+        "body": body,
+        "status": "pending",
+        "attempts": 0,
+        "parts_sent": 0,
+        "not_before": at,
+        "created_at": at,
+    }
+
+
+@dataclass
+class Job:
+    """One reply waiting for delivery."""
+
+    id: int
+    channel: str
+    chat_id: str
+    body: dict[str, Any]
+    attempts: int
+    parts_sent: int
+
+
+@dataclass
+class PendingUpdate:
+    id: int
+    channel: str
+    payload: dict[str, Any]
+    received_at: dt.datetime
 
 
 @dataclass
@@ -72,6 +108,8 @@ class Turn:
     feedback: list[tuple[str, str, bool]] = field(default_factory=list)  # (entry id, language, helpful)
     unanswered: list[tuple[str, str]] = field(default_factory=list)  # (language, text)
     forget: bool = False
+    inbox_id: int | None = None  # the stored platform update this turn answers, marked done with it
+    outbox: list[dict[str, Any]] = field(default_factory=list)  # replies to deliver (job bodies)
 
 
 def _sqlite_setup(engine: AsyncEngine) -> None:
@@ -197,7 +235,7 @@ class Store:
             return (await conn.execute(query.limit(1))).first() is not None
 
     async def count(self, table_name: str, key: ConversationKey | None = None) -> int:
-        table = {t.name: t for t in (people, conversations, messages, feedback, unanswered)}[table_name]
+        table = {t.name: t for t in (people, conversations, messages, feedback, unanswered, inbox, outbox)}[table_name]
         query = select(func.count()).select_from(table)
         if key is not None:
             person = select(people.c.id).where(people.c.channel == key.channel, people.c.platform_id == key.chat_id)
@@ -260,11 +298,21 @@ class Store:
         message_rows: list[dict[str, Any]] = []
         feedback_rows: list[dict[str, Any]] = []
         unanswered_rows: list[dict[str, Any]] = []
+        inbox_done: list[dict[str, Any]] = []
+        outbox_rows: list[dict[str, Any]] = []
         for turn in turns:
             state = turn.state
+            if turn.inbox_id is not None:
+                inbox_done.append({"b_id": turn.inbox_id, "b_at": turn.at})
+            outbox_rows.extend(_outbox_row(state.key.channel, state.key.chat_id, body, turn.at) for body in turn.outbox)
             if turn.forget:
                 if state.person_id is not None:
                     await self._delete_person(conn, state.person_id)
+                    await conn.execute(
+                        delete(outbox).where(
+                            outbox.c.channel == state.key.channel, outbox.c.chat_id == state.key.chat_id
+                        )
+                    )
                 ids.append(None)
                 continue
             if state.person_id is None:
@@ -317,6 +365,8 @@ class Store:
             (insert(messages), message_rows),
             (insert(feedback), feedback_rows),
             (insert(unanswered), unanswered_rows),
+            (_INBOX_DONE, inbox_done),
+            (insert(outbox), outbox_rows),
         ):
             if rows:
                 await conn.execute(statement, rows)
@@ -349,6 +399,132 @@ class Store:
         for table in PERSONAL_TABLES:
             await conn.execute(delete(table).where(table.c.person_id == person_id))
         await conn.execute(delete(people).where(people.c.id == person_id))
+
+    # -- inbox ---------------------------------------------------------------------------------
+
+    async def accept_update(
+        self, channel: str, update_key: str, payload: dict[str, Any], at: dt.datetime | None = None
+    ) -> int | None:
+        """Store a platform update durably; None if it was already accepted (a platform retry)."""
+        at = at or dt.datetime.now(dt.UTC)
+
+        async def work(conn: AsyncConnection) -> int | None:
+            existing = await conn.execute(
+                select(inbox.c.id).where(inbox.c.channel == channel, inbox.c.update_key == update_key)
+            )
+            if existing.first() is not None:
+                return None
+            result = await conn.execute(
+                insert(inbox)
+                .values(channel=channel, update_key=update_key, payload=payload, received_at=at)
+                .returning(inbox.c.id)
+            )
+            return int(result.scalar_one())
+
+        return await self._write(work)
+
+    async def pending_updates(
+        self, limit: int = 100, exclude: set[int] | frozenset[int] = frozenset()
+    ) -> list[PendingUpdate]:
+        query = (
+            select(inbox.c.id, inbox.c.channel, inbox.c.payload, inbox.c.received_at)
+            .where(inbox.c.processed_at.is_(None))
+            .order_by(inbox.c.id)
+            .limit(limit + len(exclude))
+        )
+        async with self.engine.connect() as conn:
+            found = [PendingUpdate(r.id, r.channel, dict(r.payload), r.received_at) for r in await conn.execute(query)]
+        return [u for u in found if u.id not in exclude][:limit]
+
+    async def finish_update(self, inbox_id: int) -> None:
+        """Mark an update that needs no answer (an unsupported kind) as done."""
+        at = dt.datetime.now(dt.UTC)
+        await self._write(lambda conn: conn.execute(_INBOX_DONE, [{"b_id": inbox_id, "b_at": at}]))
+
+    # -- outbox --------------------------------------------------------------------------------
+
+    async def due_jobs(self, now: dt.datetime, limit: int, busy_chats: set[tuple[str, str]]) -> list[Job]:
+        """The oldest pending job of each chat, if it is due: a chat's replies go out in order."""
+        first = (
+            select(func.min(outbox.c.id).label("id"))
+            .where(outbox.c.status == "pending")
+            .group_by(outbox.c.channel, outbox.c.chat_id)
+            .subquery()
+        )
+        query = (
+            select(outbox)
+            .join(first, first.c.id == outbox.c.id)
+            .where(outbox.c.not_before <= now)
+            .order_by(outbox.c.id)
+            .limit(limit + len(busy_chats))
+        )
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(query))
+        jobs = [
+            Job(r.id, r.channel, r.chat_id, dict(r.body), r.attempts, r.parts_sent)
+            for r in rows
+            if (r.channel, r.chat_id) not in busy_chats
+        ]
+        return jobs[:limit]
+
+    async def next_due(self) -> dt.datetime | None:
+        async with self.engine.connect() as conn:
+            value = (
+                await conn.execute(select(func.min(outbox.c.not_before)).where(outbox.c.status == "pending"))
+            ).scalar_one()
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+    async def job_sent(self, job_id: int) -> None:
+        """Delivered: the copy is deleted (the message log keeps what was said)."""
+        await self._write(lambda conn: conn.execute(delete(outbox).where(outbox.c.id == job_id)))
+
+    async def job_progress(self, job_id: int, parts_sent: int) -> None:
+        await self._write(
+            lambda conn: conn.execute(update(outbox).where(outbox.c.id == job_id).values(parts_sent=parts_sent))
+        )
+
+    async def job_retry(self, job_id: int, not_before: dt.datetime, error: str) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                update(outbox)
+                .where(outbox.c.id == job_id)
+                .values(not_before=not_before, attempts=outbox.c.attempts + 1, last_error=error[:200])
+            )
+        )
+
+    async def job_failed(self, job_id: int, error: str) -> None:
+        """Refused by the platform for good (a bad request): kept without its text, for operators."""
+        await self._write(
+            lambda conn: conn.execute(
+                update(outbox)
+                .where(outbox.c.id == job_id)
+                .values(status="failed", body={}, attempts=outbox.c.attempts + 1, last_error=error[:200])
+            )
+        )
+
+    async def chat_blocked(self, channel: str, chat_id: str) -> int:
+        """The person blocked the bot: stop sending to them. Returns how many replies were dropped."""
+        at = dt.datetime.now(dt.UTC)
+
+        async def work(conn: AsyncConnection) -> int:
+            await conn.execute(
+                update(people).where(people.c.channel == channel, people.c.platform_id == chat_id).values(blocked_at=at)
+            )
+            result = await conn.execute(
+                update(outbox)
+                .where(outbox.c.channel == channel, outbox.c.chat_id == chat_id, outbox.c.status == "pending")
+                .values(status="dropped", body={}, last_error="blocked by the person")
+            )
+            return int(result.rowcount or 0)
+
+        return await self._write(work)
+
+    async def outbox_counts(self) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
+            return {status: int(count) for status, count in rows}
 
     async def purge_messages(self, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
         """Delete logged messages older than the retention window; returns how many."""

@@ -1,0 +1,202 @@
+"""Telegram, through python-telegram-bot. The only module that imports ``telegram``.
+
+Incoming updates (webhook or long polling) are stored raw in the inbox and parsed here into
+``Incoming``; replies are rendered as Telegram HTML with inline keyboards and delivered by the
+outbox through ``TelegramSender``. Error mapping follows the Bot API's HTTP statuses: 429 →
+wait ``retry_after``; 403 → the person blocked the bot; 400 → refused; others → retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+import os
+import warnings
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.messages import ConversationKey, Incoming, Location
+from bot.outbox import Blocked, Failed, Outcome, Pace, Progress, Retry, Sent
+from bot.render import TELEGRAM_LIMIT, split_message, to_telegram_html
+from bot.store import Job, Store
+
+log = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot's coming API (durations as timedelta) instead of its deprecation
+# path; the library reads this when an error is raised, not at import.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/webhooks/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query"]
+DEFAULT_API_ROOT = "https://api.telegram.org"
+
+
+def pseudonym(value: object) -> str:
+    """A short stable stand-in for an id in logs (logs carry no raw ids)."""
+    return hashlib.sha256(str(value).encode()).hexdigest()[:10]
+
+
+def make_bot(token: str, api_root: str | None = None, *, read_timeout: float = 10.0) -> Bot:
+    root = (api_root or DEFAULT_API_ROOT).rstrip("/")
+    request = HTTPXRequest(
+        connection_pool_size=32, read_timeout=read_timeout, write_timeout=read_timeout, connect_timeout=5.0
+    )
+    polling = HTTPXRequest(connection_pool_size=2, read_timeout=40.0, connect_timeout=5.0)
+    return Bot(
+        token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot", request=request, get_updates_request=polling
+    )
+
+
+def parse_update(data: dict[str, Any]) -> Incoming | None:
+    """An ``Incoming`` for a private message or a button press; None for anything else."""
+    try:
+        update = Update.de_json(data, None)
+    except (TypeError, KeyError, ValueError):
+        return None
+    if update is None:
+        return None
+    message_id = f"tg:{update.update_id}"
+    query = update.callback_query
+    if query is not None:
+        if query.message is None or query.message.chat.type != "private" or not query.data:
+            return None
+        return Incoming(
+            ConversationKey(CHANNEL, str(query.message.chat.id)),
+            payload=query.data,
+            lang_hint=query.from_user.language_code if query.from_user else None,
+            message_id=message_id,
+            ack_id=query.id,
+            pressed_on=str(query.message.message_id),
+        )
+    message = update.message
+    if message is None or message.chat.type != "private":
+        return None
+    location = Location(message.location.latitude, message.location.longitude) if message.location else None
+    return Incoming(
+        ConversationKey(CHANNEL, str(message.chat.id)),
+        text=message.text,
+        lang_hint=message.from_user.language_code if message.from_user else None,
+        location=location,
+        message_id=message_id,
+    )
+
+
+def _keyboard(buttons: list[list[str]]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    keys = [InlineKeyboardButton(label, callback_data=payload) for label, payload in buttons]
+    short = all(len(label) <= 18 for label, _ in buttons)
+    per_row = 2 if short and len(keys) > 3 else 1
+    return InlineKeyboardMarkup([keys[i : i + per_row] for i in range(0, len(keys), per_row)])
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    # PTB 22 returns seconds and warns that a timedelta will come; accept both, without the warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+class TelegramSender:
+    channel = CHANNEL
+    messages_per_second = 30.0
+    seconds_between_messages_per_chat = 1.0
+
+    def __init__(self, bot: Bot):
+        self.bot = bot
+
+    async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome:
+        body = job.body
+        chat_id = int(job.chat_id)
+        try:
+            if body.get("kind") == "ack":
+                await self.bot.answer_callback_query(body["callback_id"])
+                return Sent()
+            parts = split_message(to_telegram_html(body.get("text", "")), TELEGRAM_LIMIT)
+            markup = _keyboard(body.get("buttons") or [])
+            if body.get("kind") == "edit" and len(parts) == 1 and job.parts_sent == 0:
+                edited = await self._edit(chat_id, int(body["message_id"]), parts[0], markup, pace)
+                if edited:
+                    return Sent()
+            for index in range(job.parts_sent, len(parts)):
+                await pace()
+                await self.bot.send_message(
+                    chat_id,
+                    parts[index],
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup if index == len(parts) - 1 else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+                await progress(index + 1)
+            return Sent()
+        except RetryAfter as exc:
+            return Retry(_retry_after(exc), "rate limited (429)", pause_channel=True)
+        except Forbidden as exc:
+            return Blocked(str(exc))
+        except BadRequest as exc:
+            if body.get("kind") == "ack":  # a press acknowledged too late is harmless
+                return Sent()
+            return Failed(f"bad request: {exc.message}")
+        except (TimedOut, NetworkError) as exc:
+            return Retry(None, f"{type(exc).__name__}: {exc.message}")
+        except TelegramError as exc:
+            return Retry(None, f"{type(exc).__name__}: {exc.message}")
+
+    async def _edit(
+        self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None, pace: Pace
+    ) -> bool:
+        """Replace the pressed message; False if Telegram cannot edit it (then a new one is sent)."""
+        await pace()
+        try:
+            await self.bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return True
+            log.info("message could not be edited (%s); sending a new one", exc.message)
+            return False
+        return True
+
+
+class TelegramPoller:
+    """Long polling for local use: each update is stored before the next offset is asked for."""
+
+    def __init__(self, bot: Bot, store: Store, on_stored: Any):
+        self.bot = bot
+        self.store = store
+        self.on_stored = on_stored
+
+    async def run(self) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        offset: int | None = None
+        delay = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES)
+                delay = 1.0
+            except (TimedOut, NetworkError, RetryAfter) as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            for update in updates:
+                await self.store.accept_update(CHANNEL, str(update.update_id), update.to_dict())
+                offset = update.update_id + 1  # only after it is stored: a crash re-fetches it
+            if updates:
+                self.on_stored()

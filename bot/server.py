@@ -1,0 +1,153 @@
+"""The web service (``acasa serve``): channel webhooks, health check, and the background workers.
+
+Start: content → database (migrated) → engine → outbox and inbox workers → channels (Telegram:
+``getMe``, then the webhook registered at ``PUBLIC_URL``, or long polling). Stop: the web server
+stops accepting first (uvicorn), then polling stops, updates in progress finish, and everything
+is closed. Anything accepted but not yet answered is in the database and is answered after the
+next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.app import running_engine
+from bot.config import Settings
+from bot.engine import Engine
+from bot.inbox import InboxProcessor, Parser
+from bot.outbox import Outbox, Sender
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1_000_000
+
+
+@dataclass
+class Service:
+    settings: Settings
+    engine: Engine | None = None
+    inbox: InboxProcessor | None = None
+    outbox: Outbox | None = None
+    telegram_bot: Any = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+async def _read_json(request: Request) -> tuple[dict[str, Any] | None, Response | None]:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        return None, JSONResponse({"ok": False, "error": "body too large"}, status_code=413)
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return None, JSONResponse({"ok": False, "error": "body too large"}, status_code=413)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return None, JSONResponse({"ok": False, "error": "malformed JSON"}, status_code=400)
+    if not isinstance(data, dict):
+        return None, JSONResponse({"ok": False, "error": "expected a JSON object"}, status_code=400)
+    return data, None
+
+
+def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
+    service = Service(settings)
+
+    async def healthz(request: Request) -> Response:
+        engine = service.engine
+        if engine is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            await engine.store.count("people")
+        except Exception:
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "content_version": engine.content.current.version,
+                "outbox": await engine.store.outbox_counts(),
+            }
+        )
+
+    async def telegram_webhook(request: Request) -> Response:
+        if service.engine is None or service.telegram_bot is None:
+            return JSONResponse({"ok": False, "error": "Telegram is not configured"}, status_code=404)
+        expected = settings.telegram_webhook_secret or ""
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            return JSONResponse({"ok": False, "error": "forbidden"}, status_code=403)
+        data, error = await _read_json(request)
+        if error is not None:
+            return error
+        update_id = data.get("update_id") if data else None
+        if not isinstance(update_id, int):
+            return JSONResponse({"ok": False, "error": "update_id missing"}, status_code=400)
+        # Stored before answering 200: Telegram counts a 200 as delivered.
+        await service.engine.store.accept_update("telegram", str(update_id), data)
+        if service.inbox:
+            service.inbox.wake()
+        return JSONResponse({"ok": True})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with running_engine(settings) as engine:
+            service.engine = engine
+            senders: dict[str, Sender] = {}
+            parsers: dict[str, Parser] = {}
+            if settings.telegram_bot_token:
+                from bot.channels import telegram
+
+                bot = telegram.make_bot(
+                    settings.telegram_bot_token, settings.telegram_api_base_url, read_timeout=settings.telegram_timeout
+                )
+                await bot.initialize()  # getMe: fails early on a wrong token
+                service.telegram_bot = bot
+                senders[telegram.CHANNEL] = telegram.TelegramSender(bot)
+                parsers[telegram.CHANNEL] = telegram.parse_update
+            service.outbox = Outbox(engine.store, senders)
+            service.inbox = InboxProcessor(engine, service.outbox, parsers)
+            service.tasks = [asyncio.create_task(service.outbox.run()), asyncio.create_task(service.inbox.run())]
+            if service.telegram_bot is not None:
+                from bot.channels import telegram
+
+                if polling:
+                    poller = telegram.TelegramPoller(service.telegram_bot, engine.store, service.inbox.wake)
+                    service.tasks.append(asyncio.create_task(poller.run()))
+                elif settings.public_url:
+                    await service.telegram_bot.set_webhook(
+                        settings.public_url + telegram.WEBHOOK_PATH,
+                        secret_token=settings.telegram_webhook_secret,
+                        allowed_updates=telegram.ALLOWED_UPDATES,
+                    )
+            log.info("Acasă is serving (%s)", ", ".join(senders) or "no channels configured")
+            try:
+                yield
+            finally:
+                for task in reversed(service.tasks):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                if service.telegram_bot is not None:
+                    with contextlib.suppress(Exception):
+                        await service.telegram_bot.shutdown()
+                service.engine = None
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    return app
