@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from bot.handlers.answer import compose_reply
 from bot.kb import KnowledgeBase, load_knowledge
 from bot.kb.coverage import coverage_matrix
 from bot.locales import Locales, load_locales
+from bot.logs import configure_logging
 from bot.markdown import parse, to_plain
 from bot.matching import build_matcher
 from bot.messages import Outgoing
@@ -186,7 +186,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.db:
         settings = replace(settings, database_url=f"sqlite+aiosqlite:///{Path(args.db).resolve()}")
     lang = _language(args.lang)
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
 
     async def run() -> None:
         try:
@@ -209,9 +209,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     host = args.host or settings.host
     port = args.port or settings.port
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and Telegram's URLs contain the bot token: keep them out of logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     app = create_app(settings, polling=args.polling)
     # uvicorn stops accepting connections first on SIGTERM, then runs the app's shutdown.
     uvicorn.run(

@@ -54,6 +54,14 @@ def delivery_jobs(incoming: Incoming, replies: list[Outgoing]) -> list[dict[str,
             "lang": reply.lang,
             "buttons": [[b.label, b.payload] for b in reply.buttons],
         }
+        if reply.venue is not None:
+            v = reply.venue
+            body["venue"] = {
+                "title": v.title,
+                "latitude": v.location.latitude,
+                "longitude": v.location.longitude,
+                "address": v.address,
+            }
         if len(merged) == 1 and incoming.pressed_on and (incoming.payload or "").startswith(NAVIGATION):
             body.update(kind="edit", message_id=incoming.pressed_on)
         jobs.append(body)

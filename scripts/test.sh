@@ -6,5 +6,6 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/acasa kb check > /dev/null || .venv/bin/acasa kb check
 .venv/bin/python -m pytest "$@"

@@ -138,6 +138,12 @@ class TelegramSender:
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                 )
                 await progress(index + 1)
+            venue = body.get("venue")
+            if venue:
+                await pace()
+                await self.bot.send_venue(
+                    chat_id, venue["latitude"], venue["longitude"], venue["title"], venue.get("address") or ""
+                )
             return Sent()
         except RetryAfter as exc:
             return Retry(_retry_after(exc), "rate limited (429)", pause_channel=True)

@@ -7,7 +7,7 @@ keywords in the person's language (and English); 6. everything else is a questio
 
 from __future__ import annotations
 
-from bot.handlers import crisis, feedback, menu, privacy, start
+from bot.handlers import crisis, feedback, location, menu, privacy, start
 from bot.handlers.answer import PAYLOAD_ENTRY, answer_question, show_entry
 from bot.handlers.context import Context
 from nlu.normalize import normalize
@@ -88,6 +88,9 @@ async def route(ctx: Context) -> None:
         if ctx.state.step == "confirm_forget" and payload not in ("forget:yes", "forget:no"):
             ctx.state.step = "idle"
         await on_payload(ctx, payload)
+        return
+    if incoming.location is not None:
+        location.nearest(ctx, incoming.location)
         return
     if not text.strip():
         ctx.say(ctx.t("media.unsupported"))

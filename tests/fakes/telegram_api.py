@@ -174,6 +174,15 @@ class FakeTelegram:
             return self._message(params, int(params["message_id"]))
         if method == "answerCallbackQuery":
             return True
+        if method == "sendVenue":
+            return dict(
+                self._message(params),
+                venue={
+                    "title": params.get("title"),
+                    "address": params.get("address"),
+                    "location": {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])},
+                },
+            )
         return True
 
     async def _get_updates(self, offset: int, timeout: float) -> list[dict[str, Any]]:
@@ -214,6 +223,13 @@ def text_update(chat_id: int, text: str, *, lang: str | None = "en", update_id: 
             "from": user,
         },
     }
+
+
+def location_update(chat_id: int, latitude: float, longitude: float, *, lang: str | None = "en") -> dict[str, Any]:
+    update = text_update(chat_id, "", lang=lang)
+    del update["message"]["text"]
+    update["message"]["location"] = {"latitude": latitude, "longitude": longitude}
+    return update
 
 
 def button_update(

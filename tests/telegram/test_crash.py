@@ -90,3 +90,22 @@ def test_sigkill_then_restart_answers_every_accepted_update_exactly_once(
     finally:
         server.kill()
         server.wait(timeout=10)
+
+
+def test_sigterm_stops_gracefully_and_keeps_pending_replies(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+    port = free_port()
+    server = start_service(tmp_path, fake_telegram, port)
+    try:
+        fake_telegram.down = True
+        assert post(port, text_update(7100, "/start")) == 200
+        fake_telegram.wait_for(lambda: any(c.status == 500 for c in fake_telegram.calls_to("sendMessage")))
+        server.send_signal(signal.SIGTERM)
+        # uvicorn shuts the app down, then re-raises the signal: the conventional exit status of SIGTERM
+        assert server.wait(timeout=20) in (0, -signal.SIGTERM)
+        assert "Traceback" not in (tmp_path / "server.log").read_text()
+        fake_telegram.down = False
+        server = start_service(tmp_path, fake_telegram, port)
+        fake_telegram.wait_for(lambda: len(fake_telegram.sent(7100)) == 1, timeout=30)
+    finally:
+        server.kill()
+        server.wait(timeout=10)

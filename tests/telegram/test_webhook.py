@@ -108,3 +108,31 @@ def test_duplicate_update_is_processed_once(service, fake_telegram: FakeTelegram
 
     time.sleep(1.0)
     assert len(fake_telegram.sent(5010)) == 1
+
+
+def test_location_message_is_accepted(service, fake_telegram: FakeTelegram) -> None:
+    from tests.fakes.telegram_api import location_update
+
+    user = TelegramUser(fake_telegram, service.url, 5011)
+    user.send("/start")
+    user.press("lang:en")
+    assert user.post(location_update(5011, 45.75, 21.22)).status_code == 200
+    [reply] = user.replies(1)
+    assert "locations of offices" in reply["text"]
+
+
+def test_logs_carry_no_personal_data(service, fake_telegram: FakeTelegram, caplog) -> None:
+    import logging
+
+    from bot.logs import quiet_libraries
+
+    quiet_libraries()  # what `acasa serve` does at start, whatever LOG_LEVEL says
+    caplog.set_level(logging.DEBUG)
+    user = TelegramUser(fake_telegram, service.url, 987654321)
+    user.send("/start")
+    user.press("lang:en")
+    user.send("my name is Secretname and I need a family doctor")
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("bot"))
+    assert "987654321" not in logged and "Secretname" not in logged
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    assert fake_telegram.token not in everything and "987654321" not in everything
