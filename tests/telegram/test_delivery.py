@@ -81,21 +81,36 @@ def test_replies_to_one_chat_keep_order_and_pace(fast_service, fake_telegram: Fa
     assert min(gaps) >= 0.9  # about one message per second per chat
 
 
-def test_polling_flow_in_french(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+@pytest.mark.parametrize(
+    ("lang", "question", "entry"),
+    [
+        ("fr", "comment trouver un medecin de famille", "health.family_doctor"),
+        ("bn", "ami kivabe kaj pabo", "work.find_job"),
+        ("ur", "bachon ka school mein dakhla kaise hota hai", "education.school_enrolment"),
+    ],
+)
+def test_polling_full_flow(tmp_path: Path, fake_telegram: FakeTelegram, lang: str, question: str, entry: str) -> None:
+    from tests.fakes.telegram_api import button_update
+
     port = free_port()
     settings = service_settings(tmp_path, fake_telegram, port, public_url=None)
     with ThreadedServer(create_app(settings, polling=True), port=port):
         fake_telegram.wait_for(lambda: fake_telegram.calls_to("deleteWebhook"))
-        marie = TelegramUser(fake_telegram, "unused", 6005, lang="fr")
-        fake_telegram.queue_update(text_update(6005, "/start", lang="fr"))
-        [picker] = marie.replies(1)
-        assert buttons_of(picker)[0] == "lang:fr"
-        from tests.fakes.telegram_api import button_update
-
-        fake_telegram.queue_update(button_update(6005, "lang:fr", lang="fr"))
-        marie.replies(1)
-        fake_telegram.queue_update(text_update(6005, "comment trouver un medecin de famille", lang="fr"))
-        [answer] = marie.replies(1)
-        assert "fb:health.family_doctor:1" in buttons_of(answer)
+        user = TelegramUser(fake_telegram, "unused", 6005, lang=lang)
+        fake_telegram.queue_update(text_update(6005, "/start", lang=lang))
+        [picker] = user.replies(1)
+        assert buttons_of(picker)[0] == f"lang:{lang}"
+        fake_telegram.queue_update(button_update(6005, f"lang:{lang}", lang=lang))
+        [menu] = user.replies(1)
+        topic = entry.split(".")[0]
+        assert f"topic:{topic}:0" in buttons_of(menu)
+        fake_telegram.queue_update(button_update(6005, f"topic:{topic}:0", lang=lang))
+        [topic_page] = user.replies(1)
+        assert topic_page["method"] == "editMessageText"
+        fake_telegram.queue_update(text_update(6005, question, lang=lang))
+        [answer] = user.replies(1)
+        assert f"fb:{entry}:1" in buttons_of(answer)
+        fake_telegram.queue_update(button_update(6005, f"fb:{entry}:1", lang=lang))
+        user.replies(1)
         offsets = [int(c.params.get("offset") or 0) for c in fake_telegram.calls_to("getUpdates")]
         assert offsets == sorted(offsets)  # each update confirmed only after it was stored
