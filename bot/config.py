@@ -39,6 +39,11 @@ class Settings:
     telegram_webhook_secret: str | None = None
     telegram_api_base_url: str | None = None
     telegram_timeout: float = 10.0
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base_url: str | None = None
+    twilio_template_sid: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -135,6 +140,30 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
     api_root = merged.get("TELEGRAM_API_BASE_URL", "").strip().rstrip("/") or None
     if api_root and not api_root.startswith(("http://", "https://")):
         problems.append(f"TELEGRAM_API_BASE_URL must start with http:// or https:// (got {api_root!r})")
+    twilio = {
+        key: merged.get(key, "").strip() or None
+        for key in (
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "TWILIO_WHATSAPP_FROM",
+            "TWILIO_API_BASE_URL",
+            "TWILIO_TEMPLATE_SID",
+        )
+    }
+    if twilio["TWILIO_ACCOUNT_SID"] or twilio["TWILIO_AUTH_TOKEN"]:
+        missing = [k for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM") if not twilio[k]]
+        if missing:
+            problems.append(f"WhatsApp needs {', '.join(missing)} as well")
+        if not public_url:
+            problems.append("WhatsApp needs PUBLIC_URL: Twilio signs its webhooks with the public address")
+        sender = twilio["TWILIO_WHATSAPP_FROM"] or ""
+        if sender and not sender.removeprefix("whatsapp:").startswith("+"):
+            problems.append("TWILIO_WHATSAPP_FROM must be a number in international form, e.g. whatsapp:+40700000000")
+        if not twilio["TWILIO_TEMPLATE_SID"]:
+            problems.append(
+                "TWILIO_TEMPLATE_SID is required: replies due more than 24 hours after a person's last "
+                "message can only be announced with an approved template"
+            )
     settings = Settings(
         database_url=database_url,
         knowledge_dir=knowledge_dir,
@@ -152,6 +181,15 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         telegram_webhook_secret=secret,
         telegram_api_base_url=api_root,
         telegram_timeout=number("TELEGRAM_TIMEOUT", 10.0, minimum=0.1),
+        twilio_account_sid=twilio["TWILIO_ACCOUNT_SID"],
+        twilio_auth_token=twilio["TWILIO_AUTH_TOKEN"],
+        twilio_whatsapp_from=(
+            "whatsapp:" + twilio["TWILIO_WHATSAPP_FROM"].removeprefix("whatsapp:")
+            if twilio["TWILIO_WHATSAPP_FROM"]
+            else None
+        ),
+        twilio_api_base_url=(twilio["TWILIO_API_BASE_URL"] or "").rstrip("/") or None,
+        twilio_template_sid=twilio["TWILIO_TEMPLATE_SID"],
         host=merged.get("HOST", "127.0.0.1").strip() or "127.0.0.1",
         port=int(number("PORT", 8000, minimum=1, integer=True)),
     )

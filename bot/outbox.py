@@ -48,7 +48,15 @@ class Failed:
     error: str
 
 
-Outcome = Sent | Retry | Blocked | Failed
+@dataclass(frozen=True)
+class Hold:
+    """The platform will not deliver free text now (WhatsApp's 24-hour window): keep the chat's
+    replies until the person writes again, and tell them with an approved template."""
+
+    error: str
+
+
+Outcome = Sent | Retry | Blocked | Failed | Hold
 Pace = Callable[[], Awaitable[None]]
 Progress = Callable[[int], Awaitable[None]]
 
@@ -176,6 +184,14 @@ class Outbox:
                 limiter.pause(delay)
             log.warning("job %d: %s; retrying in %.1f s (attempt %d)", job.id, outcome.error, delay, job.attempts + 1)
             await self.store.job_retry(job.id, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay), outcome.error)
+        elif isinstance(outcome, Hold):
+            held = await self.store.hold_chat(job.channel, job.chat_id)
+            log.info("job %d: %s; %d repl(ies) held until the person writes", job.id, outcome.error, held)
+            announce = getattr(self.senders[job.channel], "announce_held", None)
+            if announce is not None and not await announce(job.chat_id):
+                # The notice did not go out: try the whole thing again later rather than wait forever.
+                not_before = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=max(60.0, backoff(job.attempts)))
+                await self.store.release_held(job.channel, job.chat_id, not_before)
         elif isinstance(outcome, Blocked):
             dropped = await self.store.chat_blocked(job.channel, job.chat_id)
             log.info("a person blocked the bot on %s; %d pending repl(ies) dropped", job.channel, dropped)

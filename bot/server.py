@@ -41,6 +41,7 @@ class Service:
     inbox: InboxProcessor | None = None
     outbox: Outbox | None = None
     telegram_bot: Any = None
+    whatsapp: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -98,6 +99,62 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
             service.inbox.wake()
         return JSONResponse({"ok": True})
 
+    async def _twilio_params(request: Request) -> tuple[dict[str, str] | None, Response | None]:
+        """The form parameters of a request that Twilio really signed, else an error response."""
+        if service.engine is None or service.whatsapp is None:
+            return None, Response("WhatsApp is not configured", status_code=404)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return None, Response("body too large", status_code=413)
+        from bot.channels import whatsapp
+
+        params = whatsapp.form(body)
+        signature = request.headers.get("x-twilio-signature", "")
+        if not whatsapp.signature_valid(
+            settings.twilio_auth_token or "",
+            settings.public_url or "",
+            request.url.path,
+            request.url.query,
+            params,
+            signature,
+        ):
+            return None, Response("forbidden", status_code=403)
+        return params, None
+
+    async def twilio_whatsapp(request: Request) -> Response:
+        params, error = await _twilio_params(request)
+        if error is not None:
+            return error
+        from bot.channels import whatsapp
+
+        sid = params.get("MessageSid") if params else None
+        if not sid or not str(params.get("From", "")).startswith("whatsapp:"):
+            return Response("not a WhatsApp message", status_code=400)
+        # Stored before answering: Twilio retries on errors, and the reply goes through the outbox.
+        await service.engine.store.accept_update(whatsapp.CHANNEL, sid, params)
+        if service.inbox:
+            service.inbox.wake()
+        return Response(whatsapp.EMPTY_TWIML, media_type="text/xml")
+
+    async def twilio_status(request: Request) -> Response:
+        params, error = await _twilio_params(request)
+        if error is not None:
+            return error
+        sid = params.get("MessageSid") if params else None
+        status = (params or {}).get("MessageStatus", "")
+        if not sid or not status:
+            return Response("MessageSid and MessageStatus are required", status_code=400)
+        code = (params or {}).get("ErrorCode") or None
+        failed = await service.engine.store.delivery_report(sid, status, code)
+        if failed is not None and code == "63016":
+            channel, chat_id, body = failed  # too late for the 24-hour window: hold it for their next message
+            await service.engine.store.requeue(channel, chat_id, body, held=True)
+            if service.whatsapp is not None:
+                await service.whatsapp.announce_held(chat_id)
+        elif failed is not None:
+            log.warning("a WhatsApp message was not delivered (error %s)", code)
+        return Response(status_code=204)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with running_engine(settings) as engine:
@@ -114,6 +171,21 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
                 service.telegram_bot = bot
                 senders[telegram.CHANNEL] = telegram.TelegramSender(bot)
                 parsers[telegram.CHANNEL] = telegram.parse_update
+            if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
+                from bot.channels import whatsapp
+
+                service.whatsapp = whatsapp.WhatsAppSender(
+                    settings.twilio_account_sid,
+                    settings.twilio_auth_token,
+                    settings.twilio_whatsapp_from,
+                    settings.twilio_template_sid or "",
+                    engine.store,
+                    lambda: engine.content.current.locales,
+                    api_base_url=settings.twilio_api_base_url,
+                    status_callback=(settings.public_url or "") + whatsapp.STATUS_PATH,
+                )
+                senders[whatsapp.CHANNEL] = service.whatsapp
+                parsers[whatsapp.CHANNEL] = whatsapp.parse_message
             service.outbox = Outbox(engine.store, senders)
             service.inbox = InboxProcessor(engine, service.outbox, parsers)
             service.tasks = [asyncio.create_task(service.outbox.run()), asyncio.create_task(service.inbox.run())]
@@ -140,12 +212,17 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
                 if service.telegram_bot is not None:
                     with contextlib.suppress(Exception):
                         await service.telegram_bot.shutdown()
+                if service.whatsapp is not None:
+                    with contextlib.suppress(Exception):
+                        await service.whatsapp.close()
                 service.engine = None
 
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
+            Route("/webhooks/twilio/whatsapp", twilio_whatsapp, methods=["POST"]),
+            Route("/webhooks/twilio/status", twilio_status, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -10,6 +10,7 @@ from bot.handlers.context import Context
 from bot.kb.model import TOPICS
 from bot.messages import Button, Outgoing
 from nlu.languages import ENGLISH_NAMES, LANGUAGES, base_code
+from nlu.matcher import Outcome
 from nlu.normalize import normalize
 
 PAYLOAD_LANGUAGE = "lang:"
@@ -65,7 +66,10 @@ async def first_contact(ctx: Context, text: str | None) -> None:
     guess = ctx.incoming.lang_hint
     if text and not text.startswith("/"):
         guess = ctx.content.languages.detect(text, ctx.incoming.lang_hint)
-        ctx.state.data["pending"] = text
+        # A question is answered right after the choice; a greeting ("hi", "salam") is not a question.
+        prediction = await ctx.content.matcher.match(text, guess)
+        if prediction.outcome is Outcome.ANSWER:
+            ctx.state.data["pending"] = text
     show_picker(ctx, guess)
 
 

@@ -30,6 +30,7 @@ people = Table(
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False),
     Column("blocked_at", DateTime(timezone=True)),  # the person blocked the bot; nothing is sent
+    Column("window_notice_at", DateTime(timezone=True)),  # WhatsApp: template sent for held replies
     UniqueConstraint("channel", "platform_id", name="uq_people_channel_platform_id"),
 )
 
@@ -110,6 +111,21 @@ outbox = Table(
     Column("last_error", String(200)),
     Index("ix_outbox_status_chat", "status", "channel", "chat_id", "id"),
     sqlite_autoincrement=True,  # ids are never reused: they order a chat's replies
+)
+
+# Messages handed to a platform that reports their fate later (Twilio status callbacks). The body is
+# kept only until the message is delivered, so a late "failed: outside the 24-hour window" can
+# still hold it for the person's next message.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("platform_id", String(64), primary_key=True),  # Twilio MessageSid
+    Column("channel", String(20), nullable=False),
+    Column("chat_id", String(128), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("error_code", String(10)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 PERSONAL_TABLES = (messages, feedback, unanswered, conversations)  # deleted before people on "forget"

@@ -25,7 +25,17 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.messages import ConversationKey
-from bot.store.schema import PERSONAL_TABLES, conversations, feedback, inbox, messages, outbox, people, unanswered
+from bot.store.schema import (
+    PERSONAL_TABLES,
+    conversations,
+    deliveries,
+    feedback,
+    inbox,
+    messages,
+    outbox,
+    people,
+    unanswered,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,7 +45,15 @@ _LOCK_RETRIES = 5
 _UPDATE_PERSON = (
     update(people)
     .where(people.c.id == bindparam("b_id"))
-    .values(language=bindparam("b_language"), last_seen=bindparam("b_at"), blocked_at=None)
+    .values(language=bindparam("b_language"), last_seen=bindparam("b_at"), blocked_at=None, window_notice_at=None)
+)
+# The person wrote: replies held for WhatsApp's 24-hour window may go now, before the new ones.
+_RELEASE_HELD = (
+    update(outbox)
+    .where(
+        outbox.c.channel == bindparam("b_channel"), outbox.c.chat_id == bindparam("b_chat"), outbox.c.status == "held"
+    )
+    .values(status="pending", not_before=bindparam("b_at"))
 )
 # Done: the platform's copy of the message (names, text) is not kept, only the key for de-duplication.
 _INBOX_DONE = update(inbox).where(inbox.c.id == bindparam("b_id")).values(processed_at=bindparam("b_at"), payload={})
@@ -45,6 +63,11 @@ _UPDATE_CONVERSATION = (
     .where(conversations.c.person_id == bindparam("b_id"))
     .values(mode=bindparam("b_mode"), step=bindparam("b_step"), data=bindparam("b_data"), updated_at=bindparam("b_at"))
 )
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
 def _outbox_row(channel: str, chat_id: str, body: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
@@ -299,20 +322,23 @@ class Store:
         feedback_rows: list[dict[str, Any]] = []
         unanswered_rows: list[dict[str, Any]] = []
         inbox_done: list[dict[str, Any]] = []
+        released: list[dict[str, Any]] = []
         outbox_rows: list[dict[str, Any]] = []
         for turn in turns:
             state = turn.state
             if turn.inbox_id is not None:
                 inbox_done.append({"b_id": turn.inbox_id, "b_at": turn.at})
+                released.append({"b_channel": state.key.channel, "b_chat": state.key.chat_id, "b_at": turn.at})
             outbox_rows.extend(_outbox_row(state.key.channel, state.key.chat_id, body, turn.at) for body in turn.outbox)
             if turn.forget:
                 if state.person_id is not None:
                     await self._delete_person(conn, state.person_id)
-                    await conn.execute(
-                        delete(outbox).where(
-                            outbox.c.channel == state.key.channel, outbox.c.chat_id == state.key.chat_id
+                    for table in (outbox, deliveries):
+                        await conn.execute(
+                            delete(table).where(
+                                table.c.channel == state.key.channel, table.c.chat_id == state.key.chat_id
+                            )
                         )
-                    )
                 ids.append(None)
                 continue
             if state.person_id is None:
@@ -366,6 +392,7 @@ class Store:
             (insert(feedback), feedback_rows),
             (insert(unanswered), unanswered_rows),
             (_INBOX_DONE, inbox_done),
+            (_RELEASE_HELD, released),
             (insert(outbox), outbox_rows),
         ):
             if rows:
@@ -520,6 +547,88 @@ class Store:
             return int(result.rowcount or 0)
 
         return await self._write(work)
+
+    # -- messaging windows and delivery reports (WhatsApp) --------------------------------------
+
+    async def window(self, channel: str, chat_id: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """(last message from the person, last window notice sent to them)."""
+        query = select(people.c.last_seen, people.c.window_notice_at).where(
+            people.c.channel == channel, people.c.platform_id == chat_id
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None, None
+        return _aware(row.last_seen), _aware(row.window_notice_at)
+
+    async def hold_chat(self, channel: str, chat_id: str) -> int:
+        """Keep a chat's pending replies until the person writes again; returns how many."""
+        result = await self._write(
+            lambda conn: conn.execute(
+                update(outbox)
+                .where(outbox.c.channel == channel, outbox.c.chat_id == chat_id, outbox.c.status == "pending")
+                .values(status="held")
+            )
+        )
+        return int(result.rowcount or 0)
+
+    async def release_held(self, channel: str, chat_id: str, not_before: dt.datetime) -> None:
+        await self._write(
+            lambda conn: conn.execute(_RELEASE_HELD, [{"b_channel": channel, "b_chat": chat_id, "b_at": not_before}])
+        )
+
+    async def window_notice_sent(self, channel: str, chat_id: str) -> None:
+        at = dt.datetime.now(dt.UTC)
+        await self._write(
+            lambda conn: conn.execute(
+                update(people)
+                .where(people.c.channel == channel, people.c.platform_id == chat_id)
+                .values(window_notice_at=at)
+            )
+        )
+
+    async def record_delivery(self, platform_id: str, channel: str, chat_id: str, body: dict[str, Any]) -> None:
+        at = dt.datetime.now(dt.UTC)
+        await self._write(
+            lambda conn: conn.execute(
+                insert(deliveries).values(
+                    platform_id=platform_id,
+                    channel=channel,
+                    chat_id=chat_id,
+                    body=body,
+                    status="accepted",
+                    updated_at=at,
+                )
+            )
+        )
+
+    async def delivery_report(
+        self, platform_id: str, status: str, error_code: str | None
+    ) -> tuple[str, str, dict[str, Any]] | None:
+        """Record a status; returns (channel, chat id, body) of a message that failed for good."""
+        at = dt.datetime.now(dt.UTC)
+
+        async def work(conn: AsyncConnection) -> tuple[str, str, dict[str, Any]] | None:
+            row = (await conn.execute(select(deliveries).where(deliveries.c.platform_id == platform_id))).first()
+            if row is None:
+                return None
+            final = status in ("delivered", "read", "failed", "undelivered")
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.platform_id == platform_id)
+                .values(status=status, error_code=error_code, updated_at=at, body={} if final else row.body)
+            )
+            if status in ("failed", "undelivered") and row.body:
+                return row.channel, row.chat_id, dict(row.body)
+            return None
+
+        return await self._write(work)
+
+    async def requeue(self, channel: str, chat_id: str, body: dict[str, Any], *, held: bool) -> None:
+        at = dt.datetime.now(dt.UTC)
+        row = _outbox_row(channel, chat_id, body, at)
+        row["status"] = "held" if held else "pending"
+        await self._write(lambda conn: conn.execute(insert(outbox).values(**row)))
 
     async def outbox_counts(self) -> dict[str, int]:
         async with self.engine.connect() as conn:

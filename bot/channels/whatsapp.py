@@ -1,0 +1,168 @@
+"""WhatsApp through Twilio. The only module that imports ``twilio``.
+
+Webhooks are form posts signed with ``X-Twilio-Signature``, checked against the public address
+(``PUBLIC_URL`` + path + query: behind a proxy the request's own URL is not what Twilio signed).
+WhatsApp has no inline keyboards, so buttons become a numbered list ("reply with a number"); the
+engine maps numbers (and keywords) back. Replies go out through the outbox with the async REST
+client. More than 24 hours after a person's last message WhatsApp refuses free text (error
+63016): replies are held and an approved template tells the person to write; held replies go out
+as soon as they do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot.locales import Locales
+from bot.messages import ConversationKey, Incoming, Location
+from bot.outbox import Blocked, Failed, Hold, Outcome, Pace, Progress, Retry, Sent
+from bot.render import WHATSAPP_LIMIT, split_message, to_whatsapp
+from bot.store import Job, Store
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+MESSAGE_PATH = "/webhooks/twilio/whatsapp"
+STATUS_PATH = "/webhooks/twilio/status"
+WINDOW = dt.timedelta(hours=24)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+OUTSIDE_WINDOW = 63016
+UNREACHABLE = {21610, 63024}  # the person opted out / blocked; the number cannot receive WhatsApp
+
+
+def form(body: bytes) -> dict[str, str]:
+    """Twilio's form-encoded parameters (one value per name)."""
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+def signature_valid(
+    auth_token: str, public_url: str, path: str, query: str, params: dict[str, str], signature: str
+) -> bool:
+    url = public_url.rstrip("/") + path + (f"?{query}" if query else "")
+    return bool(signature) and RequestValidator(auth_token).validate(url, params, signature)
+
+
+def parse_message(params: dict[str, Any]) -> Incoming | None:
+    """An ``Incoming`` for a WhatsApp message; None for anything that is not one."""
+    sender = str(params.get("From", ""))
+    if not sender.startswith("whatsapp:") or not params.get("MessageSid"):
+        return None
+    key = ConversationKey(CHANNEL, sender.removeprefix("whatsapp:"))
+    location = None
+    if params.get("Latitude") and params.get("Longitude"):
+        try:
+            location = Location(float(params["Latitude"]), float(params["Longitude"]))
+        except ValueError:
+            location = None
+    has_media = str(params.get("NumMedia", "0")).strip() not in ("", "0")
+    payload = params.get("ButtonPayload") or None
+    text = None if has_media or location else (params.get("Body") or "")
+    return Incoming(key, text=text, payload=payload, location=location, message_id=f"wa:{params['MessageSid']}")
+
+
+def render(body: dict[str, Any], locales: Locales | None) -> str:
+    """WhatsApp markup; buttons as a numbered list with the instruction in the reply's language."""
+    text = to_whatsapp(body.get("text", ""))
+    buttons = body.get("buttons") or []
+    if buttons:
+        numbered = "\n".join(f"{i}. {label}" for i, (label, _) in enumerate(buttons, start=1))
+        hint = locales.text(body.get("lang") or "en", "choice.reply_with_number") if locales else ""
+        text = f"{text}\n\n{numbered}\n\n_{hint}_" if hint else f"{text}\n\n{numbered}"
+    return text
+
+
+class WhatsAppSender:
+    channel = CHANNEL
+    messages_per_second = 20.0
+    seconds_between_messages_per_chat = 1.0
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        template_sid: str,
+        store: Store,
+        locales: Any,
+        *,
+        api_base_url: str | None = None,
+        status_callback: str | None = None,
+    ):
+        self.http = AsyncTwilioHttpClient(timeout=10)
+        self.client = Client(account_sid, auth_token, http_client=self.http)
+        if api_base_url:
+            self.client.api.base_url = api_base_url
+        self.sender = sender
+        self.template_sid = template_sid
+        self.store = store
+        self.locales = locales  # a callable returning the live Locales
+        self.status_callback = status_callback
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome:
+        last_inbound, _ = await self.store.window(CHANNEL, job.chat_id)
+        if last_inbound is None or dt.datetime.now(dt.UTC) - last_inbound > WINDOW:
+            return Hold("more than 24 hours since the person's last message")
+        parts = split_message(render(job.body, self.locales()), WHATSAPP_LIMIT)
+        try:
+            for index in range(job.parts_sent, len(parts)):
+                await pace()
+                message = await self.client.messages.create_async(
+                    from_=self.sender,
+                    to=f"whatsapp:{job.chat_id}",
+                    body=parts[index],
+                    status_callback=self.status_callback,
+                )
+                await self.store.record_delivery(
+                    message.sid, CHANNEL, job.chat_id, {**job.body, "text": parts[index], "buttons": []}
+                )
+                await progress(index + 1)
+            return Sent()
+        except TwilioRestException as exc:
+            return self._outcome(exc)
+        except (OSError, TimeoutError) as exc:
+            return Retry(None, f"network: {type(exc).__name__}")
+
+    @staticmethod
+    def _outcome(exc: TwilioRestException) -> Outcome:
+        code = exc.code
+        if code == OUTSIDE_WINDOW:
+            return Hold("outside the 24-hour window (63016)")
+        if code in UNREACHABLE:
+            return Blocked(f"twilio {code}")
+        if exc.status == 429 or exc.status >= 500:
+            return Retry(None, f"twilio {exc.status} {code or ''}".strip())
+        return Failed(f"twilio {exc.status} {code or ''}: {exc.msg}"[:200])
+
+    async def announce_held(self, chat_id: str) -> bool:
+        """Send the approved template once per silence; True if no notice is (any longer) needed."""
+        last_inbound, noticed = await self.store.window(CHANNEL, chat_id)
+        if noticed is not None and (last_inbound is None or noticed >= last_inbound):
+            return True
+        try:
+            await self.client.messages.create_async(
+                from_=self.sender,
+                to=f"whatsapp:{chat_id}",
+                content_sid=self.template_sid,
+                content_variables=json.dumps({}),
+                status_callback=self.status_callback,
+            )
+        except TwilioRestException as exc:
+            log.warning("window template not sent (twilio %s %s)", exc.status, exc.code)
+            return False
+        except (OSError, TimeoutError) as exc:
+            log.warning("window template not sent (%s)", type(exc).__name__)
+            return False
+        await self.store.window_notice_sent(CHANNEL, chat_id)
+        return True
