@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hmac
 import json
 import logging
@@ -59,6 +60,20 @@ async def _read_json(request: Request) -> tuple[dict[str, Any] | None, Response 
     if not isinstance(data, dict):
         return None, JSONResponse({"ok": False, "error": "expected a JSON object"}, status_code=400)
     return data, None
+
+
+PURGE_EVERY = 6 * 3600.0
+
+
+async def purge_periodically(engine: Engine, settings: Settings) -> None:
+    """Enforce the retention window while the service runs (``acasa db purge`` does it by hand)."""
+    while True:
+        try:
+            deleted = await engine.store.purge_messages(dt.timedelta(days=settings.retention_days))
+            log.info("retention: %d message(s) older than %d days deleted", deleted, settings.retention_days)
+        except Exception:
+            log.exception("retention purge failed; will try again")
+        await asyncio.sleep(PURGE_EVERY)
 
 
 def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
@@ -188,7 +203,11 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
                 parsers[whatsapp.CHANNEL] = whatsapp.parse_message
             service.outbox = Outbox(engine.store, senders)
             service.inbox = InboxProcessor(engine, service.outbox, parsers)
-            service.tasks = [asyncio.create_task(service.outbox.run()), asyncio.create_task(service.inbox.run())]
+            service.tasks = [
+                asyncio.create_task(service.outbox.run()),
+                asyncio.create_task(service.inbox.run()),
+                asyncio.create_task(purge_periodically(engine, settings)),
+            ]
             if service.telegram_bot is not None:
                 from bot.channels import telegram
 

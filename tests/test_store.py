@@ -106,6 +106,17 @@ async def test_purge_deletes_only_old_messages(store: Store) -> None:
     assert await store.count("people", key) == 1  # the person stays; only the old log goes
 
 
+async def test_purge_also_drops_old_bookkeeping(store: Store) -> None:
+    old = NOW - dt.timedelta(days=10)
+    inbox_id = await store.accept_update("telegram", "1", {"update_id": 1}, at=old)
+    assert inbox_id is not None
+    await store.finish_update(inbox_id)
+    await store.record_delivery("SM1", "whatsapp", "+40700000000", {"text": "hi"})
+    await store.purge_messages(dt.timedelta(days=90), now=NOW + dt.timedelta(days=5))
+    assert await store.count("inbox") == 0
+    assert await store.count("deliveries") == 0
+
+
 async def test_migrating_twice_is_harmless(store: Store) -> None:
     await store.migrate()
     await store.migrate()

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _LOCK_RETRIES = 5
+SHORT_KEEP = dt.timedelta(days=3)  # processed update ids and delivery reports
 
 _UPDATE_PERSON = (
     update(people)
@@ -258,7 +259,9 @@ class Store:
             return (await conn.execute(query.limit(1))).first() is not None
 
     async def count(self, table_name: str, key: ConversationKey | None = None) -> int:
-        table = {t.name: t for t in (people, conversations, messages, feedback, unanswered, inbox, outbox)}[table_name]
+        table = {t.name: t for t in (people, conversations, messages, feedback, unanswered, inbox, outbox, deliveries)}[
+            table_name
+        ]
         query = select(func.count()).select_from(table)
         if key is not None:
             person = select(people.c.id).where(people.c.channel == key.channel, people.c.platform_id == key.chat_id)
@@ -639,8 +642,17 @@ class Store:
         """Delete logged messages older than the retention window; returns how many."""
         cutoff = (now or dt.datetime.now(dt.UTC)) - older_than
 
+        now = now or dt.datetime.now(dt.UTC)
+        short = now - SHORT_KEEP
+
         async def work(conn: AsyncConnection) -> int:
             result = await conn.execute(delete(messages).where(messages.c.created_at < cutoff))
+            # Bookkeeping that only guards against duplicates and late reports needs days, not months.
+            await conn.execute(delete(inbox).where(inbox.c.processed_at.is_not(None), inbox.c.processed_at < short))
+            await conn.execute(delete(deliveries).where(deliveries.c.updated_at < short))
+            await conn.execute(
+                delete(outbox).where(outbox.c.status.in_(("failed", "dropped")), outbox.c.created_at < cutoff)
+            )
             return int(result.rowcount or 0)
 
         return await self._write(work)
