@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,7 +62,7 @@ async def run(people: int, messages: int, concurrency: int, db: Path) -> None:
         async def worker() -> None:
             while not queue.empty():
                 key, n = queue.get_nowait()
-                kind, value = MIX[(n + hash(key.chat_id)) % len(MIX)]
+                kind, value = MIX[(n + zlib.crc32(key.chat_id.encode())) % len(MIX)]  # same mix every run
                 incoming = Incoming(key, text=value) if kind == "text" else Incoming(key, payload=value)
                 started = time.perf_counter()
                 await engine.handle(incoming)

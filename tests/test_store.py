@@ -158,3 +158,15 @@ async def test_briefly_locked_sqlite_database_waits_and_loses_nothing(tmp_path: 
         assert await store.count("people") == 2
     finally:
         await store.close()
+
+
+async def test_accepting_an_update_twice_stores_it_once(store: Store) -> None:
+    import asyncio
+
+    first, again, other = await asyncio.gather(
+        store.accept_update("telegram", "42", {"update_id": 42}),
+        store.accept_update("telegram", "42", {"update_id": 42}),
+        store.accept_update("whatsapp", "42", {"MessageSid": "42"}),
+    )
+    assert first is not None and other is not None and again is None
+    assert [u.id for u in await store.pending_updates()] == [first, other]

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import bindparam, delete, event, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -56,6 +58,11 @@ _RELEASE_HELD = (
     )
     .values(status="pending", not_before=bindparam("b_at"))
 )
+# Built once: constructing statements per turn costs more than executing them on SQLite.
+_INSERT_MESSAGES = insert(messages)
+_INSERT_FEEDBACK = insert(feedback)
+_INSERT_UNANSWERED = insert(unanswered)
+_INSERT_OUTBOX = insert(outbox)
 # Done: the platform's copy of the message (names, text) is not kept, only the key for de-duplication.
 _INBOX_DONE = update(inbox).where(inbox.c.id == bindparam("b_id")).values(processed_at=bindparam("b_at"), payload={})
 
@@ -82,6 +89,16 @@ def _outbox_row(channel: str, chat_id: str, body: dict[str, Any], at: dt.datetim
         "not_before": at,
         "created_at": at,
     }
+
+
+@dataclass(frozen=True)
+class _Accept:
+    """A platform update waiting to be stored (see ``Store.accept_update``)."""
+
+    channel: str
+    update_key: str
+    payload: dict[str, Any]
+    at: dt.datetime
 
 
 @dataclass
@@ -168,7 +185,7 @@ class Store:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._pending: list[tuple[Turn, asyncio.Future[int | None]]] = []
+        self._pending: list[tuple[Turn | _Accept, asyncio.Future[int | None]]] = []
         self._flushing = False
         self._write_lock = asyncio.Lock()
         self._write_connection: AsyncConnection | None = None
@@ -290,8 +307,11 @@ class Store:
         the next one, so many people talking at once cost few transactions. The caller still
         returns only once its own turn is durable.
         """
+        return await self._enqueue(turn)
+
+    async def _enqueue(self, item: Turn | _Accept) -> int | None:
         future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._pending.append((turn, future))
+        self._pending.append((item, future))
         if not self._flushing:
             self._flushing = True
             try:
@@ -302,9 +322,9 @@ class Store:
                 self._flushing = False
         return await future
 
-    async def _flush(self, batch: list[tuple[Turn, asyncio.Future[int | None]]]) -> None:
+    async def _flush(self, batch: list[tuple[Turn | _Accept, asyncio.Future[int | None]]]) -> None:
         try:
-            results = await self._write(lambda conn: self._save_batch(conn, [turn for turn, _ in batch]))
+            results = await self._write(lambda conn: self._write_batch(conn, [item for item, _ in batch]))
         except Exception:
             if len(batch) == 1:
                 batch[0][1].set_exception(sys.exc_info()[1] or RuntimeError("write failed"))
@@ -315,6 +335,18 @@ class Store:
             return
         for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
+
+    async def _write_batch(self, conn: AsyncConnection, items: list[Turn | _Accept]) -> list[int | None]:
+        """Stored updates first (they are independent), then the turns; results in input order."""
+        results: dict[int, int | None] = {}
+        for index, item in enumerate(items):
+            if isinstance(item, _Accept):
+                results[index] = await self._insert_update(conn, item)
+        turns = [(index, item) for index, item in enumerate(items) if isinstance(item, Turn)]
+        if turns:
+            for (index, _), person_id in zip(turns, await self._save_batch(conn, [t for _, t in turns]), strict=True):
+                results[index] = person_id
+        return [results[index] for index in range(len(items))]
 
     async def _save_batch(self, conn: AsyncConnection, turns: list[Turn]) -> list[int | None]:
         """Write several people's turns with a handful of statements (executemany)."""
@@ -391,12 +423,12 @@ class Store:
         for statement, rows in (
             (_UPDATE_PERSON, person_updates),
             (_UPDATE_CONVERSATION, conversation_updates),
-            (insert(messages), message_rows),
-            (insert(feedback), feedback_rows),
-            (insert(unanswered), unanswered_rows),
+            (_INSERT_MESSAGES, message_rows),
+            (_INSERT_FEEDBACK, feedback_rows),
+            (_INSERT_UNANSWERED, unanswered_rows),
             (_INBOX_DONE, inbox_done),
             (_RELEASE_HELD, released),
-            (insert(outbox), outbox_rows),
+            (_INSERT_OUTBOX, outbox_rows),
         ):
             if rows:
                 await conn.execute(statement, rows)
@@ -435,23 +467,24 @@ class Store:
     async def accept_update(
         self, channel: str, update_key: str, payload: dict[str, Any], at: dt.datetime | None = None
     ) -> int | None:
-        """Store a platform update durably; None if it was already accepted (a platform retry)."""
-        at = at or dt.datetime.now(dt.UTC)
+        """Store a platform update durably; None if it was already accepted (a platform retry).
 
-        async def work(conn: AsyncConnection) -> int | None:
-            existing = await conn.execute(
-                select(inbox.c.id).where(inbox.c.channel == channel, inbox.c.update_key == update_key)
-            )
-            if existing.first() is not None:
-                return None
-            result = await conn.execute(
-                insert(inbox)
-                .values(channel=channel, update_key=update_key, payload=payload, received_at=at)
-                .returning(inbox.c.id)
-            )
-            return int(result.scalar_one())
+        Goes through the same group commit as turns: many webhook requests at once share one
+        transaction, and each still returns only once its update is stored.
+        """
+        accepted = _Accept(channel, update_key, payload, at or dt.datetime.now(dt.UTC))
+        return await self._enqueue(accepted)
 
-        return await self._write(work)
+    async def _insert_update(self, conn: AsyncConnection, item: _Accept) -> int | None:
+        dialect_insert = sqlite_insert if self.is_sqlite else postgresql_insert
+        result = await conn.execute(
+            dialect_insert(inbox)
+            .values(channel=item.channel, update_key=item.update_key, payload=item.payload, received_at=item.at)
+            .on_conflict_do_nothing(index_elements=["channel", "update_key"])
+            .returning(inbox.c.id)
+        )
+        found = result.scalar_one_or_none()
+        return int(found) if found is not None else None
 
     async def pending_updates(
         self, limit: int = 100, exclude: set[int] | frozenset[int] = frozenset()
