@@ -218,6 +218,78 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_queue(work):
+    from bot.handoff.queue import HandoffQueue
+
+    settings = _settings()
+
+    async def run():
+        store = await Store.open(settings.database_url)
+        try:
+            return await work(HandoffQueue(store))
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _minutes_since(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return f"{(dt.datetime.now(dt.UTC) - moment).total_seconds() / 60:.0f} min"
+
+
+def cmd_queue_list(args: argparse.Namespace) -> int:
+    tickets = _with_queue(lambda queue: queue.open_tickets())
+    if not tickets:
+        print("No open tickets.")
+        return 0
+    print(f"{'id':>5}  {'status':<8} {'urgent':<6} {'lang':<4} {'channel':<9} {'waiting':>8}  mediator  topics")
+    for t in tickets:
+        print(
+            f"{t.id:>5}  {t.status:<8} {'yes' if t.urgent else '':<6} {t.language:<4} {t.channel:<9} "
+            f"{_minutes_since(t.created_at):>8}  {t.mediator or '-':<8}  {', '.join(t.topics) or '-'}"
+        )
+    return 0
+
+
+def cmd_queue_show(args: argparse.Namespace) -> int:
+    ticket = _with_queue(lambda queue: queue.get(args.id))
+    if ticket is None:
+        raise CliError(f"there is no ticket {args.id}")
+    for name in (
+        "id",
+        "status",
+        "urgent",
+        "language",
+        "channel",
+        "topics",
+        "mediator",
+        "created_at",
+        "claimed_at",
+        "first_reply_at",
+        "closed_at",
+        "rating",
+    ):
+        value = getattr(ticket, name)
+        print(f"{name:<15} {', '.join(value) if isinstance(value, tuple) else value}")
+    return 0
+
+
+def cmd_queue_stats(args: argparse.Namespace) -> int:
+    stats = _with_queue(lambda queue: queue.stats(days=args.days))
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    print(f"Last {stats['days']} days, {stats['tickets']} ticket(s)")
+    print(f"Waiting now:                 {stats['waiting_now']}")
+    print(f"Median wait until claimed:   {stats['median_minutes_to_claim'] or '-'} min")
+    print(f"Median wait until an answer: {stats['median_minutes_to_first_reply'] or '-'} min")
+    print(f"Closed per day:              {stats['closed_per_day'] or '-'}")
+    print(f"Ratings (1-5):               {stats['ratings'] or '-'}; average {stats['average_rating'] or '-'}")
+    return 0
+
+
 def cmd_kb_reload(args: argparse.Namespace) -> int:
     """Validate, then ask running bots to load the content again (they also notice edits alone)."""
     if cmd_kb_check(args) != 0:
@@ -313,6 +385,18 @@ def build_parser() -> argparse.ArgumentParser:
     reload_cmd.add_argument("--kb", type=Path)
     reload_cmd.add_argument("--locales", type=Path)
     reload_cmd.set_defaults(func=cmd_kb_reload)
+
+    queue = sub.add_parser("queue", help="the mediator hand-off queue").add_subparsers(
+        dest="queue_command", required=True
+    )
+    queue.add_parser("list", help="open tickets, urgent first, then oldest").set_defaults(func=cmd_queue_list)
+    show = queue.add_parser("show", help="one ticket")
+    show.add_argument("id", type=int)
+    show.set_defaults(func=cmd_queue_show)
+    stats = queue.add_parser("stats", help="waiting now, waits, closed per day, ratings")
+    stats.add_argument("--days", type=int, default=30)
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=cmd_queue_stats)
 
     db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations (DATABASE_URL)").set_defaults(func=cmd_db_upgrade)

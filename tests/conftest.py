@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import shutil
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot import paths
 from bot.kb import KnowledgeBase, load_knowledge
 from bot.locales import Locales, load_locales
 from bot.matching import build_builtin
+from bot.store import Store
+from bot.store.schema import metadata
 from nlu.languages import LANGUAGES
 from nlu.matcher import BuiltinMatcher
 
@@ -99,3 +105,31 @@ def locales_copy(tmp_path: Path) -> Path:
     target = tmp_path / "locales"
     shutil.copytree(PROJECT / "locales", target)
     return target
+
+
+POSTGRES_URL = os.environ.get("ACASA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+
+
+async def _reset_postgres() -> None:
+    store = await Store.open(POSTGRES_URL, migrate=False)
+    try:
+        async with store.engine.begin() as conn:
+            for table in [*(t.name for t in reversed(metadata.sorted_tables)), "alembic_version"]:
+                await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    finally:
+        await store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = POSTGRES_URL
+        await _reset_postgres()
+    opened = await Store.open(url)
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -3,45 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
 
 from bot.messages import ConversationKey
 from bot.store import PersonState, Store, Turn
 from bot.store.schema import metadata
-
-POSTGRES_URL = os.environ.get("ACASA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
-
-
-async def _reset_postgres() -> None:
-    store = await Store.open(POSTGRES_URL, migrate=False)
-    try:
-        async with store.engine.begin() as conn:
-            for table in [*(t.name for t in reversed(metadata.sorted_tables)), "alembic_version"]:
-                await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-    finally:
-        await store.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = POSTGRES_URL
-        await _reset_postgres()
-    opened = await Store.open(url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
+from tests.conftest import NOW
 
 
 def turn(state: PersonState, text: str, *, at: dt.datetime = NOW, **kwargs: object) -> Turn:

@@ -128,4 +128,25 @@ deliveries = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# The hand-off queue: a person asked for a human mediator.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="SET NULL")),  # NULL after "forget"
+    Column("channel", String(20), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("topics", JSON, nullable=False),  # the entries the person asked about recently
+    Column("urgent", Boolean, nullable=False),
+    Column("status", String(12), nullable=False),  # waiting | claimed | closed | cancelled | abandoned
+    Column("mediator", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("first_reply_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("rating", Integer),
+    Index("ix_tickets_status_urgent_created", "status", "urgent", "created_at"),
+    sqlite_autoincrement=True,
+)
+
 PERSONAL_TABLES = (messages, feedback, unanswered, conversations)  # deleted before people on "forget"

@@ -222,7 +222,7 @@ class Store:
             self._write_connection = await connection.execution_options(write=True)
         return self._write_connection
 
-    async def _write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``work`` in one write transaction, retrying while the database is briefly locked."""
         delay = 0.05
         async with self._write_lock:
@@ -324,7 +324,7 @@ class Store:
 
     async def _flush(self, batch: list[tuple[Turn | _Accept, asyncio.Future[int | None]]]) -> None:
         try:
-            results = await self._write(lambda conn: self._write_batch(conn, [item for item, _ in batch]))
+            results = await self.write(lambda conn: self._write_batch(conn, [item for item, _ in batch]))
         except Exception:
             if len(batch) == 1:
                 batch[0][1].set_exception(sys.exc_info()[1] or RuntimeError("write failed"))
@@ -502,7 +502,7 @@ class Store:
     async def finish_update(self, inbox_id: int) -> None:
         """Mark an update that needs no answer (an unsupported kind) as done."""
         at = dt.datetime.now(dt.UTC)
-        await self._write(lambda conn: conn.execute(_INBOX_DONE, [{"b_id": inbox_id, "b_at": at}]))
+        await self.write(lambda conn: conn.execute(_INBOX_DONE, [{"b_id": inbox_id, "b_at": at}]))
 
     # -- outbox --------------------------------------------------------------------------------
 
@@ -541,15 +541,15 @@ class Store:
 
     async def job_sent(self, job_id: int) -> None:
         """Delivered: the copy is deleted (the message log keeps what was said)."""
-        await self._write(lambda conn: conn.execute(delete(outbox).where(outbox.c.id == job_id)))
+        await self.write(lambda conn: conn.execute(delete(outbox).where(outbox.c.id == job_id)))
 
     async def job_progress(self, job_id: int, parts_sent: int) -> None:
-        await self._write(
+        await self.write(
             lambda conn: conn.execute(update(outbox).where(outbox.c.id == job_id).values(parts_sent=parts_sent))
         )
 
     async def job_retry(self, job_id: int, not_before: dt.datetime, error: str) -> None:
-        await self._write(
+        await self.write(
             lambda conn: conn.execute(
                 update(outbox)
                 .where(outbox.c.id == job_id)
@@ -559,7 +559,7 @@ class Store:
 
     async def job_failed(self, job_id: int, error: str) -> None:
         """Refused by the platform for good (a bad request): kept without its text, for operators."""
-        await self._write(
+        await self.write(
             lambda conn: conn.execute(
                 update(outbox)
                 .where(outbox.c.id == job_id)
@@ -582,7 +582,7 @@ class Store:
             )
             return int(result.rowcount or 0)
 
-        return await self._write(work)
+        return await self.write(work)
 
     # -- messaging windows and delivery reports (WhatsApp) --------------------------------------
 
@@ -599,7 +599,7 @@ class Store:
 
     async def hold_chat(self, channel: str, chat_id: str) -> int:
         """Keep a chat's pending replies until the person writes again; returns how many."""
-        result = await self._write(
+        result = await self.write(
             lambda conn: conn.execute(
                 update(outbox)
                 .where(outbox.c.channel == channel, outbox.c.chat_id == chat_id, outbox.c.status == "pending")
@@ -609,13 +609,13 @@ class Store:
         return int(result.rowcount or 0)
 
     async def release_held(self, channel: str, chat_id: str, not_before: dt.datetime) -> None:
-        await self._write(
+        await self.write(
             lambda conn: conn.execute(_RELEASE_HELD, [{"b_channel": channel, "b_chat": chat_id, "b_at": not_before}])
         )
 
     async def window_notice_sent(self, channel: str, chat_id: str) -> None:
         at = dt.datetime.now(dt.UTC)
-        await self._write(
+        await self.write(
             lambda conn: conn.execute(
                 update(people)
                 .where(people.c.channel == channel, people.c.platform_id == chat_id)
@@ -625,7 +625,7 @@ class Store:
 
     async def record_delivery(self, platform_id: str, channel: str, chat_id: str, body: dict[str, Any]) -> None:
         at = dt.datetime.now(dt.UTC)
-        await self._write(
+        await self.write(
             lambda conn: conn.execute(
                 insert(deliveries).values(
                     platform_id=platform_id,
@@ -658,13 +658,13 @@ class Store:
                 return row.channel, row.chat_id, dict(row.body)
             return None
 
-        return await self._write(work)
+        return await self.write(work)
 
     async def requeue(self, channel: str, chat_id: str, body: dict[str, Any], *, held: bool) -> None:
         at = dt.datetime.now(dt.UTC)
         row = _outbox_row(channel, chat_id, body, at)
         row["status"] = "held" if held else "pending"
-        await self._write(lambda conn: conn.execute(insert(outbox).values(**row)))
+        await self.write(lambda conn: conn.execute(insert(outbox).values(**row)))
 
     async def outbox_counts(self) -> dict[str, int]:
         async with self.engine.connect() as conn:
@@ -688,4 +688,4 @@ class Store:
             )
             return int(result.rowcount or 0)
 
-        return await self._write(work)
+        return await self.write(work)

@@ -1,0 +1,138 @@
+"""The hand-off queue on every backend: atomic claims, order, transitions, statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from bot.handoff.queue import HandoffQueue
+from bot.messages import ConversationKey
+from bot.store import Store, Turn
+from tests.conftest import NOW
+
+
+async def person(store: Store, name: str) -> int:
+    state = await store.load(ConversationKey("telegram", name))
+    state.language = "uk"
+    person_id = await store.save(Turn(state=state, at=NOW, incoming_text="hi"))
+    assert person_id is not None
+    return person_id
+
+
+async def test_twenty_simultaneous_claims_have_exactly_one_winner(store: Store) -> None:
+    queue = HandoffQueue(store)
+    ticket = await queue.enqueue(await person(store, "p1"), "telegram", "uk", ["rights.asylum"])
+    # Twenty mediators on twenty separate connections (as if on several servers) press Claim at once.
+    url = store.engine.url.render_as_string(hide_password=False)
+    desks = [await Store.open(url, migrate=False) for _ in range(20)]
+    try:
+        results = await asyncio.gather(
+            *(HandoffQueue(d).claim(ticket.id, f"mediator-{i}") for i, d in enumerate(desks))
+        )
+    finally:
+        for desk in desks:
+            await desk.close()
+    assert results.count(True) == 1
+    winner = f"mediator-{results.index(True)}"
+    claimed = await queue.get(ticket.id)
+    assert claimed is not None and claimed.status == "claimed" and claimed.mediator == winner
+
+
+async def test_urgent_first_then_oldest(store: Store) -> None:
+    queue = HandoffQueue(store)
+    pid = await person(store, "p2")
+    old = await queue.enqueue(pid, "telegram", "uk", [], at=NOW - dt.timedelta(minutes=30))
+    new = await queue.enqueue(pid, "whatsapp", "ne", [], at=NOW - dt.timedelta(minutes=5))
+    urgent = await queue.enqueue(pid, "telegram", "ar", [], urgent=True, at=NOW)
+    assert [t.id for t in await queue.waiting()] == [urgent.id, old.id, new.id]
+
+
+async def test_release_transfer_close_rate(store: Store) -> None:
+    queue = HandoffQueue(store)
+    ticket = await queue.enqueue(await person(store, "p3"), "telegram", "ru", ["health.family_doctor"])
+    assert await queue.claim(ticket.id, "ana")
+    assert not await queue.release(ticket.id, "someone-else")  # only the mediator holding it
+    assert await queue.release(ticket.id, "ana")
+    assert (await queue.get(ticket.id)).status == "waiting"  # type: ignore[union-attr]
+    assert await queue.claim(ticket.id, "ana")
+    assert await queue.transfer(ticket.id, "ana", "ion")
+    assert not await queue.transfer(ticket.id, "ana", "maria")
+    await queue.first_reply(ticket.id)
+    assert await queue.close(ticket.id)
+    assert not await queue.close(ticket.id)  # already closed
+    assert await queue.rate(ticket.id, 5)
+    done = await queue.get(ticket.id)
+    assert done is not None and (done.status, done.mediator, done.rating) == ("closed", "ion", 5)
+    assert done.first_reply_at is not None and done.closed_at is not None
+
+
+async def test_statistics(store: Store) -> None:
+    queue = HandoffQueue(store)
+    pid = await person(store, "p4")
+    a = await queue.enqueue(pid, "telegram", "uk", [], at=NOW - dt.timedelta(minutes=20))
+    b = await queue.enqueue(pid, "telegram", "uk", [], at=NOW - dt.timedelta(minutes=10))
+    await queue.enqueue(pid, "telegram", "uk", [], at=NOW)
+    await queue.claim(a.id, "ana", at=NOW - dt.timedelta(minutes=16))
+    await queue.claim(b.id, "ana", at=NOW - dt.timedelta(minutes=8))
+    await queue.first_reply(a.id, at=NOW - dt.timedelta(minutes=14))
+    await queue.close(a.id, at=NOW)
+    await queue.rate(a.id, 4)
+    stats = await queue.stats(now=NOW)
+    assert stats["waiting_now"] == 1
+    assert stats["median_minutes_to_claim"] == 3.0  # 4 and 2 minutes
+    assert stats["median_minutes_to_first_reply"] == 6.0
+    assert stats["closed_per_day"] == {NOW.date().isoformat(): 1}
+    assert stats["ratings"] == {4: 1} and stats["average_rating"] == 4
+
+
+async def test_forget_keeps_the_ticket_for_statistics_but_not_the_person(store: Store) -> None:
+    queue = HandoffQueue(store)
+    pid = await person(store, "p5")
+    ticket = await queue.enqueue(pid, "telegram", "uk", [])
+    state = await store.load(ConversationKey("telegram", "p5"))
+    await store.save(Turn(state=state, at=NOW, incoming_text="forget", forget=True))
+    anonymous = await queue.get(ticket.id)
+    assert anonymous is not None and anonymous.person_id is None
+    assert await store.count("people") == 0
+
+
+def test_queue_cli(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT
+
+    db = tmp_path / "queue.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+
+    async def fill() -> None:
+        store = await Store.open(env["DATABASE_URL"])
+        try:
+            queue = HandoffQueue(store)
+            pid = await person(store, "cli")
+            ticket = await queue.enqueue(pid, "whatsapp", "ne", ["work.find_job"], urgent=True)
+            await queue.claim(ticket.id, "ana")
+            await queue.enqueue(pid, "telegram", "uk", [])
+        finally:
+            await store.close()
+
+    asyncio.run(fill())
+
+    def acasa(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "queue", *args],
+            env=env,
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    listing = acasa("list").splitlines()
+    assert "claimed" in listing[1] and "work.find_job" in listing[1] and "yes" in listing[1]
+    assert "waiting" in listing[2]
+    assert "mediator        ana" in acasa("show", "1")
+    assert "Waiting now:                 1" in acasa("stats")
