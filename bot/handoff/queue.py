@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 
 from bot.store import Store
 from bot.store.schema import tickets
+from bot.store.store import as_utc
 
 OPEN = ("waiting", "claimed")
 
@@ -38,10 +39,6 @@ class Ticket:
     rating: int | None
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
-
-
 def _ticket(row: Any) -> Ticket:
     return Ticket(
         row.id,
@@ -52,10 +49,10 @@ def _ticket(row: Any) -> Ticket:
         bool(row.urgent),
         row.status,
         row.mediator,
-        _utc(row.created_at),
-        _utc(row.claimed_at),
-        _utc(row.first_reply_at),
-        _utc(row.closed_at),
+        as_utc(row.created_at),
+        as_utc(row.claimed_at),
+        as_utc(row.first_reply_at),
+        as_utc(row.closed_at),
         row.rating,
     )
 

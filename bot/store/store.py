@@ -73,7 +73,7 @@ _UPDATE_CONVERSATION = (
 )
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite returns naive datetimes; everything stored is UTC."""
     return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
@@ -595,7 +595,7 @@ class Store:
             row = (await conn.execute(query)).first()
         if row is None:
             return None, None
-        return _aware(row.last_seen), _aware(row.window_notice_at)
+        return as_utc(row.last_seen), as_utc(row.window_notice_at)
 
     async def hold_chat(self, channel: str, chat_id: str) -> int:
         """Keep a chat's pending replies until the person writes again; returns how many."""
