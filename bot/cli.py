@@ -11,8 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot import paths
-from bot.app import running_engine
-from bot.channels.terminal import chat
+from bot.app import rasa_options, running_engine
+from bot.channels.terminal import chat, render
 from bot.config import Settings, SettingsError, load_settings
 from bot.content import ContentError, request_reload
 from bot.handlers.answer import compose_reply
@@ -20,7 +20,6 @@ from bot.kb import KnowledgeBase, load_knowledge
 from bot.kb.coverage import coverage_matrix
 from bot.locales import Locales, load_locales
 from bot.logs import configure_logging
-from bot.markdown import parse, to_plain
 from bot.matching import build_matcher
 from bot.messages import Outgoing
 from bot.store import Store
@@ -80,7 +79,7 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 def cmd_nlu_predict(args: argparse.Namespace) -> int:
     kb, _ = _load(args.kb)
-    matcher = build_matcher(kb)
+    matcher = build_matcher(kb, rasa_options(_settings()))
 
     async def run() -> None:
         for number, line in enumerate(sys.stdin, start=1):
@@ -117,7 +116,7 @@ def cmd_nlu_predict(args: argparse.Namespace) -> int:
 def cmd_nlu_eval(args: argparse.Namespace) -> int:
     kb, _ = _load(args.kb)
     questions = read_questions(Path(args.file))
-    report = asyncio.run(evaluate(build_matcher(kb), questions, use_hint=not args.no_hint))
+    report = asyncio.run(evaluate(build_matcher(kb, rasa_options(_settings())), questions, use_hint=not args.no_hint))
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -138,15 +137,8 @@ def cmd_nlu_export_rasa(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_plain(reply: Outgoing) -> str:
-    text = to_plain(parse(reply.text))
-    if reply.buttons:
-        text += "\n\n" + "\n".join(f"{i}. {b.label}" for i, b in enumerate(reply.buttons, start=1))
-    return text
-
-
 async def _ask(kb: KnowledgeBase, locales: Locales, text: str, lang: str | None) -> Outgoing:
-    matcher = build_matcher(kb)
+    matcher = build_matcher(kb, rasa_options(_settings()))
     prediction = await matcher.match(text, lang)
     return compose_reply(kb, locales, prediction, lang or prediction.language)
 
@@ -170,7 +162,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(render_plain(reply))
+        print(render(reply))
     return 0
 
 

@@ -12,10 +12,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from bot.crisis import CrisisDetector, load_crisis_lexicon
 from bot.kb import KnowledgeBase, Problem, load_knowledge
 from bot.locales import Locales, load_locales
-from bot.matching import build_builtin, build_matcher
+from bot.matching import RasaOptions, build_builtin, build_matcher
 from nlu.langid import LanguageIdentifier
 from nlu.matcher import Matcher
 
@@ -51,13 +53,14 @@ def _fingerprint(folders: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
 
 
 class ContentService:
-    def __init__(self, knowledge_dir: Path, locales_dir: Path, env: dict[str, str] | None = None):
+    def __init__(self, knowledge_dir: Path, locales_dir: Path, rasa: RasaOptions | None = None):
         self.knowledge_dir = knowledge_dir
         self.locales_dir = locales_dir
-        self._env = env
+        self.rasa = rasa
+        # One HTTP client for Rasa, kept across reloads (a matcher per reload, not a client per reload).
+        self._rasa_client = httpx.AsyncClient(timeout=rasa.timeout) if rasa else None
         self._current: Content | None = None
         self._fingerprint: tuple[tuple[str, int, int], ...] = ()
-        self.last_problems: list[Problem] = []
 
     @property
     def current(self) -> Content:
@@ -74,7 +77,7 @@ class ContentService:
             raise ContentError(errors)
         version = self._current.version + 1 if self._current else 1
         builtin = build_builtin(kb)
-        matcher = build_matcher(kb, self._env, builtin)
+        matcher = build_matcher(kb, self.rasa, builtin=builtin, client=self._rasa_client)
         return Content(kb, locales, matcher, builtin.languages, crisis, version)
 
     def load(self) -> Content:
@@ -91,7 +94,6 @@ class ContentService:
         try:
             self._current = self._build()
         except ContentError as exc:
-            self.last_problems = exc.problems
             log.error(
                 "content edit refused (%d error(s)); still serving version %s",
                 len(exc.problems),
@@ -100,9 +102,12 @@ class ContentService:
             for problem in exc.problems:
                 log.error("%s", problem.format())
             return False
-        self.last_problems = []
         log.info("content version %d is live (%d entries)", self._current.version, len(self._current.kb.entries))
         return True
+
+    async def close(self) -> None:
+        if self._rasa_client is not None:
+            await self._rasa_client.aclose()
 
     def changed(self) -> bool:
         return _fingerprint((self.knowledge_dir, self.locales_dir)) != self._fingerprint

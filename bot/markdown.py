@@ -123,17 +123,3 @@ def parse(text: str, *, strict: bool = True) -> list[Block]:
         paragraph.append(line)
     flush()
     return blocks
-
-
-def to_plain(blocks: list[Block]) -> str:
-    """Plain text: bullets as "• ", links as "text (url)"."""
-    out: list[str] = []
-    previous = ""
-    for block in blocks:
-        text = "".join(f"{s.text} ({s.url})" if s.url and s.url != s.text else s.text for s in block.spans)
-        if block.kind == "bullet":
-            out.append(("\n" if previous == "paragraph" else "") + "• " + text)
-        else:
-            out.append(("\n" if out else "") + text)
-        previous = block.kind
-    return "\n".join(out).strip()

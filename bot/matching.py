@@ -1,12 +1,21 @@
-"""Build the matcher the bot uses from the knowledge base and the settings."""
+"""Build the matcher the bot uses from the knowledge base and the Rasa settings."""
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
+
+import httpx
 
 from bot.kb.model import KnowledgeBase
 from nlu.matcher import BuiltinMatcher, Matcher
 from nlu.rasa import RasaMatcher
+
+
+@dataclass(frozen=True)
+class RasaOptions:
+    url: str
+    mode: str = "combine"
+    timeout: float = 2.0
 
 
 def build_builtin(kb: KnowledgeBase) -> BuiltinMatcher:
@@ -14,14 +23,17 @@ def build_builtin(kb: KnowledgeBase) -> BuiltinMatcher:
 
 
 def build_matcher(
-    kb: KnowledgeBase, env: dict[str, str] | None = None, builtin: BuiltinMatcher | None = None
+    kb: KnowledgeBase,
+    rasa: RasaOptions | None = None,
+    *,
+    builtin: BuiltinMatcher | None = None,
+    client: httpx.AsyncClient | None = None,
 ) -> Matcher:
-    """The built-in matcher, or Rasa (with the built-in one as fallback) when RASA_URL is set."""
-    env = dict(os.environ) if env is None else env
+    """The built-in matcher, or Rasa (with the built-in one as fallback) when configured.
+
+    ``client`` lets a long-running bot share one HTTP client across content reloads.
+    """
     builtin = builtin or build_builtin(kb)
-    url = env.get("RASA_URL", "").strip()
-    if not url:
+    if rasa is None:
         return builtin
-    return RasaMatcher(
-        url, builtin, mode=env.get("RASA_MODE", "combine"), timeout=float(env.get("RASA_TIMEOUT", "2.0"))
-    )
+    return RasaMatcher(rasa.url, builtin, mode=rasa.mode, timeout=rasa.timeout, client=client)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import logging
 import os
 import warnings
@@ -35,14 +34,8 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/webhooks/telegram"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 DEFAULT_API_ROOT = "https://api.telegram.org"
-
-
-def pseudonym(value: object) -> str:
-    """A short stable stand-in for an id in logs (logs carry no raw ids)."""
-    return hashlib.sha256(str(value).encode()).hexdigest()[:10]
 
 
 def make_bot(token: str, api_root: str | None = None, *, read_timeout: float = 10.0) -> Bot:

@@ -31,7 +31,6 @@ from bot.store import Job, Store
 log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
-MESSAGE_PATH = "/webhooks/twilio/whatsapp"
 STATUS_PATH = "/webhooks/twilio/status"
 WINDOW = dt.timedelta(hours=24)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
