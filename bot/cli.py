@@ -14,8 +14,9 @@ from bot import paths
 from bot.app import rasa_options, running_engine
 from bot.channels.terminal import chat, render
 from bot.config import Settings, SettingsError, load_settings
-from bot.content import ContentError, request_reload
+from bot.content import SCHEDULE_FILE, ContentError, request_reload
 from bot.handlers.answer import compose_reply
+from bot.handoff.schedule import load_schedule
 from bot.kb import KnowledgeBase, load_knowledge
 from bot.kb.coverage import coverage_matrix
 from bot.locales import Locales, load_locales
@@ -58,6 +59,7 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     kb, problems = load_knowledge(kb_dir)
     _, locale_problems = load_locales(locales_dir)
     problems.extend(locale_problems)
+    problems.extend(load_schedule(Path(kb_dir) / SCHEDULE_FILE)[1])
     errors = problems.errors
     warnings = problems.warnings
     shown_from = Path(kb_dir).resolve().parent  # paths read "knowledge/entries/..." wherever it lives

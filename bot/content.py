@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from bot.crisis import CrisisDetector, load_crisis_lexicon
+from bot.handoff.schedule import Schedule, load_schedule
 from bot.kb import KnowledgeBase, Problem, load_knowledge
 from bot.locales import Locales, load_locales
 from bot.matching import RasaOptions, build_builtin, build_matcher
@@ -24,6 +25,7 @@ from nlu.matcher import Matcher
 log = logging.getLogger(__name__)
 
 RELOAD_TRIGGER = ".reload"
+SCHEDULE_FILE = "mediation.yaml"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Content:
     languages: LanguageIdentifier
     crisis: CrisisDetector
     version: int
+    schedule: Schedule
 
 
 class ContentError(Exception):
@@ -72,13 +75,14 @@ class ContentService:
         kb, kb_problems = load_knowledge(self.knowledge_dir)
         locales, locale_problems = load_locales(self.locales_dir)
         crisis, crisis_problems = load_crisis_lexicon(self.knowledge_dir / "nlu" / "crisis.yaml")
-        errors = kb_problems.errors + locale_problems.errors + crisis_problems.errors
-        if errors or kb is None or locales is None or crisis is None:
+        schedule, schedule_problems = load_schedule(self.knowledge_dir / SCHEDULE_FILE)
+        errors = kb_problems.errors + locale_problems.errors + crisis_problems.errors + schedule_problems.errors
+        if errors or kb is None or locales is None or crisis is None or schedule is None:
             raise ContentError(errors)
         version = self._current.version + 1 if self._current else 1
         builtin = build_builtin(kb)
         matcher = build_matcher(kb, self.rasa, builtin=builtin, client=self._rasa_client)
-        return Content(kb, locales, matcher, builtin.languages, crisis, version)
+        return Content(kb, locales, matcher, builtin.languages, crisis, version, schedule)
 
     def load(self) -> Content:
         """Load the content; raises ``ContentError`` if it has errors (used at start)."""

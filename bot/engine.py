@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.content import ContentService
 from bot.handlers.context import Context
 from bot.handlers.router import route
+from bot.handoff.queue import HandoffQueue
 from bot.messages import ConversationKey, Incoming, Outgoing
 from bot.store import PersonState, Store, Turn
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 
 NAVIGATION = "topic:"
+RECENT_TOPICS = 3
 
 
 def delivery_jobs(incoming: Incoming, replies: list[Outgoing]) -> list[dict[str, Any]]:
@@ -66,6 +68,14 @@ def delivery_jobs(incoming: Incoming, replies: list[Outgoing]) -> list[dict[str,
             body.update(kind="edit", message_id=incoming.pressed_on)
         jobs.append(body)
     return jobs
+
+
+def _remember_topics(state: PersonState, ctx: Context) -> None:
+    """The last few entries the person was shown: a mediator sees them on the ticket."""
+    shown = [r.intent for r in ctx.replies if r.intent and r.intent in ctx.content.kb.entries]
+    if shown:
+        recent = [i for i in state.data.get("recent") or [] if i not in shown] + shown
+        state.data["recent"] = recent[-RECENT_TOPICS:]
 
 
 class ConversationLocks:
@@ -121,10 +131,11 @@ class StateCache:
 
 
 class Engine:
-    def __init__(self, store: Store, content: ContentService, settings: Settings):
+    def __init__(self, store: Store, content: ContentService, settings: Settings, *, handoff: bool = False):
         self.store = store
         self.content = content
         self.settings = settings
+        self.queue = HandoffQueue(store) if handoff else None
         self.locks = ConversationLocks()
         self.cache = StateCache() if store.is_sqlite else None
 
@@ -151,6 +162,9 @@ class Engine:
         ctx = Context(
             incoming, state, self.content.current, self.settings.default_language, self.settings.retention_days
         )
+        if self.queue is not None:
+            ctx.queue = self.queue
+            ctx.ticket = await self.queue.latest_for(state.person_id)
         logged_text = incoming.text or (f"[button] {incoming.payload}" if incoming.payload else "[no text]")
         limit = self.settings.max_message_chars
         if incoming.text and len(incoming.text) > limit:
@@ -161,6 +175,7 @@ class Engine:
         choices = next((r.buttons for r in reversed(ctx.replies) if r.buttons), None)
         if choices is not None:
             state.data["choices"] = [b.payload for b in choices]
+        _remember_topics(state, ctx)
         await self.store.save(
             Turn(
                 state=state,
@@ -173,6 +188,7 @@ class Engine:
                 forget=ctx.forget,
                 inbox_id=incoming.inbox_id,
                 outbox=delivery_jobs(incoming, ctx.replies) if incoming.inbox_id is not None else [],
+                handoff=ctx.handoff,
             )
         )
         if self.cache:

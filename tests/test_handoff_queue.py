@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
 from bot.handoff.queue import HandoffQueue
 from bot.messages import ConversationKey
 from bot.store import Store, Turn
@@ -40,11 +43,24 @@ async def test_twenty_simultaneous_claims_have_exactly_one_winner(store: Store) 
 
 async def test_urgent_first_then_oldest(store: Store) -> None:
     queue = HandoffQueue(store)
-    pid = await person(store, "p2")
-    old = await queue.enqueue(pid, "telegram", "uk", [], at=NOW - dt.timedelta(minutes=30))
-    new = await queue.enqueue(pid, "whatsapp", "ne", [], at=NOW - dt.timedelta(minutes=5))
-    urgent = await queue.enqueue(pid, "telegram", "ar", [], urgent=True, at=NOW)
+    old = await queue.enqueue(await person(store, "p2a"), "telegram", "uk", [], at=NOW - dt.timedelta(minutes=30))
+    new = await queue.enqueue(await person(store, "p2b"), "whatsapp", "ne", [], at=NOW - dt.timedelta(minutes=5))
+    urgent = await queue.enqueue(await person(store, "p2c"), "telegram", "ar", [], urgent=True, at=NOW)
     assert [t.id for t in await queue.waiting()] == [urgent.id, old.id, new.id]
+    assert [await queue.position(t) for t in (urgent, old, new)] == [1, 2, 3]
+    assert await queue.ahead_of_new(urgent=True) == 1
+    assert await queue.ahead_of_new(urgent=False) == 3
+
+
+async def test_one_open_ticket_per_person(store: Store) -> None:
+    queue = HandoffQueue(store)
+    pid = await person(store, "p6")
+    first = await queue.enqueue(pid, "telegram", "uk", [])
+    with pytest.raises(IntegrityError):
+        await queue.enqueue(pid, "telegram", "uk", [])
+    await queue.close(first.id, "cancelled")
+    second = await queue.enqueue(pid, "telegram", "uk", [])  # a closed ticket does not count
+    assert (await queue.latest_for(pid)).id == second.id  # type: ignore[union-attr]
 
 
 async def test_release_transfer_close_rate(store: Store) -> None:
@@ -68,10 +84,9 @@ async def test_release_transfer_close_rate(store: Store) -> None:
 
 async def test_statistics(store: Store) -> None:
     queue = HandoffQueue(store)
-    pid = await person(store, "p4")
-    a = await queue.enqueue(pid, "telegram", "uk", [], at=NOW - dt.timedelta(minutes=20))
-    b = await queue.enqueue(pid, "telegram", "uk", [], at=NOW - dt.timedelta(minutes=10))
-    await queue.enqueue(pid, "telegram", "uk", [], at=NOW)
+    a = await queue.enqueue(await person(store, "p4a"), "telegram", "uk", [], at=NOW - dt.timedelta(minutes=20))
+    b = await queue.enqueue(await person(store, "p4b"), "telegram", "uk", [], at=NOW - dt.timedelta(minutes=10))
+    await queue.enqueue(await person(store, "p4c"), "telegram", "uk", [], at=NOW)
     await queue.claim(a.id, "ana", at=NOW - dt.timedelta(minutes=16))
     await queue.claim(b.id, "ana", at=NOW - dt.timedelta(minutes=8))
     await queue.first_reply(a.id, at=NOW - dt.timedelta(minutes=14))
@@ -113,7 +128,7 @@ def test_queue_cli(tmp_path) -> None:
             pid = await person(store, "cli")
             ticket = await queue.enqueue(pid, "whatsapp", "ne", ["work.find_job"], urgent=True)
             await queue.claim(ticket.id, "ana")
-            await queue.enqueue(pid, "telegram", "uk", [])
+            await queue.enqueue(await person(store, "cli2"), "telegram", "uk", [])
         finally:
             await store.close()
 

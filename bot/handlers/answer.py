@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.handlers import handoff
 from bot.handlers.context import Context
 from bot.kb.model import Contact, Entry, KnowledgeBase
 from bot.locales import Locales
@@ -12,6 +13,7 @@ PAYLOAD_ENTRY = "e:"
 PAYLOAD_FEEDBACK = "fb:"
 PAYLOAD_HUMAN = "human"
 PAYLOAD_MENU = "menu"
+HUMAN_ENTRY = "general.human"
 
 
 def _contact_card(contact: Contact, lang: str, locales: Locales) -> str:
@@ -97,6 +99,10 @@ def compose_reply(kb: KnowledgeBase, locales: Locales, prediction: Prediction, l
 async def answer_question(ctx: Context, text: str) -> None:
     """Match free text and reply; an unanswered question is recorded for the editors."""
     prediction = await ctx.content.matcher.match(text, ctx.lang)
+    ctx.state.data["last_question"] = text[:300]  # shown to a mediator only if the person asks for one
+    if prediction.outcome is Outcome.ANSWER and prediction.intent == HUMAN_ENTRY and ctx.queue is not None:
+        handoff.offer(ctx)
+        return
     reply = compose_reply(ctx.content.kb, ctx.content.locales, prediction, ctx.lang)
     ctx.send(reply)
     if prediction.outcome is Outcome.NONE:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.content import Content
 from bot.messages import Button, Incoming, Outgoing
-from bot.store import PersonState
+from bot.store import HandoffEffects, PersonState
+
+if TYPE_CHECKING:
+    from bot.handoff.queue import HandoffQueue, Ticket
 
 
 @dataclass
@@ -20,6 +25,19 @@ class Context:
     feedback: list[tuple[str, str, bool]] = field(default_factory=list)
     unanswered: list[tuple[str, str]] = field(default_factory=list)
     forget: bool = False
+    queue: HandoffQueue | None = None  # None: no mediator desk, "talk to a person" explains instead
+    ticket: Ticket | None = None  # the person's latest ticket, if any
+    handoff: HandoffEffects | None = None
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.incoming.received_at
+
+    def effects(self) -> HandoffEffects:
+        """Changes to the mediator queue, written together with this turn."""
+        if self.handoff is None:
+            self.handoff = HandoffEffects()
+        return self.handoff
 
     @property
     def lang(self) -> str:

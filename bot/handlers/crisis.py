@@ -19,7 +19,6 @@ def check(ctx: Context, text: str) -> bool:
     # Someone who has not chosen a language yet gets the numbers in the language they wrote in.
     lang = ctx.state.language or ctx.content.languages.detect(text, ctx.incoming.lang_hint)
     locales = ctx.content.locales
-    ctx.send(
-        Outgoing(locales.text(lang, "crisis.message"), lang, (Button(locales.text(lang, "button.human"), "human"),))
-    )
+    talk = Button(locales.text(lang, "button.human"), "human:urgent")  # an urgent ticket, if they ask
+    ctx.send(Outgoing(locales.text(lang, "crisis.message"), lang, (talk,)))
     return True

@@ -7,12 +7,11 @@ keywords in the person's language (and English); 6. everything else is a questio
 
 from __future__ import annotations
 
-from bot.handlers import crisis, feedback, location, menu, privacy, start
-from bot.handlers.answer import PAYLOAD_ENTRY, answer_question, show_entry
+from bot.handlers import crisis, feedback, handoff, location, menu, privacy, start
+from bot.handlers.answer import HUMAN_ENTRY, PAYLOAD_ENTRY, answer_question, show_entry
 from bot.handlers.context import Context
 from nlu.normalize import normalize
 
-HUMAN_ENTRY = "general.human"
 COMMANDS = ("menu", "language", "help", "human", "privacy", "forget", "cancel")
 
 
@@ -58,6 +57,15 @@ async def on_payload(ctx: Context, payload: str) -> None:
         feedback.record(ctx, payload)
     elif payload == "forget:yes" or payload == "forget:no":
         privacy.confirm_forget(ctx, payload == "forget:yes")
+    elif payload in (handoff.PAYLOAD_YES, handoff.PAYLOAD_NO):
+        if ctx.state.step == handoff.STEP_CONFIRM and ctx.queue is not None:
+            await handoff.answer_consent(ctx, payload == handoff.PAYLOAD_YES)
+        elif payload == handoff.PAYLOAD_YES:
+            await on_command(ctx, "human")  # an old consent button: ask again
+        else:
+            menu.show_main(ctx)
+    elif payload == handoff.PAYLOAD_URGENT:
+        talk_to_person(ctx, urgent=True)
     else:
         await on_command(ctx, payload)
 
@@ -68,8 +76,7 @@ async def on_command(ctx: Context, command: str) -> None:
     elif command == "help":
         menu.show_help(ctx)
     elif command == "human":
-        # Until the mediator queue exists, explain how to reach a person.
-        show_entry(ctx, HUMAN_ENTRY)
+        talk_to_person(ctx)
     elif command == "privacy":
         privacy.show_privacy(ctx)
     elif command == "forget":
@@ -78,12 +85,24 @@ async def on_command(ctx: Context, command: str) -> None:
         menu.show_main(ctx)
 
 
+def talk_to_person(ctx: Context, *, urgent: bool = False) -> None:
+    if ctx.queue is None:  # no mediator desk here: explain how to reach a person
+        show_entry(ctx, HUMAN_ENTRY)
+    else:
+        handoff.offer(ctx, urgent=urgent)
+
+
 async def route(ctx: Context) -> None:
     incoming = ctx.incoming
     payload = incoming.payload
     text = incoming.text or ""
+    if ctx.state.language is not None and await handoff.gate(ctx, _command(ctx, text) if text else None):
+        return
     if payload is None and text:
         payload = _numbered_choice(ctx, text)
+    if ctx.state.step == handoff.STEP_CONFIRM and payload not in (handoff.PAYLOAD_YES, handoff.PAYLOAD_NO):
+        ctx.state.step = "idle"  # they did something else instead of answering
+        ctx.state.data.pop("handoff_urgent", None)
     if payload is not None:
         if ctx.state.step == "confirm_forget" and payload not in ("forget:yes", "forget:no"):
             ctx.state.step = "idle"

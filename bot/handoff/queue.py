@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import Store
-from bot.store.schema import tickets
+from bot.store.schema import mediators, tickets
 from bot.store.store import as_utc
 
 OPEN = ("waiting", "claimed")
@@ -37,6 +38,18 @@ class Ticket:
     first_reply_at: dt.datetime | None
     closed_at: dt.datetime | None
     rating: int | None
+    summary: str | None = None
+    thread_id: int | None = None
+    card_message_id: int | None = None
+    transcript_upto: int | None = None
+    mediator_name: str | None = None
+    last_activity_at: dt.datetime | None = None
+    reminded_at: dt.datetime | None = None
+    flagged_at: dt.datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
 
 
 def _ticket(row: Any) -> Ticket:
@@ -54,7 +67,57 @@ def _ticket(row: Any) -> Ticket:
         as_utc(row.first_reply_at),
         as_utc(row.closed_at),
         row.rating,
+        row.summary,
+        row.thread_id,
+        row.card_message_id,
+        row.transcript_upto,
+        row.mediator_name,
+        as_utc(row.last_activity_at),
+        as_utc(row.reminded_at),
+        as_utc(row.flagged_at),
     )
+
+
+@dataclass(frozen=True)
+class Mediator:
+    id: str  # "tg:<user id>"
+    name: str
+    username: str | None = None
+    languages: tuple[str, ...] = ()
+
+
+def ticket_values(
+    person_id: int, channel: str, language: str, topics: list[str], urgent: bool, summary: str | None, at: dt.datetime
+) -> dict[str, Any]:
+    """The row of a new waiting ticket (also used by the store when a turn opens one)."""
+    return {
+        "person_id": person_id,
+        "channel": channel,
+        "language": language,
+        "topics": topics,
+        "urgent": urgent,
+        "status": "waiting",
+        "summary": summary,
+        "created_at": at,
+        "last_activity_at": at,
+    }
+
+
+async def transition(conn: AsyncConnection, ticket_id: int, allowed: tuple[str, ...], **values: Any) -> Ticket | None:
+    """Change a ticket only if its status is one of ``allowed`` (and, with ``mediator_is``, only if
+    that mediator holds it). Returns the changed ticket, or None if someone else got there first."""
+    condition = [tickets.c.id == ticket_id, tickets.c.status.in_(allowed)]
+    mediator_is = values.pop("mediator_is", None)
+    if mediator_is is not None:
+        condition.append(tickets.c.mediator == mediator_is)
+    result = await conn.execute(update(tickets).where(*condition).values(**values).returning(*tickets.c))
+    row = result.first()
+    return _ticket(row) if row else None
+
+
+async def read_ticket(conn: AsyncConnection, ticket_id: int) -> Ticket | None:
+    row = (await conn.execute(select(tickets).where(tickets.c.id == ticket_id))).first()
+    return _ticket(row) if row else None
 
 
 class HandoffQueue:
@@ -74,19 +137,8 @@ class HandoffQueue:
         at = at or dt.datetime.now(dt.UTC)
 
         async def work(conn):
-            result = await conn.execute(
-                insert(tickets)
-                .values(
-                    person_id=person_id,
-                    channel=channel,
-                    language=language,
-                    topics=topics,
-                    urgent=urgent,
-                    status="waiting",
-                    created_at=at,
-                )
-                .returning(*tickets.c)
-            )
+            values = ticket_values(person_id, channel, language, topics, urgent, None, at)
+            result = await conn.execute(insert(tickets).values(**values).returning(*tickets.c))
             return _ticket(result.one())
 
         return await self.store.write(work)
@@ -126,23 +178,61 @@ class HandoffQueue:
             raise ValueError("a rating is 1 to 5")
         return await self._transition(ticket_id, ("closed",), rating=rating)
 
-    async def _transition(
-        self, ticket_id: int, allowed: tuple[str, ...], *, mediator_is: str | None = None, **values: Any
-    ) -> bool:
-        condition = [tickets.c.id == ticket_id, tickets.c.status.in_(allowed)]
-        if mediator_is is not None:
-            condition.append(tickets.c.mediator == mediator_is)
-
-        async def work(conn) -> bool:
-            result = await conn.execute(update(tickets).where(*condition).values(**values).returning(tickets.c.id))
-            return result.first() is not None
-
-        return await self.store.write(work)
+    async def _transition(self, ticket_id: int, allowed: tuple[str, ...], **values: Any) -> bool:
+        changed = await self.store.write(lambda conn: transition(conn, ticket_id, allowed, **values))
+        return changed is not None
 
     async def get(self, ticket_id: int) -> Ticket | None:
         async with self.store.engine.connect() as conn:
-            row = (await conn.execute(select(tickets).where(tickets.c.id == ticket_id))).first()
+            return await read_ticket(conn, ticket_id)
+
+    async def latest_for(self, person_id: int | None) -> Ticket | None:
+        """The person's most recent ticket (open or not)."""
+        if person_id is None:
+            return None
+        query = select(tickets).where(tickets.c.person_id == person_id).order_by(tickets.c.id.desc()).limit(1)
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
         return _ticket(row) if row else None
+
+    async def by_thread(self, thread_id: int) -> Ticket | None:
+        query = select(tickets).where(tickets.c.thread_id == thread_id).order_by(tickets.c.id.desc()).limit(1)
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _ticket(row) if row else None
+
+    async def ahead_of_new(self, urgent: bool) -> int:
+        """How many waiting tickets a new ticket would wait behind."""
+        query = select(func.count()).select_from(tickets).where(tickets.c.status == "waiting")
+        if urgent:
+            query = query.where(tickets.c.urgent.is_(True))
+        async with self.store.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def position(self, ticket: Ticket) -> int:
+        """1 = next to be claimed."""
+        ahead = (tickets.c.urgent.is_(True) & (not ticket.urgent)) | (
+            (tickets.c.urgent == ticket.urgent)
+            & (
+                (tickets.c.created_at < ticket.created_at)
+                | ((tickets.c.created_at == ticket.created_at) & (tickets.c.id < ticket.id))
+            )
+        )
+        query = select(func.count()).select_from(tickets).where(tickets.c.status == "waiting", ahead)
+        async with self.store.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one()) + 1
+
+    # -- mediators ---------------------------------------------------------------------------------
+
+    async def mediator(self, mediator_id: str) -> Mediator | None:
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(select(mediators).where(mediators.c.id == mediator_id))).first()
+        return Mediator(row.id, row.name, row.username, tuple(row.languages or ())) if row else None
+
+    async def mediators(self) -> list[Mediator]:
+        async with self.store.engine.connect() as conn:
+            rows = await conn.execute(select(mediators).order_by(mediators.c.name))
+            return [Mediator(r.id, r.name, r.username, tuple(r.languages or ())) for r in rows]
 
     async def waiting(self) -> list[Ticket]:
         """Urgent first, then the oldest."""

@@ -1,5 +1,5 @@
 """Persistent storage: people, conversation state, message log, feedback, unanswered questions."""
 
-from bot.store.store import Job, PendingUpdate, PersonState, Store, Turn
+from bot.store.store import DESK, HandoffEffects, Job, PendingUpdate, PersonState, Store, Turn
 
-__all__ = ["Job", "PendingUpdate", "PersonState", "Store", "Turn"]
+__all__ = ["DESK", "HandoffEffects", "Job", "PendingUpdate", "PersonState", "Store", "Turn"]

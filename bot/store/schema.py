@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -145,8 +146,45 @@ tickets = Table(
     Column("first_reply_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
     Column("rating", Integer),
+    Column("summary", Text),  # the person's last question, for the queue card; cleared on "forget"
+    Column("thread_id", Integer),  # the ticket's forum topic in the mediator group
+    Column("card_message_id", Integer),  # the card in the queue topic, edited once claimed
+    Column("transcript_upto", Integer),  # messages up to this id are in the topic's transcript
+    Column("mediator_name", String(128)),  # shown to the person ("Ana, a mediator, has joined")
+    Column("last_activity_at", DateTime(timezone=True), nullable=False),  # last message either way
+    Column("reminded_at", DateTime(timezone=True)),  # waiting too long: announced again
+    Column("flagged_at", DateTime(timezone=True)),  # claimed but no reply: flagged
     Index("ix_tickets_status_urgent_created", "status", "urgent", "created_at"),
+    Index("ix_tickets_person_id", "person_id", "id"),
+    Index("ix_tickets_thread_id", "thread_id"),
+    # At most one open ticket per person, whatever the number of instances.
+    Index(
+        "uq_tickets_open_person",
+        "person_id",
+        unique=True,
+        sqlite_where=text("status IN ('waiting', 'claimed')"),
+        postgresql_where=text("status IN ('waiting', 'claimed')"),
+    ),
     sqlite_autoincrement=True,
+)
+
+# Mediators of the desk, known from their actions in the mediator group.
+mediators = Table(
+    "mediators",
+    metadata,
+    Column("id", String(64), primary_key=True),  # "tg:<user id>"
+    Column("name", String(128), nullable=False),
+    Column("username", String(64)),
+    Column("languages", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Small facts about the desk itself, such as the queue topic's thread id.
+desk_state = Table(
+    "desk_state",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", String(128), nullable=False),
 )
 
 PERSONAL_TABLES = (messages, feedback, unanswered, conversations)  # deleted before people on "forget"

@@ -36,6 +36,7 @@ from bot.store.schema import (
     messages,
     outbox,
     people,
+    tickets,
     unanswered,
 )
 
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _LOCK_RETRIES = 5
-SHORT_KEEP = dt.timedelta(days=3)  # processed update ids and delivery reports
+SHORT_KEEP = dt.timedelta(days=3)
+DESK = "desk"  # the outbox channel of the mediator desk  # processed update ids and delivery reports
 
 _UPDATE_PERSON = (
     update(people)
@@ -151,6 +153,17 @@ class Turn:
     forget: bool = False
     inbox_id: int | None = None  # the stored platform update this turn answers, marked done with it
     outbox: list[dict[str, Any]] = field(default_factory=list)  # replies to deliver (job bodies)
+    handoff: HandoffEffects | None = None  # what the turn changes in the mediator queue
+
+
+@dataclass
+class HandoffEffects:
+    """A turn's changes to the hand-off queue, written in the same transaction as the turn."""
+
+    open_ticket: dict[str, Any] | None = None  # channel, language, topics, urgent, summary
+    updates: list[tuple[int, tuple[str, ...], dict[str, Any]]] = field(default_factory=list)  # id, statuses, values
+    relay: tuple[int, dict[str, Any]] | None = None  # to the mediator, if the ticket is claimed when written
+    desk_jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (desk chat, job body)
 
 
 def _sqlite_setup(engine: AsyncEngine) -> None:
@@ -365,9 +378,11 @@ class Store:
                 inbox_done.append({"b_id": turn.inbox_id, "b_at": turn.at})
                 released.append({"b_channel": state.key.channel, "b_chat": state.key.chat_id, "b_at": turn.at})
             outbox_rows.extend(_outbox_row(state.key.channel, state.key.chat_id, body, turn.at) for body in turn.outbox)
+            if turn.handoff is not None and state.person_id is not None:
+                await self._handoff_effects(conn, state.person_id, turn.handoff, turn.at)
             if turn.forget:
                 if state.person_id is not None:
-                    await self._delete_person(conn, state.person_id)
+                    await self._delete_person(conn, state.person_id, turn.at)
                     for table in (outbox, deliveries):
                         await conn.execute(
                             delete(table).where(
@@ -378,6 +393,8 @@ class Store:
                 continue
             if state.person_id is None:
                 state.person_id = await self._create_person(conn, turn)
+                if turn.handoff is not None:
+                    await self._handoff_effects(conn, state.person_id, turn.handoff, turn.at)
             else:
                 person_updates.append({"b_id": state.person_id, "b_language": state.language, "b_at": turn.at})
                 conversation_updates.append(
@@ -435,6 +452,32 @@ class Store:
         return ids
 
     @staticmethod
+    async def _handoff_effects(conn: AsyncConnection, person_id: int, effects: HandoffEffects, at: dt.datetime) -> None:
+        jobs = list(effects.desk_jobs)
+        for ticket_id, allowed, values in effects.updates:
+            await conn.execute(
+                update(tickets).where(tickets.c.id == ticket_id, tickets.c.status.in_(allowed)).values(**values)
+            )
+        if effects.relay is not None:
+            ticket_id, body = effects.relay
+            # Locked, so a mediator's claim is either before this (relay now) or after it (the claim's
+            # transcript then includes this message): never neither.
+            status = (
+                await conn.execute(select(tickets.c.status).where(tickets.c.id == ticket_id).with_for_update())
+            ).scalar_one_or_none()
+            if status in ("waiting", "claimed"):
+                await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(last_activity_at=at))
+            if status == "claimed":
+                jobs.append((f"ticket:{ticket_id}", body))
+        if effects.open_ticket is not None:
+            values = {**effects.open_ticket, "person_id": person_id, "status": "waiting"}
+            values.update(created_at=at, last_activity_at=at)
+            ticket_id = (await conn.execute(insert(tickets).values(**values).returning(tickets.c.id))).scalar_one()
+            jobs.append(("queue", {"kind": "card", "ticket_id": ticket_id}))
+        if jobs:
+            await conn.execute(_INSERT_OUTBOX, [_outbox_row(DESK, chat, body, at) for chat, body in jobs])
+
+    @staticmethod
     async def _create_person(conn: AsyncConnection, turn: Turn) -> int:
         state = turn.state
         result = await conn.execute(
@@ -457,7 +500,29 @@ class Store:
         return person_id
 
     @staticmethod
-    async def _delete_person(conn: AsyncConnection, person_id: int) -> None:
+    async def _delete_person(conn: AsyncConnection, person_id: int, at: dt.datetime) -> None:
+        # Their tickets stay for the statistics, without anything about them; an open one ends,
+        # and the mediator group's copies of the conversation (the ticket topics) are deleted.
+        rows = (
+            await conn.execute(
+                select(tickets.c.id, tickets.c.status, tickets.c.thread_id).where(tickets.c.person_id == person_id)
+            )
+        ).all()
+        jobs = []
+        for row in rows:
+            if row.status in ("waiting", "claimed"):
+                jobs.append(("queue", {"kind": "card", "ticket_id": row.id}))
+            if row.thread_id is not None:
+                jobs.append((f"ticket:{row.id}", {"kind": "forgotten", "ticket_id": row.id}))
+        if rows:
+            await conn.execute(
+                update(tickets)
+                .where(tickets.c.person_id == person_id, tickets.c.status.in_(("waiting", "claimed")))
+                .values(status="abandoned", closed_at=at)
+            )
+            await conn.execute(update(tickets).where(tickets.c.person_id == person_id).values(summary=None))
+        if jobs:
+            await conn.execute(_INSERT_OUTBOX, [_outbox_row(DESK, chat, body, at) for chat, body in jobs])
         for table in PERSONAL_TABLES:
             await conn.execute(delete(table).where(table.c.person_id == person_id))
         await conn.execute(delete(people).where(people.c.id == person_id))

@@ -1,0 +1,185 @@
+"""Talking to a person: consent, the queue, and relaying while a mediator helps.
+
+Mode follows the person's ticket (the queue is the single truth, changed by mediators elsewhere):
+no open ticket → the bot answers; waiting or claimed → the person's messages are kept for or
+relayed to the mediator, and the bot only steps in for "cancel", "forget" and emergencies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.handlers import crisis
+from bot.handlers.context import Context
+from bot.handoff.schedule import DAYS, Schedule
+from bot.messages import Button
+
+PAYLOAD_ASK = "human"
+PAYLOAD_URGENT = "human:urgent"
+PAYLOAD_YES = "handoff:yes"
+PAYLOAD_NO = "handoff:no"
+PAYLOAD_RATE = "rate:"
+STEP_CONFIRM = "confirm_handoff"
+NOTE_EVERY = dt.timedelta(minutes=3)  # "saved for the mediator" at most this often while waiting
+SUMMARY_CHARS = 300
+
+
+def hours_text(ctx: Context, schedule: Schedule) -> str:
+    """ "Monday–Friday 09:00–17:00" in the person's language."""
+    parts = []
+    for days, (start, end) in schedule.weekly_spans():
+        names = [ctx.t(f"day.{DAYS[d]}") for d in days]
+        label = names[0] if len(names) == 1 else f"{names[0]}–{names[-1]}"
+        until = "24:00" if end == dt.time.max else end.strftime("%H:%M")
+        parts.append(f"{label} {start.strftime('%H:%M')}–{until}")
+    return "; ".join(parts)
+
+
+def out_of_hours_note(ctx: Context) -> str | None:
+    """None while mediators are at work; otherwise when they are back."""
+    schedule = ctx.content.schedule
+    if schedule.is_open(ctx.now):
+        return None
+    back = schedule.next_opening(ctx.now)
+    when = f"{ctx.t(f'day.{DAYS[back.weekday()]}')} {back:%d.%m} {back:%H:%M}" if back else "?"
+    return ctx.t("handoff.out_of_hours", hours=hours_text(ctx, schedule), when=when)
+
+
+def offer(ctx: Context, *, urgent: bool = False) -> None:
+    """Say who will see the conversation and ask for consent."""
+    ticket = ctx.ticket
+    if ticket is not None and ticket.is_open:
+        ctx.say(ctx.t("handoff.already_waiting"))
+        return
+    ctx.state.step = STEP_CONFIRM
+    ctx.state.data["handoff_urgent"] = urgent or bool(ctx.state.data.get("handoff_urgent"))
+    text = ctx.t("handoff.consent")
+    note = out_of_hours_note(ctx)
+    if note:
+        text += "\n\n" + note
+    ctx.say(text, [ctx.button("button.connect", PAYLOAD_YES), ctx.button("button.not_now", PAYLOAD_NO)])
+
+
+async def answer_consent(ctx: Context, yes: bool) -> None:
+    urgent = bool(ctx.state.data.pop("handoff_urgent", False))
+    ctx.state.step = "idle"
+    if not yes:
+        ctx.say(ctx.t("handoff.declined"))
+        return
+    if ctx.ticket is not None and ctx.ticket.is_open:
+        ctx.say(ctx.t("handoff.already_waiting"))
+        return
+    assert ctx.queue is not None
+    ahead = await ctx.queue.ahead_of_new(urgent)
+    summary = ctx.state.data.get("last_question")
+    ctx.effects().open_ticket = {
+        "channel": ctx.incoming.key.channel,
+        "language": ctx.lang,
+        "topics": list(ctx.state.data.get("recent") or []),
+        "urgent": urgent,
+        "summary": summary[:SUMMARY_CHARS] if summary else None,
+    }
+    parts = [ctx.t("handoff.queued"), ctx.t("queue.position", count=ahead + 1)]
+    note = out_of_hours_note(ctx)
+    if note:
+        parts.append(note)
+    parts.append(ctx.t("crisis.message"))  # always: a queue is no place to wait in danger
+    parts.append(ctx.t("handoff.waiting_note"))
+    ctx.say("\n\n".join(parts))
+    ctx.state.data["choices"] = []  # numbers typed from now on are for the mediator
+    ctx.state.data["noted_at"] = ctx.now.isoformat()
+
+
+def rate(ctx: Context, ticket_id: int, rating: int) -> None:
+    ctx.effects().updates.append((ticket_id, ("closed",), {"rating": rating}))
+    ctx.state.data["rated"] = ticket_id
+    ctx.say(ctx.t("handoff.rated"), [ctx.button("button.menu", "menu")])
+
+
+def _digit(text: str) -> int | None:
+    stripped = text.strip().rstrip(".)")
+    return int(stripped) if stripped.isdigit() and 1 <= int(stripped) <= 5 else None
+
+
+async def gate(ctx: Context, command: str | None) -> bool:
+    """Handle the message here if the person is in the queue or with a mediator (or is rating one);
+    False lets the bot answer as usual."""
+    incoming = ctx.incoming
+    payload = incoming.payload
+    text = incoming.text or ""
+    ticket = ctx.ticket
+    if payload and payload.startswith(PAYLOAD_RATE):
+        _, ticket_id, value = [*payload.split(":"), "", ""][:3]
+        if ticket_id.isdigit() and value.isdigit() and 1 <= int(value) <= 5:
+            rate(ctx, int(ticket_id), int(value))
+        return True
+    if ticket is None or ctx.queue is None:
+        return False
+    if not ticket.is_open:
+        # The first message after a mediator closed the conversation may be the 1–5 rating.
+        if ticket.status == "closed" and ticket.rating is None and ctx.state.data.get("rated") != ticket.id:
+            ctx.state.data["rated"] = ticket.id  # offered once: later numbers are ordinary choices
+            rating = _digit(text) if payload is None else None
+            if rating is not None:
+                rate(ctx, ticket.id, rating)
+                return True
+        return False
+    if payload == "cancel" or command == "cancel":
+        cancel(ctx)
+        return True
+    if command in ("forget", "privacy") or payload in ("forget", "privacy", "forget:yes", "forget:no"):
+        return False  # privacy always works; "forget" also ends the ticket
+    if ctx.state.step == "confirm_forget":
+        ctx.state.step = "idle"
+    if payload is not None:  # an old button: the bot is not answering now
+        _note(ctx, ticket.status, force=True)
+        return True
+    if text.strip() and crisis.check(ctx, text) and not ticket.urgent and ticket.status == "waiting":
+        ctx.effects().updates.append((ticket.id, ("waiting",), {"urgent": True}))
+    if incoming.location is not None:
+        loc = incoming.location
+        _relay(ctx, f"📍 https://www.openstreetmap.org/?mlat={loc.latitude}&mlon={loc.longitude}")
+    elif not text.strip():
+        ctx.say(ctx.t("handoff.text_only"))
+        return True
+    else:
+        _relay(ctx, text)
+    _note(ctx, ticket.status)
+    return True
+
+
+def _relay(ctx: Context, text: str) -> None:
+    assert ctx.ticket is not None
+    ctx.effects().relay = (ctx.ticket.id, {"kind": "relay", "ticket_id": ctx.ticket.id, "text": text})
+
+
+def _note(ctx: Context, status: str, *, force: bool = False) -> None:
+    """While waiting, remind now and then that messages are kept; with a mediator, stay quiet."""
+    if status != "waiting" and not force:
+        return
+    last = ctx.state.data.get("noted_at")
+    if not force and last and ctx.now - dt.datetime.fromisoformat(last) < NOTE_EVERY:
+        return
+    ctx.state.data["noted_at"] = ctx.now.isoformat()
+    ctx.say(ctx.t("handoff.waiting_note" if status == "waiting" else "handoff.with_mediator_note"))
+
+
+def cancel(ctx: Context) -> None:
+    """The person leaves the queue, or ends the conversation with their mediator."""
+    ticket = ctx.ticket
+    assert ticket is not None
+    effects = ctx.effects()
+    if ticket.status == "waiting":
+        effects.updates.append((ticket.id, ("waiting",), {"status": "cancelled", "closed_at": ctx.now}))
+        effects.desk_jobs.append(("queue", {"kind": "card", "ticket_id": ticket.id}))
+        ctx.say(ctx.t("handoff.cancelled"), [ctx.button("button.menu", "menu")])
+        return
+    effects.updates.append((ticket.id, ("claimed",), {"status": "closed", "closed_at": ctx.now}))
+    effects.desk_jobs.append((f"ticket:{ticket.id}", {"kind": "ended", "ticket_id": ticket.id, "by": "person"}))
+    ctx.say(ctx.t("handoff.ended"))
+    ask_rating(ctx, ticket.id)
+
+
+def ask_rating(ctx: Context, ticket_id: int) -> None:
+    ctx.state.data["rated"] = None
+    ctx.say(ctx.t("handoff.rate"), [Button(f"{n} ⭐", f"{PAYLOAD_RATE}{ticket_id}:{n}") for n in range(1, 6)])
