@@ -30,7 +30,7 @@ async def running_engine(settings: Settings, *, watch: bool = True) -> AsyncIter
     store = await Store.open(settings.database_url)
     watcher = asyncio.create_task(content.watch(settings.content_poll_seconds)) if watch else None
     try:
-        yield Engine(store, content, settings)
+        yield Engine(store, content, settings, handoff=settings.handoff_enabled)
     finally:
         if watcher is not None:
             watcher.cancel()

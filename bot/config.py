@@ -46,6 +46,16 @@ class Settings:
     twilio_template_sid: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    mediator_chat_id: int | None = None  # the mediators' Telegram supergroup (with topics)
+    mediator_messages_per_minute: float = 20.0  # Telegram allows about 20 per minute in one group
+    handoff_remind_minutes: float = 15.0  # a ticket waiting this long is announced again
+    handoff_no_reply_minutes: float = 10.0  # a claimed ticket without a mediator reply is flagged
+    handoff_idle_hours: float = 24.0  # a conversation with a mediator idle this long is closed
+    handoff_check_seconds: float = 30.0
+
+    @property
+    def handoff_enabled(self) -> bool:
+        return self.mediator_chat_id is not None and self.telegram_bot_token is not None
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -164,6 +174,17 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
                 "TWILIO_TEMPLATE_SID is required: replies due more than 24 hours after a person's last "
                 "message can only be announced with an approved template"
             )
+    mediator_chat = merged.get("MEDIATOR_CHAT_ID", "").strip() or None
+    mediator_chat_id = None
+    if mediator_chat:
+        if mediator_chat.lstrip("-").isdigit() and mediator_chat.startswith("-100"):
+            mediator_chat_id = int(mediator_chat)
+        else:
+            problems.append(
+                f"MEDIATOR_CHAT_ID must be the id of a Telegram supergroup, like -1001234567890 (got {mediator_chat!r})"
+            )
+        if not token:
+            problems.append("MEDIATOR_CHAT_ID needs TELEGRAM_BOT_TOKEN: the mediator desk is a Telegram group")
     settings = Settings(
         database_url=database_url,
         knowledge_dir=knowledge_dir,
@@ -192,6 +213,12 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         twilio_template_sid=twilio["TWILIO_TEMPLATE_SID"],
         host=merged.get("HOST", "127.0.0.1").strip() or "127.0.0.1",
         port=int(number("PORT", 8000, minimum=1, integer=True)),
+        mediator_chat_id=mediator_chat_id,
+        mediator_messages_per_minute=number("MEDIATOR_MESSAGES_PER_MINUTE", 20.0, minimum=1.0),
+        handoff_remind_minutes=number("HANDOFF_REMIND_MINUTES", 15.0, minimum=1.0),
+        handoff_no_reply_minutes=number("HANDOFF_NO_REPLY_MINUTES", 10.0, minimum=1.0),
+        handoff_idle_hours=number("HANDOFF_IDLE_HOURS", 24.0, minimum=0.5),
+        handoff_check_seconds=number("HANDOFF_CHECK_SECONDS", 30.0, minimum=0.1),
     )
     if problems:
         raise SettingsError(problems)

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any, Protocol
 
 from bot.engine import Engine
 from bot.messages import Incoming
@@ -25,9 +26,26 @@ Parser = Callable[[dict], Incoming | None]
 MAX_FAILURES = 3
 
 
+class DeskRoute(Protocol):
+    """Updates that belong to the mediator desk rather than to a person's conversation."""
+
+    def accepts(self, channel: str, payload: dict[str, Any]) -> bool: ...
+
+    async def process(self, inbox_id: int, payload: dict[str, Any]) -> None: ...
+
+
 class InboxProcessor:
-    def __init__(self, engine: Engine, outbox: Outbox, parsers: dict[str, Parser], *, idle_poll: float = 1.0):
+    def __init__(
+        self,
+        engine: Engine,
+        outbox: Outbox,
+        parsers: dict[str, Parser],
+        *,
+        idle_poll: float = 1.0,
+        desk: DeskRoute | None = None,
+    ):
         self.engine = engine
+        self.desk = desk
         self.store = engine.store
         self.outbox = outbox
         self.parsers = parsers
@@ -65,6 +83,10 @@ class InboxProcessor:
 
     async def _process(self, update: PendingUpdate) -> None:
         try:
+            if self.desk is not None and self.desk.accepts(update.channel, update.payload):
+                await self.desk.process(update.id, update.payload)
+                self.outbox.wake()
+                return
             parser = self.parsers.get(update.channel)
             incoming = parser(update.payload) if parser else None
             if incoming is None:

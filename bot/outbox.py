@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.store import Job, Store
+from bot.store import DESK, Job, Store
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,10 @@ class Outbox:
         elif isinstance(outcome, Hold):
             held = await self.store.hold_chat(job.channel, job.chat_id)
             log.info("job %d: %s; %d repl(ies) held until the person writes", job.id, outcome.error, held)
+            ticket_id = job.body.get("ticket_id")
+            if ticket_id is not None and DESK in self.senders:  # a mediator's message: tell them it waits
+                body = {"kind": "held", "ticket_id": ticket_id}
+                await self.store.requeue(DESK, f"ticket:{ticket_id}", body, held=False)
             announce = getattr(self.senders[job.channel], "announce_held", None)
             if announce is not None and not await announce(job.chat_id):
                 # The notice did not go out: try the whole thing again later rather than wait forever.

@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.inbox import InboxProcessor, Parser
 from bot.outbox import Outbox, Sender
+from bot.store import DESK
 
 log = logging.getLogger(__name__)
 
@@ -201,13 +202,33 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
                 )
                 senders[whatsapp.CHANNEL] = service.whatsapp
                 parsers[whatsapp.CHANNEL] = whatsapp.parse_message
+            desk_inbox = None
+            watch = None
+            if settings.handoff_enabled and service.telegram_bot is not None:
+                from bot.channels import telegram_desk
+                from bot.handoff.desk import Desk
+                from bot.handoff.watch import Limits, Watch
+
+                assert settings.mediator_chat_id is not None
+                desk = Desk(engine.store, engine.content)
+                senders[DESK] = telegram_desk.TelegramDeskSender(
+                    service.telegram_bot,
+                    settings.mediator_chat_id,
+                    engine.store,
+                    engine.content,
+                    settings.mediator_messages_per_minute,
+                )
+                desk_inbox = telegram_desk.DeskInbox(service.telegram_bot, settings.mediator_chat_id, desk)
+                watch = Watch(desk, Limits.from_settings(settings))
             service.outbox = Outbox(engine.store, senders)
-            service.inbox = InboxProcessor(engine, service.outbox, parsers)
+            service.inbox = InboxProcessor(engine, service.outbox, parsers, desk=desk_inbox)
             service.tasks = [
                 asyncio.create_task(service.outbox.run()),
                 asyncio.create_task(service.inbox.run()),
                 asyncio.create_task(purge_periodically(engine, settings)),
             ]
+            if watch is not None:
+                service.tasks.append(asyncio.create_task(watch.run(settings.handoff_check_seconds)))
             if service.telegram_bot is not None:
                 from bot.channels import telegram
 

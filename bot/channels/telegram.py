@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import logging
 import os
 import warnings
@@ -115,7 +116,9 @@ class TelegramSender:
             if body.get("kind") == "ack":
                 await self.bot.answer_callback_query(body["callback_id"])
                 return Sent()
-            parts = split_message(to_telegram_html(body.get("text", "")), TELEGRAM_LIMIT)
+            text = body.get("text", "")
+            html_text = html.escape(text, quote=False) if body.get("plain") else to_telegram_html(text)
+            parts = split_message(html_text, TELEGRAM_LIMIT)
             markup = _keyboard(body.get("buttons") or [])
             if body.get("kind") == "edit" and len(parts) == 1 and job.parts_sent == 0:
                 edited = await self._edit(chat_id, int(body["message_id"]), parts[0], markup, pace)

@@ -70,7 +70,7 @@ def parse_message(params: dict[str, Any]) -> Incoming | None:
 
 def render(body: dict[str, Any], locales: Locales | None) -> str:
     """WhatsApp markup; buttons as a numbered list with the instruction in the reply's language."""
-    text = to_whatsapp(body.get("text", ""))
+    text = body.get("text", "") if body.get("plain") else to_whatsapp(body.get("text", ""))
     buttons = body.get("buttons") or []
     if buttons:
         numbered = "\n".join(f"{i}. {label}" for i, (label, _) in enumerate(buttons, start=1))

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import Store
-from bot.store.schema import mediators, tickets
+from bot.store.schema import desk_state, mediators, messages, tickets
 from bot.store.store import as_utc
 
 OPEN = ("waiting", "claimed")
@@ -278,3 +278,37 @@ class HandoffQueue:
             "tickets": len(rows),
             "days": days,
         }
+
+    # -- desk bookkeeping --------------------------------------------------------------------------
+
+    async def set_fields(self, ticket_id: int, **values: Any) -> None:
+        await self.store.write(
+            lambda conn: conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(**values))
+        )
+
+    async def desk_value(self, key: str) -> str | None:
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(select(desk_state.c.value).where(desk_state.c.key == key))).first()
+        return row.value if row else None
+
+    async def set_desk_value(self, key: str, value: str | None) -> None:
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(desk_state.delete().where(desk_state.c.key == key))
+            if value is not None:
+                await conn.execute(insert(desk_state).values(key=key, value=value))
+
+        await self.store.write(work)
+
+    async def transcript(self, ticket: Ticket, limit: int = 40) -> list[tuple[str, str, str | None]]:
+        """(direction, text, intent) of the person's recent messages, up to the claim, oldest first."""
+        if ticket.person_id is None:
+            return []
+        query = select(messages.c.direction, messages.c.text, messages.c.intent).where(
+            messages.c.person_id == ticket.person_id
+        )
+        if ticket.transcript_upto is not None:
+            query = query.where(messages.c.id <= ticket.transcript_upto)
+        query = query.order_by(messages.c.id.desc()).limit(limit)
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [(r.direction, r.text, r.intent) for r in reversed(rows)]

@@ -80,7 +80,7 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
-def _outbox_row(channel: str, chat_id: str, body: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
+def outbox_row(channel: str, chat_id: str, body: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
     return {
         "channel": channel,
         "chat_id": chat_id,
@@ -377,7 +377,7 @@ class Store:
             if turn.inbox_id is not None:
                 inbox_done.append({"b_id": turn.inbox_id, "b_at": turn.at})
                 released.append({"b_channel": state.key.channel, "b_chat": state.key.chat_id, "b_at": turn.at})
-            outbox_rows.extend(_outbox_row(state.key.channel, state.key.chat_id, body, turn.at) for body in turn.outbox)
+            outbox_rows.extend(outbox_row(state.key.channel, state.key.chat_id, body, turn.at) for body in turn.outbox)
             if turn.handoff is not None and state.person_id is not None:
                 await self._handoff_effects(conn, state.person_id, turn.handoff, turn.at)
             if turn.forget:
@@ -475,7 +475,7 @@ class Store:
             ticket_id = (await conn.execute(insert(tickets).values(**values).returning(tickets.c.id))).scalar_one()
             jobs.append(("queue", {"kind": "card", "ticket_id": ticket_id}))
         if jobs:
-            await conn.execute(_INSERT_OUTBOX, [_outbox_row(DESK, chat, body, at) for chat, body in jobs])
+            await conn.execute(_INSERT_OUTBOX, [outbox_row(DESK, chat, body, at) for chat, body in jobs])
 
     @staticmethod
     async def _create_person(conn: AsyncConnection, turn: Turn) -> int:
@@ -522,7 +522,7 @@ class Store:
             )
             await conn.execute(update(tickets).where(tickets.c.person_id == person_id).values(summary=None))
         if jobs:
-            await conn.execute(_INSERT_OUTBOX, [_outbox_row(DESK, chat, body, at) for chat, body in jobs])
+            await conn.execute(_INSERT_OUTBOX, [outbox_row(DESK, chat, body, at) for chat, body in jobs])
         for table in PERSONAL_TABLES:
             await conn.execute(delete(table).where(table.c.person_id == person_id))
         await conn.execute(delete(people).where(people.c.id == person_id))
@@ -727,7 +727,7 @@ class Store:
 
     async def requeue(self, channel: str, chat_id: str, body: dict[str, Any], *, held: bool) -> None:
         at = dt.datetime.now(dt.UTC)
-        row = _outbox_row(channel, chat_id, body, at)
+        row = outbox_row(channel, chat_id, body, at)
         row["status"] = "held" if held else "pending"
         await self.write(lambda conn: conn.execute(insert(outbox).values(**row)))
 

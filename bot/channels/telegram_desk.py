@@ -1,0 +1,466 @@
+"""The mediator desk as a Telegram supergroup with topics (``MEDIATOR_CHAT_ID``).
+
+In: updates from the group become ``DeskAction`` values for ``bot.handoff.desk`` (a Claim button,
+a message in a ticket's topic, /close, /release, /transfer, /languages, /queue, /help). Only
+members of the group may act; a button pressed by anyone else is refused.
+
+Out: the outbox's ``desk`` jobs are rendered here — cards in the queue topic, one topic per
+claimed ticket with the transcript, relayed messages, notes. A topic deleted by hand is created
+again (with the transcript) the next time something must go there; a closed one is reopened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import time
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.channels.telegram import CHANNEL, _retry_after
+from bot.content import ContentService
+from bot.handoff.desk import Desk, DeskAction
+from bot.handoff.queue import HandoffQueue, Mediator, Ticket
+from bot.outbox import Failed, Outcome, Pace, Progress, Retry, Sent
+from bot.render import TELEGRAM_LIMIT, split_message
+from bot.store import DESK, Job, Store
+
+log = logging.getLogger(__name__)
+
+PAYLOAD_CLAIM = "claim:"
+COMMANDS = {"close", "release", "transfer", "languages", "queue", "help"}
+ANONYMOUS_ADMIN = 1087968824  # the user Telegram shows for "remain anonymous" admins
+MEMBER_STATUSES = {"creator", "administrator", "member"}
+MEMBERSHIP_CACHE_SECONDS = 300.0
+QUEUE_TOPIC = "📥 Queue"
+
+
+def _mediator(user: Any) -> Mediator:
+    name = " ".join(part for part in (user.first_name, user.last_name) if part) or f"user {user.id}"
+    return Mediator(f"tg:{user.id}", name[:128], user.username)
+
+
+def parse_desk_update(data: dict[str, Any], chat_id: int) -> DeskAction | None:
+    """The mediator's action in this update of the mediator group; None if there is nothing to do."""
+    try:
+        update = Update.de_json(data, None)
+    except (TypeError, KeyError, ValueError):
+        return None
+    query = update.callback_query
+    if query is not None:
+        if query.from_user is None:
+            return None
+        if not query.data or not query.data.startswith(PAYLOAD_CLAIM):
+            return DeskAction("refused", _mediator(query.from_user), text="Unknown button.", ack_id=query.id)
+        ticket = query.data[len(PAYLOAD_CLAIM) :]
+        if not ticket.isdigit():
+            return DeskAction("refused", _mediator(query.from_user), text="Unknown button.", ack_id=query.id)
+        return DeskAction("claim", _mediator(query.from_user), ticket_id=int(ticket), ack_id=query.id)
+    message = update.message
+    if message is None or message.from_user is None or (message.from_user.is_bot and not message.sender_chat):
+        return None
+    thread_id = message.message_thread_id if message.is_topic_message else None
+    if message.sender_chat is not None or message.from_user.id == ANONYMOUS_ADMIN:
+        text = "Please write as yourself, not anonymously or as the group: the person must know who helps them."
+        return DeskAction("refused", Mediator("tg:anonymous", "anonymous"), thread_id=thread_id, text=text)
+    mediator = _mediator(message.from_user)
+    text = message.text or ""
+    if text.startswith("/"):
+        word, _, rest = text[1:].partition(" ")
+        command = word.split("@", 1)[0].lower()
+        if command in COMMANDS:
+            return DeskAction(
+                command, mediator, thread_id=thread_id, text=rest, args=tuple(rest.split()), target=_target(message)
+            )
+    if thread_id is None:
+        return None  # chatter in the General topic
+    if not text.strip():
+        if message.forum_topic_created or message.forum_topic_closed or message.forum_topic_reopened:
+            return None
+        what = "Only text messages are passed on to the person; describe it in words, or share a link."
+        return DeskAction("refused", mediator, thread_id=thread_id, text=what)
+    return DeskAction("say", mediator, thread_id=thread_id, text=text)
+
+
+def _target(message: Message) -> Mediator | None:
+    """The colleague a /transfer points at: a reply to their message, or a mention of them."""
+    for entity in message.entities or ():
+        if entity.type == "text_mention" and entity.user is not None and not entity.user.is_bot:
+            return _mediator(entity.user)
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.is_bot:
+        return None
+    if replied.message_id == message.message_thread_id:  # the topic itself, not a real reply
+        return None
+    return _mediator(replied.from_user)
+
+
+class DeskInbox:
+    """Routes stored Telegram updates from the mediator group to the desk."""
+
+    def __init__(self, bot: Bot, chat_id: int, desk: Desk):
+        self.bot = bot
+        self.chat_id = chat_id
+        self.desk = desk
+        self._members: dict[int, tuple[bool, float]] = {}
+
+    def accepts(self, channel: str, payload: dict[str, Any]) -> bool:
+        if channel != CHANNEL:
+            return False
+        message = payload.get("message") or (payload.get("callback_query") or {}).get("message") or {}
+        return (message.get("chat") or {}).get("id") == self.chat_id
+
+    async def is_member(self, user_id: int) -> bool:
+        known = self._members.get(user_id)
+        if known is not None and time.monotonic() - known[1] < MEMBERSHIP_CACHE_SECONDS:
+            return known[0]
+        try:
+            member = await self.bot.get_chat_member(self.chat_id, user_id)
+        except BadRequest:  # "user not found": never was a member
+            member = None
+        is_member = member is not None and (
+            member.status in MEMBER_STATUSES
+            or (member.status == "restricted" and bool(getattr(member, "is_member", 0)))
+        )
+        self._members[user_id] = (is_member, time.monotonic())
+        return is_member
+
+    async def process(self, inbox_id: int, payload: dict[str, Any]) -> None:
+        action = parse_desk_update(payload, self.chat_id)
+        if action is None:
+            await self.desk.store.finish_update(inbox_id)
+            return
+        if action.kind == "claim":
+            user_id = int(action.mediator.id.removeprefix("tg:"))
+            if not await self.is_member(user_id):
+                action = DeskAction(
+                    "refused",
+                    action.mediator,
+                    text="Only members of the mediator group can do this.",
+                    ack_id=action.ack_id,
+                )
+        await self.desk.handle(action, inbox_id)
+
+
+def _mention(person: dict[str, Any] | Mediator) -> str:
+    if isinstance(person, Mediator):
+        person = {"id": person.id, "name": person.name, "username": person.username}
+    user_id = str(person["id"]).removeprefix("tg:")
+    return f'<a href="tg://user?id={user_id}">{html.escape(person["name"])}</a>'
+
+
+def _minutes(since: dt.datetime | None, now: dt.datetime) -> int:
+    return max(0, int((now - since).total_seconds() // 60)) if since else 0
+
+
+class TopicMissing(Exception):
+    pass
+
+
+class TelegramDeskSender:
+    """Delivers the desk's jobs to the mediator group (the outbox's ``desk`` channel)."""
+
+    channel = DESK
+    seconds_between_messages_per_chat = 0.0
+
+    def __init__(self, bot: Bot, chat_id: int, store: Store, content: ContentService, per_minute: float = 20.0):
+        self.bot = bot
+        self.chat_id = chat_id
+        self.queue = HandoffQueue(store)
+        self.content = content
+        self.messages_per_second = per_minute / 60.0
+        self._pace: Pace | None = None
+
+    # -- delivery ------------------------------------------------------------------------------
+
+    async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome:
+        self._pace = pace
+        body = job.body
+        try:
+            handler = getattr(self, f"_{body.get('kind')}", None)
+            if handler is None:
+                return Failed(f"unknown desk job {body.get('kind')!r}")
+            await handler(body)
+            return Sent()
+        except RetryAfter as exc:
+            return Retry(_retry_after(exc), "rate limited (429)", pause_channel=True)
+        except Forbidden as exc:  # the bot was removed from the group or lost its rights: keep trying
+            log.error("the mediator group refuses the bot (%s); check MEDIATOR_CHAT_ID and the bot's rights", exc)
+            return Retry(60.0, f"forbidden: {exc.message}")
+        except BadRequest as exc:
+            if body.get("kind") == "ack":
+                return Sent()  # a button answered too late is harmless
+            return Failed(f"bad request: {exc.message}")
+        except (NetworkError, TelegramError) as exc:
+            return Retry(None, f"{type(exc).__name__}: {exc.message}")
+
+    async def _send(self, text: str, thread_id: int | None, buttons: InlineKeyboardMarkup | None = None) -> Message:
+        parts = split_message(text, TELEGRAM_LIMIT)
+        sent = None
+        for index, part in enumerate(parts):
+            if self._pace is not None:
+                await self._pace()
+            try:
+                sent = await self.bot.send_message(
+                    self.chat_id,
+                    part,
+                    message_thread_id=thread_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=buttons if index == len(parts) - 1 else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except BadRequest as exc:
+                if "thread not found" in exc.message.lower() or "topic_deleted" in exc.message.lower():
+                    raise TopicMissing from exc
+                raise
+        assert sent is not None
+        return sent
+
+    # -- topics --------------------------------------------------------------------------------
+
+    async def _queue_thread(self, *, fresh: bool = False) -> int:
+        value = None if fresh else await self.queue.desk_value("queue_thread")
+        if value is not None:
+            return int(value)
+        topic = await self.bot.create_forum_topic(self.chat_id, QUEUE_TOPIC)
+        await self.queue.set_desk_value("queue_thread", str(topic.message_thread_id))
+        return topic.message_thread_id
+
+    async def _to_queue(self, text: str, buttons: InlineKeyboardMarkup | None = None) -> Message:
+        try:
+            return await self._send(text, await self._queue_thread(), buttons)
+        except TopicMissing:
+            log.warning("the queue topic was deleted; creating it again")
+            return await self._send(text, await self._queue_thread(fresh=True), buttons)
+
+    async def _open_topic(self, ticket: Ticket) -> int:
+        names = self.content.current.locales
+        topic = ticket.topics[0] if ticket.topics else "—"
+        title = f"#{ticket.id} · {names.native_name(ticket.language)} · {topic}"[:128]
+        created = await self.bot.create_forum_topic(self.chat_id, title)
+        thread_id = created.message_thread_id
+        await self.queue.set_fields(ticket.id, thread_id=thread_id)
+        await self._send(await self._transcript(ticket), thread_id)
+        return thread_id
+
+    async def _to_ticket(self, ticket_id: int, text: str) -> None:
+        ticket = await self.queue.get(ticket_id)
+        if ticket is None:
+            return
+        thread_id = ticket.thread_id or await self._open_topic(ticket)
+        try:
+            await self._send(text, thread_id)
+        except TopicMissing:
+            log.warning("topic of ticket %d was deleted; creating it again", ticket_id)
+            thread_id = await self._open_topic(ticket)
+            await self._send(text, thread_id)
+        except BadRequest as exc:
+            if "topic_closed" not in exc.message.lower():
+                raise
+            await self.bot.reopen_forum_topic(self.chat_id, thread_id)
+            await self._send(text, thread_id)
+
+    async def _transcript(self, ticket: Ticket) -> str:
+        kb = self.content.current.kb
+        lines = [self._header(ticket), ""]
+        for direction, text, intent in await self.queue.transcript(ticket):
+            if direction == "in":
+                lines.append(f"👤 {html.escape(text)}")
+            elif intent and intent in kb.entries:
+                lines.append(f"🤖 <i>answer: {html.escape(kb.entries[intent].translation('en').title)}</i>")
+            else:
+                first = text.strip().split("\n", 1)[0]
+                lines.append(f"🤖 <i>{html.escape(first[:160])}</i>")
+        if len(lines) == 2:
+            lines.append("<i>(no earlier messages kept)</i>")
+        return "\n".join(lines)
+
+    def _header(self, ticket: Ticket, now: dt.datetime | None = None) -> str:
+        now = now or dt.datetime.now(dt.UTC)
+        kb = self.content.current.kb
+        names = self.content.current.locales
+        topics = ", ".join(kb.entries[t].translation("en").title if t in kb.entries else t for t in ticket.topics)
+        parts = [
+            ("🔴 <b>URGENT</b> · " if ticket.urgent else "") + f"<b>#{ticket.id}</b>",
+            f"{html.escape(names.native_name(ticket.language))} ({ticket.language})",
+            {"telegram": "Telegram", "whatsapp": "WhatsApp"}.get(ticket.channel, ticket.channel),
+            f"waiting {_minutes(ticket.created_at, now)} min",
+        ]
+        lines = [" · ".join(parts)]
+        if topics:
+            lines.append(f"Topics: {html.escape(topics)}")
+        if ticket.summary:
+            lines.append(f"Last question: “{html.escape(ticket.summary[:300])}”")
+        return "\n".join(lines)
+
+    async def _speakers(self, ticket: Ticket) -> str:
+        mediators = [m for m in await self.queue.mediators() if ticket.language in m.languages]
+        return " ".join(_mention(m) for m in mediators)
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    async def _card(self, body: dict[str, Any], *, reminder: bool = False) -> None:
+        ticket = await self.queue.get(int(body["ticket_id"]))
+        if ticket is None:
+            return
+        if ticket.status == "waiting":
+            position = await self.queue.position(ticket)
+            text = self._header(ticket) + f"\nPosition in the queue: {position}"
+            if reminder:
+                text = "⏰ <b>Still waiting</b>\n" + text
+            speakers = await self._speakers(ticket)
+            if speakers:
+                text += f"\nSpeaks {ticket.language}: {speakers}"
+            button = InlineKeyboardButton(f"Claim #{ticket.id}", callback_data=f"{PAYLOAD_CLAIM}{ticket.id}")
+            sent = await self._to_queue(text, InlineKeyboardMarkup([[button]]))
+            await self.queue.set_fields(ticket.id, card_message_id=sent.message_id)
+            return
+        if ticket.card_message_id is None:
+            return
+        status = {
+            "claimed": f"claimed by {html.escape(ticket.mediator_name or 'a mediator')}",
+            "cancelled": "cancelled by the person",
+            "abandoned": "ended: the person deleted their data",
+            "closed": "closed",
+        }.get(ticket.status, ticket.status)
+        if self._pace is not None:
+            await self._pace()
+        try:
+            await self.bot.edit_message_text(
+                f"<b>#{ticket.id}</b> · {status}",
+                chat_id=self.chat_id,
+                message_id=ticket.card_message_id,
+                parse_mode=ParseMode.HTML,
+            )
+        except BadRequest as exc:  # the card was deleted by hand, or already says this
+            log.info("queue card of ticket %d not edited (%s)", ticket.id, exc.message)
+
+    async def _reminder(self, body: dict[str, Any]) -> None:
+        await self._card(body, reminder=True)
+
+    async def _open(self, body: dict[str, Any]) -> None:
+        ticket = await self.queue.get(int(body["ticket_id"]))
+        if ticket is None or ticket.status != "claimed":
+            return
+        if ticket.thread_id is None:
+            await self._open_topic(ticket)
+        else:  # claimed again after a release: the topic exists; bring the transcript up to date
+            await self._to_ticket(ticket.id, await self._transcript(ticket))
+        holder = _mention({"id": ticket.mediator, "name": ticket.mediator_name or "a mediator"})
+        await self._to_ticket(
+            ticket.id,
+            f"✅ Claimed by {holder}. What you write in this topic reaches the person, on "
+            f"{ticket.channel}. /close when done · /release to put it back · /transfer to a colleague.",
+        )
+
+    async def _relay(self, body: dict[str, Any]) -> None:
+        await self._to_ticket(int(body["ticket_id"]), f"👤 {html.escape(body.get('text', ''))}")
+
+    async def _note(self, body: dict[str, Any]) -> None:
+        text = html.escape(body.get("text", ""))
+        thread_id = body.get("thread_id")
+        if thread_id is not None:
+            try:
+                await self._send(text, int(thread_id))
+            except TopicMissing:
+                await self._to_queue(text)
+        elif body.get("ticket_id") is not None:
+            await self._to_ticket(int(body["ticket_id"]), text)
+        else:
+            await self._to_queue(text)
+
+    async def _ended(self, body: dict[str, Any]) -> None:
+        ticket = await self.queue.get(int(body["ticket_id"]))
+        if ticket is None:
+            return
+        by = body.get("by")
+        if by == "person":
+            text = "The person ended the conversation. The bot answers them again."
+        elif by:
+            text = f"Closed by {html.escape(by)}. The bot answers the person again and asks for a rating."
+        else:
+            text = "Closed automatically: nobody wrote for a long time. The person was told."
+        await self._to_ticket(ticket.id, "🏁 " + text)
+        await self._close_topic(ticket)
+
+    async def _released(self, body: dict[str, Any]) -> None:
+        ticket_id = int(body["ticket_id"])
+        await self._to_ticket(
+            ticket_id, f"↩️ Released by {html.escape(body.get('by') or 'the mediator')}: back in the queue."
+        )
+        ticket = await self.queue.get(ticket_id)
+        if ticket is not None:
+            await self._close_topic(ticket)
+
+    async def _close_topic(self, ticket: Ticket) -> None:
+        if ticket.thread_id is None:
+            return
+        try:
+            await self.bot.close_forum_topic(self.chat_id, ticket.thread_id)
+        except BadRequest as exc:
+            log.info("topic of ticket %d not closed (%s)", ticket.id, exc.message)
+
+    async def _transferred(self, body: dict[str, Any]) -> None:
+        await self._to_ticket(
+            int(body["ticket_id"]),
+            f"🔀 {html.escape(body.get('by') or '')} transferred this conversation to {_mention(body['to'])}.",
+        )
+
+    async def _flag(self, body: dict[str, Any]) -> None:
+        ticket = await self.queue.get(int(body["ticket_id"]))
+        if ticket is None or ticket.status != "claimed" or ticket.first_reply_at is not None:
+            return
+        holder = _mention({"id": ticket.mediator, "name": ticket.mediator_name or "the mediator"})
+        minutes = _minutes(ticket.claimed_at, dt.datetime.now(dt.UTC))
+        text = f"⚠️ #{ticket.id}, claimed by {holder} {minutes} min ago, has no reply to the person yet."
+        if body.get("where") == "topic":
+            await self._to_ticket(ticket.id, text)
+        else:
+            await self._to_queue(text)
+
+    async def _forgotten(self, body: dict[str, Any]) -> None:
+        ticket = await self.queue.get(int(body["ticket_id"]))
+        if ticket is None or ticket.thread_id is None:
+            return
+        try:
+            await self.bot.delete_forum_topic(self.chat_id, ticket.thread_id)
+        except BadRequest as exc:
+            log.info("topic of ticket %d not deleted (%s)", ticket.id, exc.message)
+        await self.queue.set_fields(ticket.id, thread_id=None)
+        await self._to_queue(f"🗑 The person of #{ticket.id} deleted their data; its topic was removed.")
+
+    async def _held(self, body: dict[str, Any]) -> None:
+        await self._to_ticket(
+            int(body["ticket_id"]),
+            "⏳ WhatsApp allows free messages only within 24 hours of the person's last message. "
+            "Your message is kept and goes out as soon as they write; they were sent a notice asking them to.",
+        )
+
+    async def _listing(self, body: dict[str, Any]) -> None:
+        lines = []
+        for ticket_id in body.get("ticket_ids") or []:
+            ticket = await self.queue.get(int(ticket_id))
+            if ticket is None or not ticket.is_open:
+                continue
+            who = f"with {html.escape(ticket.mediator_name or '?')}" if ticket.status == "claimed" else "waiting"
+            urgent = "🔴 " if ticket.urgent else ""
+            minutes = _minutes(ticket.created_at, dt.datetime.now(dt.UTC))
+            lines.append(f"{urgent}#{ticket.id} · {ticket.language} · {who} · {minutes} min")
+        text = "Open tickets:\n" + "\n".join(lines) if lines else "No open tickets."
+        thread_id = body.get("thread_id")
+        if thread_id is not None:
+            try:
+                await self._send(text, int(thread_id))
+                return
+            except TopicMissing:
+                pass
+        await self._to_queue(text)
+
+    async def _ack(self, body: dict[str, Any]) -> None:
+        await self.bot.answer_callback_query(
+            body["callback_id"], text=body.get("text") or None, show_alert=bool(body.get("alert"))
+        )

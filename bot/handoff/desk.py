@@ -1,0 +1,359 @@
+"""The mediator desk's logic, free of any platform: what a mediator's action changes.
+
+A desk adapter (the Telegram group today, a web console later) turns its platform's updates into
+``DeskAction`` values; ``Desk.handle`` applies one in a single transaction together with everything
+it causes — the ticket's new status, the messages to the person, the desk's own messages (as
+outbox jobs on the ``desk`` channel, which the adapter renders) — and marks the platform update
+done. A crash before the commit changes nothing; after it, everything is delivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.content import ContentService
+from bot.handoff.queue import Mediator, Ticket, read_ticket, transition
+from bot.messages import Button
+from bot.store import DESK, Store
+from bot.store.schema import inbox, mediators, messages, outbox, people, tickets
+from bot.store.store import outbox_row
+from nlu.languages import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+PAYLOAD_RATE = "rate:"  # the person's side reads it (bot.handlers.handoff)
+KINDS = ("claim", "say", "close", "release", "transfer", "languages", "queue", "help", "refused")
+
+
+@dataclass(frozen=True)
+class DeskAction:
+    kind: str
+    mediator: Mediator
+    ticket_id: int | None = None  # the ticket a button belongs to
+    thread_id: int | None = None  # the topic (thread) the mediator wrote in
+    text: str = ""
+    args: tuple[str, ...] = ()
+    target: Mediator | None = None  # /transfer as a reply to another mediator's message
+    ack_id: str | None = None  # a button press to acknowledge
+
+
+@dataclass
+class _Effects:
+    person_jobs: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # channel, chat, body
+    logged: list[dict[str, Any]] = field(default_factory=list)  # messages rows
+    desk_jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def desk_chat(ticket_id: int | None) -> str:
+    """Desk jobs of one ticket go out in order; everything else through the queue topic."""
+    return f"ticket:{ticket_id}" if ticket_id is not None else "queue"
+
+
+def note(ticket_id: int | None, text: str, thread_id: int | None = None) -> tuple[str, dict[str, Any]]:
+    """A plain message for the mediators: in the ticket's topic, a given topic, or the queue topic."""
+    return desk_chat(ticket_id), {"kind": "note", "ticket_id": ticket_id, "thread_id": thread_id, "text": text}
+
+
+async def upsert_mediator(conn: AsyncConnection, mediator: Mediator, at: dt.datetime) -> Mediator:
+    """Remember who acted (for /transfer @name and language mentions); keeps their languages."""
+    dialect = conn.dialect.name
+    build = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = build(mediators).values(
+        id=mediator.id, name=mediator.name, username=mediator.username, languages=[], updated_at=at
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[mediators.c.id],
+        set_={"name": mediator.name, "username": mediator.username, "updated_at": at},
+    )
+    await conn.execute(statement)
+    row = (await conn.execute(select(mediators.c.languages).where(mediators.c.id == mediator.id))).first()
+    return Mediator(mediator.id, mediator.name, mediator.username, tuple(row.languages or ()) if row else ())
+
+
+class Desk:
+    def __init__(self, store: Store, content: ContentService):
+        self.store = store
+        self.content = content
+
+    # -- the person's side of a mediator action --------------------------------------------------
+
+    def _t(self, lang: str, key: str, **values: object) -> str:
+        return self.content.current.locales.text(lang, key, **values)
+
+    async def _person(self, conn: AsyncConnection, ticket: Ticket) -> tuple[str, str] | None:
+        if ticket.person_id is None:
+            return None
+        row = (
+            await conn.execute(select(people.c.channel, people.c.platform_id).where(people.c.id == ticket.person_id))
+        ).first()
+        return (row.channel, row.platform_id) if row else None
+
+    async def tell_person(
+        self,
+        conn: AsyncConnection,
+        ticket: Ticket,
+        text: str,
+        at: dt.datetime,
+        *,
+        buttons: list[Button] | None = None,
+        plain: bool = False,
+        intent: str = "handoff",
+    ) -> bool:
+        """Queue a message to the ticket's person (and log it); False if they deleted their data."""
+        person = await self._person(conn, ticket)
+        if person is None:
+            return False
+        body: dict[str, Any] = {
+            "kind": "send",
+            "text": text,
+            "lang": ticket.language,
+            "buttons": [[b.label, b.payload] for b in buttons or []],
+            "ticket_id": ticket.id,
+        }
+        if plain:
+            body["plain"] = True
+        await conn.execute(insert(outbox).values(**outbox_row(person[0], person[1], body, at)))
+        await conn.execute(
+            insert(messages).values(
+                person_id=ticket.person_id, direction="out", text=text, intent=intent, created_at=at
+            )
+        )
+        return True
+
+    def rating_buttons(self, ticket: Ticket) -> list[Button]:
+        return [Button(f"{n} ⭐", f"{PAYLOAD_RATE}{ticket.id}:{n}") for n in range(1, 6)]
+
+    async def close_for_person(self, conn: AsyncConnection, ticket: Ticket, at: dt.datetime, key: str) -> None:
+        """Tell the person the mediator is gone and the bot is back, and ask for a rating."""
+        lang = ticket.language
+        await self.tell_person(conn, ticket, self._t(lang, key), at)
+        await self.tell_person(conn, ticket, self._t(lang, "handoff.rate"), at, buttons=self.rating_buttons(ticket))
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    async def handle(self, action: DeskAction, inbox_id: int | None, at: dt.datetime | None = None) -> None:
+        at = at or dt.datetime.now(dt.UTC)
+
+        async def work(conn: AsyncConnection) -> None:
+            jobs: list[tuple[str, dict[str, Any]]] = []
+            mediator = await upsert_mediator(conn, action.mediator, at) if action.kind != "refused" else None
+            handler = getattr(self, f"_{action.kind}")
+            jobs.extend(await handler(conn, action, mediator or action.mediator, at))
+            if action.ack_id is not None and not any(body.get("kind") == "ack" for _, body in jobs):
+                jobs.append(("ack", {"kind": "ack", "callback_id": action.ack_id, "text": ""}))
+            if jobs:
+                await conn.execute(insert(outbox), [outbox_row(DESK, chat, body, at) for chat, body in jobs])
+            if inbox_id is not None:
+                await conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(processed_at=at, payload={}))
+
+        await self.store.write(work)
+
+    async def _refused(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
+        if action.ack_id:
+            return [("ack", {"kind": "ack", "callback_id": action.ack_id, "text": action.text, "alert": True})]
+        return [note(None, action.text, action.thread_id)]
+
+    async def _claim(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
+        assert action.ticket_id is not None
+        ticket = await transition(
+            conn,
+            action.ticket_id,
+            ("waiting",),
+            status="claimed",
+            mediator=mediator.id,
+            mediator_name=mediator.name,
+            claimed_at=at,
+            last_activity_at=at,
+            flagged_at=None,
+        )
+        if ticket is None:
+            current = await read_ticket(conn, action.ticket_id)
+            if current is None:
+                why = "This ticket does not exist."
+            elif current.status == "claimed":
+                why = f"Already taken by {current.mediator_name or 'another mediator'}."
+            else:
+                why = f"This ticket is {current.status}."
+            return [
+                ("ack", {"kind": "ack", "callback_id": action.ack_id, "text": why, "alert": True}),
+                ("queue", {"kind": "card", "ticket_id": action.ticket_id}),
+            ]
+        if ticket.person_id is not None:
+            upto = (
+                await conn.execute(select(func.max(messages.c.id)).where(messages.c.person_id == ticket.person_id))
+            ).scalar_one_or_none()
+            await conn.execute(update(tickets).where(tickets.c.id == ticket.id).values(transcript_upto=upto))
+        await self.tell_person(conn, ticket, self._t(ticket.language, "handoff.claimed", name=mediator.name), at)
+        return [
+            ("ack", {"kind": "ack", "callback_id": action.ack_id, "text": f"#{ticket.id} is yours."}),
+            ("queue", {"kind": "card", "ticket_id": ticket.id}),
+            (desk_chat(ticket.id), {"kind": "open", "ticket_id": ticket.id}),
+        ]
+
+    async def _ticket_here(
+        self, conn: AsyncConnection, action: DeskAction, mediator: Mediator
+    ) -> tuple[Ticket | None, list[tuple[str, dict[str, Any]]]]:
+        """The open ticket of the topic the mediator wrote in, if they hold it; else why not."""
+        if action.thread_id is None:
+            return None, [note(None, "Write this inside the topic of a ticket.", None)]
+        row = (
+            await conn.execute(
+                select(tickets.c.id).where(tickets.c.thread_id == action.thread_id).order_by(tickets.c.id.desc())
+            )
+        ).first()
+        ticket = await read_ticket(conn, row.id) if row else None
+        if ticket is None:
+            return None, [note(None, "This topic does not belong to a ticket.", action.thread_id)]
+        if not ticket.is_open:
+            text = f"#{ticket.id} is {ticket.status}: the person does not receive messages written here."
+            return None, [note(ticket.id, text, action.thread_id)]
+        if ticket.status == "waiting":
+            return None, [note(ticket.id, f"#{ticket.id} is waiting in the queue: claim it first.", action.thread_id)]
+        if ticket.mediator != mediator.id:
+            holder = ticket.mediator_name or "another mediator"
+            text = f"#{ticket.id} is with {holder}; only they can write to the person. They can /transfer it to you."
+            return None, [note(ticket.id, text, action.thread_id)]
+        return ticket, []
+
+    async def _say(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
+        ticket, refusal = await self._ticket_here(conn, action, mediator)
+        if ticket is None:
+            return refusal
+        text = f"👤 {mediator.name}: {action.text}"
+        if not await self.tell_person(conn, ticket, text, at, plain=True, intent="mediator"):
+            return [note(ticket.id, "The person has deleted their data; messages can no longer reach them.")]
+        values: dict[str, Any] = {"last_activity_at": at, "flagged_at": None}
+        if ticket.first_reply_at is None:
+            values["first_reply_at"] = at
+        await conn.execute(update(tickets).where(tickets.c.id == ticket.id).values(**values))
+        return []
+
+    async def _close(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
+        ticket, refusal = await self._ticket_here(conn, action, mediator)
+        if ticket is None:
+            return refusal
+        closed = await transition(conn, ticket.id, ("claimed",), mediator_is=mediator.id, status="closed", closed_at=at)
+        if closed is None:
+            return [note(ticket.id, f"#{ticket.id} changed meanwhile; nothing was closed.")]
+        await self.close_for_person(conn, closed, at, "handoff.closed")
+        return [(desk_chat(ticket.id), {"kind": "ended", "ticket_id": ticket.id, "by": mediator.name})]
+
+    async def _release(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
+        ticket, refusal = await self._ticket_here(conn, action, mediator)
+        if ticket is None:
+            return refusal
+        released = await transition(
+            conn,
+            ticket.id,
+            ("claimed",),
+            mediator_is=mediator.id,
+            status="waiting",
+            mediator=None,
+            mediator_name=None,
+            claimed_at=None,
+            reminded_at=None,
+            flagged_at=None,
+        )
+        if released is None:
+            return [note(ticket.id, f"#{ticket.id} changed meanwhile; nothing was released.")]
+        await self.tell_person(conn, released, self._t(released.language, "handoff.released"), at)
+        return [
+            (desk_chat(ticket.id), {"kind": "released", "ticket_id": ticket.id, "by": mediator.name}),
+            ("queue", {"kind": "card", "ticket_id": ticket.id}),
+        ]
+
+    async def _find_mediator(self, conn: AsyncConnection, action: DeskAction) -> Mediator | None:
+        if action.target is not None:
+            return action.target
+        if not action.args:
+            return None
+        wanted = action.args[0].lstrip("@").lower()
+        for row in await conn.execute(select(mediators)):
+            if (row.username or "").lower() == wanted or row.id == wanted or row.id == f"tg:{wanted}":
+                return Mediator(row.id, row.name, row.username, tuple(row.languages or ()))
+        return None
+
+    async def _transfer(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
+        ticket, refusal = await self._ticket_here(conn, action, mediator)
+        if ticket is None:
+            return refusal
+        target = await self._find_mediator(conn, action)
+        if target is None or target.id == mediator.id:
+            text = (
+                "To transfer, reply to a message of the other mediator with /transfer, or write "
+                "/transfer @their_username (they must have written in this group before)."
+            )
+            return [note(ticket.id, text, action.thread_id)]
+        moved = await transition(
+            conn,
+            ticket.id,
+            ("claimed",),
+            mediator_is=mediator.id,
+            mediator=target.id,
+            mediator_name=target.name,
+            flagged_at=None,
+            last_activity_at=at,
+        )
+        if moved is None:
+            return [note(ticket.id, f"#{ticket.id} changed meanwhile; nothing was transferred.")]
+        await upsert_mediator(conn, target, at)
+        await self.tell_person(conn, moved, self._t(moved.language, "handoff.transferred", name=target.name), at)
+        return [
+            (
+                desk_chat(ticket.id),
+                {"kind": "transferred", "ticket_id": ticket.id, "by": mediator.name, "to": _mention(target)},
+            ),
+            ("queue", {"kind": "card", "ticket_id": ticket.id}),
+        ]
+
+    async def _languages(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
+        wanted = [a.lower().strip(",") for a in action.args]
+        unknown = [w for w in wanted if w not in LANGUAGES]
+        if unknown:
+            text = f"Unknown language code(s): {', '.join(unknown)}. Use: {' '.join(LANGUAGES)}."
+            return [note(None, text, action.thread_id)]
+        if wanted:
+            await conn.execute(update(mediators).where(mediators.c.id == mediator.id).values(languages=wanted))
+            languages = wanted
+        else:
+            languages = list(mediator.languages)
+        shown = " ".join(languages) if languages else "none yet (e.g. /languages uk ru)"
+        return [
+            note(
+                None, f"{mediator.name} speaks: {shown}. New tickets in these languages mention you.", action.thread_id
+            )
+        ]
+
+    async def _queue(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
+        rows = (
+            await conn.execute(
+                select(tickets)
+                .where(tickets.c.status.in_(("waiting", "claimed")))
+                .order_by(tickets.c.status.desc(), tickets.c.urgent.desc(), tickets.c.created_at, tickets.c.id)
+            )
+        ).all()
+        return [("queue", {"kind": "listing", "thread_id": action.thread_id, "ticket_ids": [r.id for r in rows]})]
+
+    async def _help(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
+        return [note(None, HELP, action.thread_id)]
+
+
+HELP = (
+    "Mediator desk. Press Claim on a card in the queue topic to take a ticket; the conversation "
+    "then has its own topic here. Inside that topic: write to reach the person; /close when done; "
+    "/release to put it back in the queue; /transfer (as a reply to a colleague, or /transfer "
+    "@username) to hand it over. Anywhere: /languages uk ru to say which languages you speak, "
+    "/queue to list open tickets."
+)
+
+
+def _mention(mediator: Mediator) -> dict[str, Any]:
+    return {"id": mediator.id, "name": mediator.name, "username": mediator.username}
