@@ -269,7 +269,8 @@ class TelegramDeskSender:
         lines = [self._header(ticket), ""]
         for direction, text, intent in await self.queue.transcript(ticket):
             if direction == "in":
-                lines.append(f"👤 {html.escape(text)}")
+                if not text.startswith("[button]"):  # presses are visible from the answers they led to
+                    lines.append(f"👤 {html.escape(text)}")
             elif intent and intent in kb.entries:
                 lines.append(f"🤖 <i>answer: {html.escape(kb.entries[intent].translation('en').title)}</i>")
             else:

@@ -56,6 +56,9 @@ class FakeTelegram:
     down: bool = False  # every sending method answers 500 while set
     blocked_chats: set[int] = field(default_factory=set)
     webhook: dict[str, Any] = field(default_factory=dict)
+    # Groups with topics: chat id -> thread id -> {"name", "closed"}; members: chat -> user -> status.
+    topics: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    members: dict[int, dict[int, str]] = field(default_factory=dict)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _next_message_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -84,6 +87,26 @@ class FakeTelegram:
         with self._lock:
             calls = [c for c in self.calls if c.status == 200 and c.method in ("sendMessage", "editMessageText")]
         return [c for c in calls if chat_id is None or int(c.params["chat_id"]) == chat_id]
+
+    def in_topic(self, chat_id: int, thread_id: int | None) -> list[str]:
+        """Texts the bot posted in one topic of a group, in order."""
+        return [
+            c.params["text"]
+            for c in self.sent(chat_id)
+            if c.method == "sendMessage" and int(c.params.get("message_thread_id") or 0) == int(thread_id or 0)
+        ]
+
+    def topic_named(self, chat_id: int, prefix: str) -> int:
+        """The thread id of the (last created, still existing) topic whose name starts with ``prefix``."""
+        with self._lock:
+            found = [t for t, topic in self.topics.get(chat_id, {}).items() if topic["name"].startswith(prefix)]
+        if not found:
+            raise AssertionError(f"no topic {prefix!r}; topics: {self.topics.get(chat_id)}")
+        return found[-1]
+
+    def delete_topic_by_hand(self, chat_id: int, thread_id: int) -> None:
+        with self._lock:
+            del self.topics[chat_id][thread_id]
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
@@ -119,9 +142,12 @@ class FakeTelegram:
             "message_id": message_id,
             "date": int(time.time()),
             "text": params.get("text", ""),
-            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "chat": {"id": int(params["chat_id"]), "type": "private" if int(params["chat_id"]) > 0 else "supergroup"},
             "from": BOT_USER,
         }
+        if params.get("message_thread_id"):
+            result["message_thread_id"] = int(params["message_thread_id"])
+            result["is_topic_message"] = True
         if params.get("reply_markup"):
             result["reply_markup"] = params["reply_markup"]
         return result
@@ -148,6 +174,9 @@ class FakeTelegram:
                 body["description"] = f"Too Many Requests: retry after {fault.retry_after}"
             return self._record(method, params, fault.status, body)
         chat = params.get("chat_id")
+        refusal = self._topic_refusal(method, params)
+        if refusal is not None:
+            return self._record(method, params, 400, {"ok": False, "error_code": 400, "description": refusal})
         if method in ("sendMessage", "editMessageText") and chat is not None and int(chat) in self.blocked_chats:
             return self._record(
                 method,
@@ -174,6 +203,37 @@ class FakeTelegram:
             return self._message(params, int(params["message_id"]))
         if method == "answerCallbackQuery":
             return True
+        if method == "createForumTopic":
+            with self._lock:
+                self._next_message_id += 1
+                thread_id = self._next_message_id
+                self.topics.setdefault(int(params["chat_id"]), {})[thread_id] = {
+                    "name": params["name"],
+                    "closed": False,
+                }
+            return {"message_thread_id": thread_id, "name": params["name"], "icon_color": 7322096}
+        if method in ("closeForumTopic", "reopenForumTopic"):
+            with self._lock:
+                self.topics[int(params["chat_id"])][int(params["message_thread_id"])]["closed"] = (
+                    method == "closeForumTopic"
+                )
+            return True
+        if method == "deleteForumTopic":
+            with self._lock:
+                del self.topics[int(params["chat_id"])][int(params["message_thread_id"])]
+            return True
+        if method == "getChatMember":
+            status = self.members.get(int(params["chat_id"]), {}).get(int(params["user_id"]), "left")
+            user = {"id": int(params["user_id"]), "is_bot": False, "first_name": "Someone"}
+            member: dict[str, Any] = {"status": status, "user": user}
+            if status == "administrator":  # the Bot API sends every right of an administrator
+                rights = (
+                    "can_be_edited is_anonymous can_manage_chat can_delete_messages can_manage_video_chats "
+                    "can_restrict_members can_promote_members can_change_info can_invite_users can_post_stories "
+                    "can_edit_stories can_delete_stories can_manage_topics can_pin_messages"
+                )
+                member.update({right: right != "is_anonymous" for right in rights.split()})
+            return member
         if method == "sendVenue":
             return dict(
                 self._message(params),
@@ -184,6 +244,34 @@ class FakeTelegram:
                 },
             )
         return True
+
+    def _topic_refusal(self, method: str, params: dict[str, Any]) -> str | None:
+        """Telegram's answers for missing or closed topics in a forum group."""
+        chat = params.get("chat_id")
+        if (
+            chat is None
+            or int(chat) > 0
+            or method
+            not in (
+                "sendMessage",
+                "closeForumTopic",
+                "reopenForumTopic",
+                "deleteForumTopic",
+            )
+        ):
+            return None
+        thread = params.get("message_thread_id")
+        if thread is None:
+            return None
+        with self._lock:
+            topic = self.topics.get(int(chat), {}).get(int(thread))
+        if topic is None:
+            return "Bad Request: message thread not found"
+        if method == "sendMessage" and topic["closed"]:
+            return "Bad Request: TOPIC_CLOSED"
+        if method == "closeForumTopic" and topic["closed"]:
+            return "Bad Request: TOPIC_NOT_MODIFIED"
+        return None
 
     async def _get_updates(self, offset: int, timeout: float) -> list[dict[str, Any]]:
         deadline = time.monotonic() + min(timeout, 2.0)  # short polls keep tests quick
@@ -250,6 +338,57 @@ def button_update(
                 "date": int(time.time()),
                 "text": "menu",
                 "chat": {"id": chat_id, "type": "private"},
+                "from": BOT_USER,
+            },
+        },
+    }
+
+
+def group_text_update(
+    chat_id: int,
+    user: dict[str, Any],
+    text: str,
+    *,
+    thread_id: int | None = None,
+    reply_to: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A message in a forum supergroup, in a topic (``thread_id``) or in General."""
+    message: dict[str, Any] = {
+        "message_id": next(_counter),
+        "date": int(time.time()),
+        "text": text,
+        "chat": {"id": chat_id, "type": "supergroup", "title": "Mediators", "is_forum": True},
+        "from": user,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    if thread_id is not None:
+        message["message_thread_id"] = thread_id
+        message["is_topic_message"] = True
+        # Inside a topic, Telegram makes every message a reply to the topic's first message.
+        message["reply_to_message"] = reply_to or {
+            "message_id": thread_id,
+            "date": int(time.time()),
+            "chat": message["chat"],
+            "from": BOT_USER,
+            "forum_topic_created": {"name": "topic", "icon_color": 7322096},
+        }
+    return {"update_id": next(_counter), "message": message}
+
+
+def group_button_update(chat_id: int, user: dict[str, Any], data: str, *, message_id: int = 1) -> dict[str, Any]:
+    return {
+        "update_id": next(_counter),
+        "callback_query": {
+            "id": str(next(_counter)),
+            "from": user,
+            "chat_instance": "group",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "text": "card",
+                "chat": {"id": chat_id, "type": "supergroup", "title": "Mediators", "is_forum": True},
                 "from": BOT_USER,
             },
         },
