@@ -363,10 +363,10 @@ class TelegramDeskSender:
 
     async def _note(self, body: dict[str, Any]) -> None:
         text = html.escape(body.get("text", ""))
-        thread_id = body.get("thread_id")
-        if thread_id is not None:
+        if body.get("here"):  # an answer to a command: where it was written (None = General)
+            thread_id = body.get("thread_id")
             try:
-                await self._send(text, int(thread_id))
+                await self._send(text, int(thread_id) if thread_id is not None else None)
             except TopicMissing:
                 await self._to_queue(text)
         elif body.get("ticket_id") is not None:
@@ -447,19 +447,12 @@ class TelegramDeskSender:
             ticket = await self.queue.get(int(ticket_id))
             if ticket is None or not ticket.is_open:
                 continue
-            who = f"with {html.escape(ticket.mediator_name or '?')}" if ticket.status == "claimed" else "waiting"
+            who = f"with {ticket.mediator_name or '?'}" if ticket.status == "claimed" else "waiting"
             urgent = "🔴 " if ticket.urgent else ""
             minutes = _minutes(ticket.created_at, dt.datetime.now(dt.UTC))
             lines.append(f"{urgent}#{ticket.id} · {ticket.language} · {who} · {minutes} min")
         text = "Open tickets:\n" + "\n".join(lines) if lines else "No open tickets."
-        thread_id = body.get("thread_id")
-        if thread_id is not None:
-            try:
-                await self._send(text, int(thread_id))
-                return
-            except TopicMissing:
-                pass
-        await self._to_queue(text)
+        await self._note({"text": text, "here": True, "thread_id": body.get("thread_id")})
 
     async def _ack(self, body: dict[str, Any]) -> None:
         await self.bot.answer_callback_query(

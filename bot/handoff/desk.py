@@ -57,9 +57,15 @@ def desk_chat(ticket_id: int | None) -> str:
     return f"ticket:{ticket_id}" if ticket_id is not None else "queue"
 
 
-def note(ticket_id: int | None, text: str, thread_id: int | None = None) -> tuple[str, dict[str, Any]]:
-    """A plain message for the mediators: in the ticket's topic, a given topic, or the queue topic."""
-    return desk_chat(ticket_id), {"kind": "note", "ticket_id": ticket_id, "thread_id": thread_id, "text": text}
+def note(ticket_id: int | None, text: str) -> tuple[str, dict[str, Any]]:
+    """A plain message for the mediators: in the ticket's topic, or else in the queue topic."""
+    return desk_chat(ticket_id), {"kind": "note", "ticket_id": ticket_id, "text": text}
+
+
+def reply(action: DeskAction, text: str, ticket_id: int | None = None) -> tuple[str, dict[str, Any]]:
+    """An answer to a mediator's command, where they wrote it (a topic, or the group's General)."""
+    body = {"kind": "note", "ticket_id": ticket_id, "text": text, "here": True, "thread_id": action.thread_id}
+    return desk_chat(ticket_id), body
 
 
 async def upsert_mediator(conn: AsyncConnection, mediator: Mediator, at: dt.datetime) -> Mediator:
@@ -159,7 +165,7 @@ class Desk:
     async def _refused(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
         if action.ack_id:
             return [("ack", {"kind": "ack", "callback_id": action.ack_id, "text": action.text, "alert": True})]
-        return [note(None, action.text, action.thread_id)]
+        return [reply(action, action.text)]
 
     async def _claim(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
         assert action.ticket_id is not None
@@ -203,7 +209,7 @@ class Desk:
     ) -> tuple[Ticket | None, list[tuple[str, dict[str, Any]]]]:
         """The open ticket of the topic the mediator wrote in, if they hold it; else why not."""
         if action.thread_id is None:
-            return None, [note(None, "Write this inside the topic of a ticket.", None)]
+            return None, [reply(action, "Write this inside the topic of a ticket.")]
         row = (
             await conn.execute(
                 select(tickets.c.id).where(tickets.c.thread_id == action.thread_id).order_by(tickets.c.id.desc())
@@ -211,16 +217,16 @@ class Desk:
         ).first()
         ticket = await read_ticket(conn, row.id) if row else None
         if ticket is None:
-            return None, [note(None, "This topic does not belong to a ticket.", action.thread_id)]
+            return None, [reply(action, "This topic does not belong to a ticket.")]
         if not ticket.is_open:
             text = f"#{ticket.id} is {ticket.status}: the person does not receive messages written here."
-            return None, [note(ticket.id, text, action.thread_id)]
+            return None, [reply(action, text, ticket.id)]
         if ticket.status == "waiting":
-            return None, [note(ticket.id, f"#{ticket.id} is waiting in the queue: claim it first.", action.thread_id)]
+            return None, [reply(action, f"#{ticket.id} is waiting in the queue: claim it first.", ticket.id)]
         if ticket.mediator != mediator.id:
             holder = ticket.mediator_name or "another mediator"
             text = f"#{ticket.id} is with {holder}; only they can write to the person. They can /transfer it to you."
-            return None, [note(ticket.id, text, action.thread_id)]
+            return None, [reply(action, text, ticket.id)]
         return ticket, []
 
     async def _say(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
@@ -291,7 +297,7 @@ class Desk:
                 "To transfer, reply to a message of the other mediator with /transfer, or write "
                 "/transfer @their_username (they must have written in this group before)."
             )
-            return [note(ticket.id, text, action.thread_id)]
+            return [reply(action, text, ticket.id)]
         moved = await transition(
             conn,
             ticket.id,
@@ -319,18 +325,14 @@ class Desk:
         unknown = [w for w in wanted if w not in LANGUAGES]
         if unknown:
             text = f"Unknown language code(s): {', '.join(unknown)}. Use: {' '.join(LANGUAGES)}."
-            return [note(None, text, action.thread_id)]
+            return [reply(action, text)]
         if wanted:
             await conn.execute(update(mediators).where(mediators.c.id == mediator.id).values(languages=wanted))
             languages = wanted
         else:
             languages = list(mediator.languages)
         shown = " ".join(languages) if languages else "none yet (e.g. /languages uk ru)"
-        return [
-            note(
-                None, f"{mediator.name} speaks: {shown}. New tickets in these languages mention you.", action.thread_id
-            )
-        ]
+        return [reply(action, f"{mediator.name} speaks: {shown}. New tickets in these languages mention you.")]
 
     async def _queue(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
         rows = (
@@ -343,7 +345,7 @@ class Desk:
         return [("queue", {"kind": "listing", "thread_id": action.thread_id, "ticket_ids": [r.id for r in rows]})]
 
     async def _help(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
-        return [note(None, HELP, action.thread_id)]
+        return [reply(action, HELP)]
 
 
 HELP = (

@@ -54,6 +54,7 @@ class Watch:
     async def _check(self, conn: AsyncConnection, now: dt.datetime, working: bool) -> dict[str, int]:
         jobs: list[tuple[str, dict]] = []
         found = {"reminded": 0, "flagged": 0, "closed": 0}
+        written = min(now, dt.datetime.now(dt.UTC))  # messages are due now even when checking "as of" later
         # Waiting too long: announce again (out of hours only the urgent ones, not to wake everyone).
         due = now - self.limits.remind_after
         waiting = select(tickets.c.id).where(
@@ -87,11 +88,11 @@ class Watch:
             closed = await transition(conn, ticket_id, ("claimed",), status="closed", closed_at=now)
             if closed is None:
                 continue
-            await self.desk.close_for_person(conn, closed, now, "handoff.idle_closed")
+            await self.desk.close_for_person(conn, closed, written, "handoff.idle_closed")
             jobs.append((desk_chat(ticket_id), {"kind": "ended", "ticket_id": ticket_id, "by": None}))
             found["closed"] += 1
         if jobs:
-            await conn.execute(insert(outbox), [outbox_row(DESK, chat, body, now) for chat, body in jobs])
+            await conn.execute(insert(outbox), [outbox_row(DESK, chat, body, written) for chat, body in jobs])
         return found
 
     async def run(self, every: float) -> None:
