@@ -259,10 +259,12 @@ def cmd_queue_show(args: argparse.Namespace) -> int:
         "channel",
         "topics",
         "mediator",
+        "mediator_name",
         "created_at",
         "claimed_at",
         "first_reply_at",
         "closed_at",
+        "last_activity_at",
         "rating",
     ):
         value = getattr(ticket, name)

@@ -136,6 +136,7 @@ async def gate(ctx: Context, command: str | None) -> bool:
         return True
     if text.strip() and crisis.check(ctx, text) and not ticket.urgent and ticket.status == "waiting":
         ctx.effects().updates.append((ticket.id, ("waiting",), {"urgent": True}))
+        ctx.effects().desk_jobs.append(("queue", {"kind": "card", "ticket_id": ticket.id}))  # announced as urgent
     if incoming.location is not None:
         loc = incoming.location
         _relay(ctx, f"📍 https://www.openstreetmap.org/?mlat={loc.latitude}&mlon={loc.longitude}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -30,9 +31,16 @@ class Person:
         self.replies: list[Outgoing] = []
 
     async def send(
-        self, text: str | None = None, *, payload: str | None = None, message_id: str | None = None
+        self,
+        text: str | None = None,
+        *,
+        payload: str | None = None,
+        message_id: str | None = None,
+        at: dt.datetime | None = None,
     ) -> list[Outgoing]:
         incoming = Incoming(self.key, text=text, payload=payload, lang_hint=self.lang_hint, message_id=message_id)
+        if at is not None:
+            incoming = replace(incoming, received_at=at)
         self.replies = await self.engine.handle(incoming)
         return self.replies
 

@@ -231,3 +231,13 @@ def test_mediator_reply_outside_the_whatsapp_window_waits_for_the_person(
     raj.seen = len(fake_twilio.delivered(raj.number))  # the template notice
     assert raj.send("hello?") == ["👤 Ana: Your appointment is on Monday"]  # kept until Raj wrote
     group.wait_in_topic(topic, "👤 hello?")
+
+
+def test_the_mediator_learns_when_the_person_blocked_the_bot(desk_service, fake_telegram: FakeTelegram) -> None:
+    group = MediatorGroup(fake_telegram, desk_service.url)
+    sami = TelegramUser(fake_telegram, desk_service.url, 7206)
+    ask_for_person(sami)
+    topic = claimed(group, sami, ANA, 1)
+    fake_telegram.blocked_chats.add(7206)
+    group.write(ANA, "Are you still there?", topic)
+    group.wait_in_topic(topic, "The person has blocked the bot")
