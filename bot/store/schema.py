@@ -39,7 +39,7 @@ conversations = Table(
     "conversations",
     metadata,
     Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
- waiting | waiting | with_mediator
+    Column("mode", String(20), nullable=False),  # always "bot": the hand-off mode follows the ticket
     Column("step", String(40), nullable=False),  # where the person is in a flow
     Column("data", JSON, nullable=False),  # offered choices, page, pending confirmation
     Column("updated_at", DateTime(timezone=True), nullable=False),
