@@ -1,6 +1,6 @@
 """Engine benchmark: messages/s through the conversation engine on a SQLite file, one core.
 
-    .venv/bin/python benchmarks/engine_bench.py [--people 200] [--messages 10] [--concurrency 1,20]
+    .venv/bin/python benchmarks/engine_bench.py [--people 200] [--messages 10] [--concurrency 1,20] [--handoff]
 
 Each simulated person has chosen a language; then sends a mix of free-text questions (matcher,
 answer composition), menu commands and button presses, each written to the database with its
@@ -47,8 +47,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run(people: int, messages: int, concurrency: int, db: Path) -> None:
+async def run(people: int, messages: int, concurrency: int, db: Path, handoff: bool = False) -> None:
     settings = replace(load_settings(env={}, dotenv=Path("/nonexistent")), database_url=f"sqlite+aiosqlite:///{db}")
+    if handoff:  # a mediator desk configured: each turn also reads the person's latest ticket
+        settings = replace(settings, mediator_chat_id=-1001, telegram_bot_token="1:x")
     async with running_engine(settings, watch=False) as engine:
         keys = [ConversationKey("bench", f"c{concurrency}-p{i}") for i in range(people)]
         for key in keys:
@@ -83,6 +85,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--concurrency", default="1,20", help="messages in flight at once, comma-separated")
+    parser.add_argument("--handoff", action="store_true", help="with a mediator desk configured")
     args = parser.parse_args()
     try:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -94,7 +97,8 @@ def main() -> None:
     print("|-------------|----------|------------|--------|--------|")
     with tempfile.TemporaryDirectory() as folder:
         for concurrency in (int(c) for c in args.concurrency.split(",")):
-            asyncio.run(run(args.people, args.messages, concurrency, Path(folder) / f"bench-{concurrency}.db"))
+            db = Path(folder) / f"bench-{concurrency}.db"
+            asyncio.run(run(args.people, args.messages, concurrency, db, args.handoff))
 
 
 if __name__ == "__main__":

@@ -92,6 +92,8 @@ async def run(fake: FakeTelegram, url: str, db: Path, tickets: int, mediators: i
             await post(client, url, button_update(chat, "handoff:yes"))
         cards = lambda: [c for c in fake.sent(GROUP) if "claim:" in str(c.params.get("reply_markup"))]  # noqa: E731
         await asyncio.to_thread(fake.wait_for, lambda: len(cards()) >= tickets, 120)
+        # picker, welcome, consent, "you are in the queue"
+        await asyncio.to_thread(fake.wait_for, lambda: all(len(fake.sent(c)) >= 4 for c in chats), 120)
 
         # 1. Claim races.
         ids = [int(str(c.params["reply_markup"]).split("claim:")[1].split("'")[0].split('"')[0]) for c in cards()]
@@ -104,7 +106,11 @@ async def run(fake: FakeTelegram, url: str, db: Path, tickets: int, mediators: i
         await asyncio.to_thread(fake.wait_for, lambda: all(len(fake.sent(c)) > joined_before[c] for c in chats), 120)
         with sqlite3.connect(db) as conn:
             owners = conn.execute("SELECT id, person_id, mediator FROM tickets ORDER BY id").fetchall()
-        assert all(m is not None for _, _, m in owners), "a ticket was left unclaimed"
+        assert all(m is not None for _, _, m in owners), f"a ticket was left unclaimed: {owners}"
+        acks = lambda: [c.params.get("text") or "" for c in fake.calls_to("answerCallbackQuery")]  # noqa: E731
+        await asyncio.to_thread(fake.wait_for, lambda: len(acks()) >= tickets * (mediators + 1), 120)
+        winners = sum("is yours" in text for text in acks())
+        assert winners == tickets, f"{winners} winners for {tickets} tickets"
         claim_ms = []
         for ticket_id, chat in zip(ids, chats, strict=True):
             joined = fake.sent(chat)[joined_before[chat]]
@@ -115,7 +121,10 @@ async def run(fake: FakeTelegram, url: str, db: Path, tickets: int, mediators: i
             f"p99 {percentile(claim_ms, 0.99):.0f} ms"
         )
 
-        # 2. Relay both ways.
+        # 2. Relay both ways (once every ticket's topic exists).
+        await asyncio.to_thread(
+            fake.wait_for, lambda: sum(t["name"].startswith("#") for t in fake.topics[GROUP].values()) >= tickets, 120
+        )
         topics = {t["name"].split(" ")[0].lstrip("#"): tid for tid, t in fake.topics[GROUP].items()}
         holder = {ticket_id: mediator for ticket_id, _, mediator in owners}
         to_person: list[float] = []

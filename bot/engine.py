@@ -21,6 +21,7 @@ from typing import Any
 from bot.config import Settings
 from bot.content import ContentService
 from bot.handlers.context import Context
+from bot.handlers.handoff import HAS_TICKETS
 from bot.handlers.router import route
 from bot.handoff.queue import HandoffQueue
 from bot.messages import ConversationKey, Incoming, Outgoing
@@ -164,7 +165,10 @@ class Engine:
         )
         if self.queue is not None:
             ctx.queue = self.queue
-            ctx.ticket = await self.queue.latest_for(state.person_id)
+            # Only the person's own turn opens a ticket, and it marks their state: everyone else is
+            # spared a query per message.
+            if state.data.get(HAS_TICKETS):
+                ctx.ticket = await self.queue.latest_for(state.person_id)
         logged_text = incoming.text or (f"[button] {incoming.payload}" if incoming.payload else "[no text]")
         limit = self.settings.max_message_chars
         if incoming.text and len(incoming.text) > limit:

@@ -22,6 +22,7 @@ PAYLOAD_RATE = "rate:"
 STEP_CONFIRM = "confirm_handoff"
 NOTE_EVERY = dt.timedelta(minutes=3)  # "saved for the mediator" at most this often while waiting
 SUMMARY_CHARS = 300
+HAS_TICKETS = "tickets"  # in the person's state once they have asked for a mediator
 
 
 def hours_text(ctx: Context, schedule: Schedule) -> str:
@@ -86,6 +87,7 @@ async def answer_consent(ctx: Context, yes: bool) -> None:
     parts.append(ctx.t("crisis.message"))  # always: a queue is no place to wait in danger
     parts.append(ctx.t("handoff.waiting_note"))
     ctx.say("\n\n".join(parts))
+    ctx.state.data[HAS_TICKETS] = True
     ctx.state.data["choices"] = []  # numbers typed from now on are for the mediator
     ctx.state.data["noted_at"] = ctx.now.isoformat()
 

@@ -154,7 +154,7 @@ class Desk:
             handler = getattr(self, f"_{action.kind}")
             jobs.extend(await handler(conn, action, mediator or action.mediator, at))
             if action.ack_id is not None and not any(body.get("kind") == "ack" for _, body in jobs):
-                jobs.append(("ack", {"kind": "ack", "callback_id": action.ack_id, "text": ""}))
+                jobs.append((f"ack:{action.ack_id}", {"kind": "ack", "callback_id": action.ack_id, "text": ""}))
             if jobs:
                 await conn.execute(insert(outbox), [outbox_row(DESK, chat, body, at) for chat, body in jobs])
             if inbox_id is not None:
@@ -164,7 +164,12 @@ class Desk:
 
     async def _refused(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
         if action.ack_id:
-            return [("ack", {"kind": "ack", "callback_id": action.ack_id, "text": action.text, "alert": True})]
+            return [
+                (
+                    f"ack:{action.ack_id}",
+                    {"kind": "ack", "callback_id": action.ack_id, "text": action.text, "alert": True},
+                )
+            ]
         return [reply(action, action.text)]
 
     async def _claim(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
@@ -189,7 +194,7 @@ class Desk:
             else:
                 why = f"This ticket is {current.status}."
             return [
-                ("ack", {"kind": "ack", "callback_id": action.ack_id, "text": why, "alert": True}),
+                (f"ack:{action.ack_id}", {"kind": "ack", "callback_id": action.ack_id, "text": why, "alert": True}),
                 ("queue", {"kind": "card", "ticket_id": action.ticket_id}),
             ]
         if ticket.person_id is not None:
@@ -199,7 +204,7 @@ class Desk:
             await conn.execute(update(tickets).where(tickets.c.id == ticket.id).values(transcript_upto=upto))
         await self.tell_person(conn, ticket, self._t(ticket.language, "handoff.claimed", name=mediator.name), at)
         return [
-            ("ack", {"kind": "ack", "callback_id": action.ack_id, "text": f"#{ticket.id} is yours."}),
+            (f"ack:{action.ack_id}", {"kind": "ack", "callback_id": action.ack_id, "text": f"#{ticket.id} is yours."}),
             ("queue", {"kind": "card", "ticket_id": ticket.id}),
             (desk_chat(ticket.id), {"kind": "open", "ticket_id": ticket.id}),
         ]
