@@ -52,3 +52,20 @@ def test_malformed_dotenv_line(tmp_path: Path) -> None:
     dotenv.write_text("RETENTION_DAYS 30\n")
     with pytest.raises(SettingsError, match=r"line 1: expected KEY=value"):
         load_settings(env={}, dotenv=dotenv)
+
+
+def test_mediator_desk_settings(tmp_path: Path) -> None:
+    none = tmp_path / "missing.env"
+    assert not load_settings(env={}, dotenv=none).handoff_enabled
+    settings = load_settings(
+        env={"TELEGRAM_BOT_TOKEN": "1:abc", "MEDIATOR_CHAT_ID": "-1001234567890", "HANDOFF_IDLE_HOURS": "12"},
+        dotenv=none,
+    )
+    assert settings.handoff_enabled and settings.mediator_chat_id == -1001234567890
+    assert (settings.handoff_idle_hours, settings.handoff_remind_minutes) == (12.0, 15.0)
+    with pytest.raises(SettingsError) as info:
+        load_settings(env={"MEDIATOR_CHAT_ID": "12345", "HANDOFF_REMIND_MINUTES": "0"}, dotenv=none)
+    message = str(info.value)
+    assert "MEDIATOR_CHAT_ID must be the id of a Telegram supergroup" in message
+    assert "MEDIATOR_CHAT_ID needs TELEGRAM_BOT_TOKEN" in message
+    assert "HANDOFF_REMIND_MINUTES must be at least 1.0" in message

@@ -151,3 +151,64 @@ def test_queue_cli(tmp_path) -> None:
     assert "waiting" in listing[2]
     assert "mediator        ana" in acasa("show", "1")
     assert "Waiting now:                 1" in acasa("stats")
+
+
+async def test_desk_transactions_on_every_backend(store: Store) -> None:
+    """The turn's hand-off effects and the desk's actions, on SQLite and PostgreSQL alike."""
+    from sqlalchemy import select
+
+    from bot.content import ContentService
+    from bot.handoff.desk import Desk, DeskAction
+    from bot.handoff.queue import Mediator
+    from bot.handoff.watch import Limits, Watch
+    from bot.store import HandoffEffects
+    from bot.store.schema import outbox
+    from tests.conftest import PROJECT
+
+    async def jobs() -> list[tuple[str, str, str]]:
+        async with store.engine.connect() as conn:
+            rows = await conn.execute(select(outbox.c.channel, outbox.c.chat_id, outbox.c.body).order_by(outbox.c.id))
+            return [(r.channel, r.chat_id, r.body.get("kind", "")) for r in rows]
+
+    content = ContentService(PROJECT / "knowledge", PROJECT / "locales")
+    content.load()
+    queue = HandoffQueue(store)
+    desk = Desk(store, content)
+    key = ConversationKey("telegram", "desk-person")
+    pid = await person(store, "desk-person")
+    opening = {"channel": "telegram", "language": "uk", "topics": ["rights.asylum"], "urgent": False, "summary": "?"}
+    state = await store.load(key)
+    await store.save(Turn(state=state, at=NOW, incoming_text="yes", handoff=HandoffEffects(open_ticket=opening)))
+    [ticket] = await queue.waiting()
+    assert (ticket.person_id, ticket.summary) == (pid, "?")
+    assert await jobs() == [("desk", "queue", "card")]
+
+    ana = Mediator("tg:1", "Ana", "ana")
+    await desk.handle(DeskAction("claim", ana, ticket_id=ticket.id, ack_id="cb1"), None, at=NOW)
+    await desk.handle(DeskAction("claim", Mediator("tg:2", "Ion"), ticket_id=ticket.id, ack_id="cb2"), None, at=NOW)
+    claimed = await queue.get(ticket.id)
+    assert claimed is not None and (claimed.status, claimed.mediator, claimed.mediator_name) == (
+        "claimed",
+        "tg:1",
+        "Ana",
+    )
+    assert claimed.transcript_upto is not None  # the person's messages so far go into the topic
+    await queue.set_fields(ticket.id, thread_id=77)
+
+    state = await store.load(key)
+    relay = (ticket.id, {"kind": "relay", "ticket_id": ticket.id, "text": "hello"})
+    await store.save(Turn(state=state, at=NOW, incoming_text="hello", handoff=HandoffEffects(relay=relay)))
+    await desk.handle(DeskAction("say", ana, thread_id=77, text="Привіт"), None, at=NOW)
+    await desk.handle(DeskAction("languages", ana, args=("uk", "ru")), None, at=NOW)
+    assert (await queue.mediator("tg:1")).languages == ("uk", "ru")  # type: ignore[union-attr]
+    replied = await queue.get(ticket.id)
+    assert replied is not None and replied.first_reply_at is not None
+    kinds = await jobs()
+    assert ("desk", f"ticket:{ticket.id}", "relay") in kinds and ("desk", f"ticket:{ticket.id}", "open") in kinds
+    assert [k for k in kinds if k[0] == "telegram"] == [("telegram", "desk-person", "send")] * 2  # joined, Привіт
+
+    watch = Watch(desk, Limits(dt.timedelta(minutes=15), dt.timedelta(minutes=10), dt.timedelta(hours=1)))
+    assert await watch.tick(NOW + dt.timedelta(hours=2)) == {"reminded": 0, "flagged": 0, "closed": 1}
+    closed = await queue.get(ticket.id)
+    assert closed is not None and closed.status == "closed"
+    await content.close()

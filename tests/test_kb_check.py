@@ -129,6 +129,15 @@ def test_bad_date(small_kb: Path) -> None:
     ]
 
 
+def test_a_date_that_does_not_exist_is_an_error_not_a_crash(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "entry.yaml"
+    path.write_text(path.read_text().replace("2026-11-01", "2026-02-30"), encoding="utf-8")
+    errors = errors_of(small_kb)
+    assert any(
+        "line 8" in e and "'2026-02-30' is not a real value (day is out of range for month)" in e for e in errors
+    )
+
+
 def test_future_date_and_stale_date(small_kb: Path) -> None:
     path = small_kb / "entries" / "rights.asylum" / "entry.yaml"
     path.write_text(path.read_text().replace("2026-11-01", "2027-01-01"), encoding="utf-8")

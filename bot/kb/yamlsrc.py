@@ -75,7 +75,13 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except ValueError as exc:  # a date that does not exist, such as 2026-02-30
+            self.problems.error(
+                self.path, node.start_mark.line + 1, None, f"'{node.value}' is not a real value ({exc})."
+            )
+            return node.value
 
 
 def read_yaml(path: Path, problems: ProblemList) -> YamlDocument | None:
