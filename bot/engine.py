@@ -184,7 +184,7 @@ class Engine:
             Turn(
                 state=state,
                 at=incoming.received_at,
-                incoming_text=logged_text,
+                incoming_text=ctx.logged_text or logged_text,
                 incoming_id=incoming.message_id,
                 replies=[(r.text, r.intent) for r in ctx.replies],
                 feedback=ctx.feedback,

@@ -212,3 +212,39 @@ async def test_desk_transactions_on_every_backend(store: Store) -> None:
     closed = await queue.get(ticket.id)
     assert closed is not None and closed.status == "closed"
     await content.close()
+
+
+async def test_cancel_is_decided_when_written_and_forget_withdraws_desk_messages(store: Store) -> None:
+    from sqlalchemy import select
+
+    from bot.store import HandoffEffects
+    from bot.store.schema import outbox
+
+    queue = HandoffQueue(store)
+    key = ConversationKey("telegram", "racer")
+    pid = await person(store, "racer")
+    ticket = await queue.enqueue(pid, "telegram", "uk", [])
+    assert await queue.claim(ticket.id, "tg:1")  # the claim lands while the person's "cancel" is in flight
+    state = await store.load(key)
+    await store.save(Turn(state=state, at=NOW, incoming_text="cancel", handoff=HandoffEffects(cancel=ticket.id)))
+    ended = await queue.get(ticket.id)
+    assert ended is not None and ended.status == "closed"  # ended with the mediator, not "left the queue"
+
+    async def desk_jobs() -> list[tuple[str, str]]:
+        async with store.engine.connect() as conn:
+            query = select(outbox.c.chat_id, outbox.c.body).where(outbox.c.channel == "desk").order_by(outbox.c.id)
+            return [(r.chat_id, r.body.get("kind")) for r in await conn.execute(query)]
+
+    assert (f"ticket:{ticket.id}", "ended") in await desk_jobs()
+
+    second = await queue.enqueue(pid, "telegram", "uk", [])
+    assert await queue.claim(second.id, "tg:1")
+    state = await store.load(key)
+    relay = (second.id, {"kind": "relay", "ticket_id": second.id, "text": "my address is ..."})
+    await store.save(Turn(state=state, at=NOW, incoming_text="my address is ...", handoff=HandoffEffects(relay=relay)))
+    assert (f"ticket:{second.id}", "relay") in await desk_jobs()
+    state = await store.load(key)
+    await store.save(Turn(state=state, at=NOW, incoming_text="forget", forget=True))
+    remaining = await desk_jobs()
+    assert not any(chat.startswith("ticket:") for chat, _ in remaining)  # their words are not sent on
+    assert ("queue", "card") in remaining  # the card is updated: ended

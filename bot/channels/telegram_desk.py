@@ -11,6 +11,7 @@ again (with the transcript) the next time something must go there; a closed one 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import html
 import logging
@@ -114,7 +115,8 @@ class DeskInbox:
         message = payload.get("message") or (payload.get("callback_query") or {}).get("message") or {}
         return (message.get("chat") or {}).get("id") == self.chat_id
 
-    async def is_member(self, user_id: int) -> bool:
+    async def is_member(self, user_id: int) -> bool | None:
+        """True or False; None when Telegram could not be asked just now."""
         known = self._members.get(user_id)
         if known is not None and time.monotonic() - known[1] < MEMBERSHIP_CACHE_SECONDS:
             return known[0]
@@ -122,6 +124,9 @@ class DeskInbox:
             member = await self.bot.get_chat_member(self.chat_id, user_id)
         except BadRequest:  # "user not found": never was a member
             member = None
+        except TelegramError:  # Telegram did not answer: refuse this press, do not remember
+            log.warning("membership of a mediator could not be checked; the press is refused")
+            return None
         is_member = member is not None and (
             member.status in MEMBER_STATUSES
             or (member.status == "restricted" and bool(getattr(member, "is_member", 0)))
@@ -136,13 +141,10 @@ class DeskInbox:
             return
         if action.kind == "claim":
             user_id = int(action.mediator.id.removeprefix("tg:"))
-            if not await self.is_member(user_id):
-                action = DeskAction(
-                    "refused",
-                    action.mediator,
-                    text="Only members of the mediator group can do this.",
-                    ack_id=action.ack_id,
-                )
+            member = await self.is_member(user_id)
+            if not member:
+                why = "Only members of the mediator group can do this." if member is False else "Please press again."
+                action = DeskAction("refused", action.mediator, text=why, ack_id=action.ack_id)
         await self.desk.handle(action, inbox_id)
 
 
@@ -174,6 +176,7 @@ class TelegramDeskSender:
         self.content = content
         self.messages_per_second = per_minute / 60.0
         self._pace: Pace | None = None
+        self._queue_lock = asyncio.Lock()
 
     # -- delivery ------------------------------------------------------------------------------
 
@@ -222,20 +225,23 @@ class TelegramDeskSender:
 
     # -- topics --------------------------------------------------------------------------------
 
-    async def _queue_thread(self, *, fresh: bool = False) -> int:
-        value = None if fresh else await self.queue.desk_value("queue_thread")
-        if value is not None:
-            return int(value)
-        topic = await self.bot.create_forum_topic(self.chat_id, QUEUE_TOPIC)
-        await self.queue.set_desk_value("queue_thread", str(topic.message_thread_id))
-        return topic.message_thread_id
+    async def _queue_thread(self, *, missing: int | None = None) -> int:
+        """The queue topic's thread; created when there is none, or when ``missing`` was deleted."""
+        async with self._queue_lock:  # deliveries run concurrently: create it once
+            value = await self.queue.desk_value("queue_thread")
+            if value is not None and int(value) != missing:
+                return int(value)
+            topic = await self.bot.create_forum_topic(self.chat_id, QUEUE_TOPIC)
+            await self.queue.set_desk_value("queue_thread", str(topic.message_thread_id))
+            return topic.message_thread_id
 
     async def _to_queue(self, text: str, buttons: InlineKeyboardMarkup | None = None) -> Message:
+        thread_id = await self._queue_thread()
         try:
-            return await self._send(text, await self._queue_thread(), buttons)
+            return await self._send(text, thread_id, buttons)
         except TopicMissing:
             log.warning("the queue topic was deleted; creating it again")
-            return await self._send(text, await self._queue_thread(fresh=True), buttons)
+            return await self._send(text, await self._queue_thread(missing=thread_id), buttons)
 
     async def _open_topic(self, ticket: Ticket) -> int:
         names = self.content.current.locales
@@ -251,10 +257,17 @@ class TelegramDeskSender:
         ticket = await self.queue.get(ticket_id)
         if ticket is None:
             return
+        if ticket.thread_id is None and not ticket.is_open:
+            # Its topic is gone (deleted with the person's data, or never made): do not make one now.
+            log.info("ticket %d is %s and has no topic; a desk message was dropped", ticket.id, ticket.status)
+            return
         thread_id = ticket.thread_id or await self._open_topic(ticket)
         try:
             await self._send(text, thread_id)
         except TopicMissing:
+            if not ticket.is_open:
+                log.info("the topic of closed ticket %d was deleted; a desk message was dropped", ticket.id)
+                return
             log.warning("topic of ticket %d was deleted; creating it again", ticket_id)
             thread_id = await self._open_topic(ticket)
             await self._send(text, thread_id)
@@ -319,6 +332,8 @@ class TelegramDeskSender:
             button = InlineKeyboardButton(f"Claim #{ticket.id}", callback_data=f"{PAYLOAD_CLAIM}{ticket.id}")
             sent = await self._to_queue(text, InlineKeyboardMarkup([[button]]))
             await self.queue.set_fields(ticket.id, card_message_id=sent.message_id)
+            if ticket.card_message_id is not None:  # one card per ticket carries its details
+                await self._edit_card(ticket.card_message_id, f"<b>#{ticket.id}</b> · announced again below")
             return
         if ticket.card_message_id is None:
             return
@@ -328,17 +343,18 @@ class TelegramDeskSender:
             "abandoned": "ended: the person deleted their data",
             "closed": "closed",
         }.get(ticket.status, ticket.status)
+        await self._edit_card(ticket.card_message_id, f"<b>#{ticket.id}</b> · {status}")
+
+    async def _edit_card(self, message_id: int, text: str) -> None:
+        """Replace a card by a one-line status, without the person's details or the Claim button."""
         if self._pace is not None:
             await self._pace()
         try:
             await self.bot.edit_message_text(
-                f"<b>#{ticket.id}</b> · {status}",
-                chat_id=self.chat_id,
-                message_id=ticket.card_message_id,
-                parse_mode=ParseMode.HTML,
+                text, chat_id=self.chat_id, message_id=message_id, parse_mode=ParseMode.HTML
             )
         except BadRequest as exc:  # the card was deleted by hand, or already says this
-            log.info("queue card of ticket %d not edited (%s)", ticket.id, exc.message)
+            log.info("queue card not edited (%s)", exc.message)
 
     async def _reminder(self, body: dict[str, Any]) -> None:
         await self._card(body, reminder=True)
@@ -349,7 +365,11 @@ class TelegramDeskSender:
             return
         if ticket.thread_id is None:
             await self._open_topic(ticket)
-        else:  # claimed again after a release: the topic exists; bring the transcript up to date
+        else:  # claimed again after a release: reopen the topic (closed on release), bring it up to date
+            try:
+                await self.bot.reopen_forum_topic(self.chat_id, ticket.thread_id)
+            except BadRequest as exc:  # not closed, or deleted (then it is created again below)
+                log.info("topic of ticket %d not reopened (%s)", ticket.id, exc.message)
             await self._to_ticket(ticket.id, await self._transcript(ticket))
         holder = _mention({"id": ticket.mediator, "name": ticket.mediator_name or "a mediator"})
         await self._to_ticket(
@@ -413,10 +433,10 @@ class TelegramDeskSender:
 
     async def _flag(self, body: dict[str, Any]) -> None:
         ticket = await self.queue.get(int(body["ticket_id"]))
-        if ticket is None or ticket.status != "claimed" or ticket.first_reply_at is not None:
+        if ticket is None or ticket.status != "claimed" or ticket.holder_replied_at is not None:
             return
         holder = _mention({"id": ticket.mediator, "name": ticket.mediator_name or "the mediator"})
-        minutes = _minutes(ticket.claimed_at, dt.datetime.now(dt.UTC))
+        minutes = _minutes(ticket.holder_since, dt.datetime.now(dt.UTC))
         text = f"⚠️ #{ticket.id}, claimed by {holder} {minutes} min ago, has no reply to the person yet."
         if body.get("where") == "topic":
             await self._to_ticket(ticket.id, text)
@@ -430,7 +450,13 @@ class TelegramDeskSender:
         try:
             await self.bot.delete_forum_topic(self.chat_id, ticket.thread_id)
         except BadRequest as exc:
-            log.info("topic of ticket %d not deleted (%s)", ticket.id, exc.message)
+            if "thread not found" not in exc.message.lower():
+                log.error("topic of ticket %d could not be deleted (%s)", ticket.id, exc.message)
+                await self._to_queue(
+                    f"⚠️ The person of #{ticket.id} deleted their data, but its topic could not be removed "
+                    "(the bot needs the right to delete messages). Please delete the topic by hand."
+                )
+                return
         await self.queue.set_fields(ticket.id, thread_id=None)
         await self._to_queue(f"🗑 The person of #{ticket.id} deleted their data; its topic was removed.")
 

@@ -29,9 +29,12 @@ class Context:
     ticket: Ticket | None = None  # the person's latest ticket, if any
     handoff: HandoffEffects | None = None
 
+    logged_text: str | None = None  # what to log for the incoming message, if not its text
+
     @property
     def now(self) -> dt.datetime:
-        return self.incoming.received_at
+        at = self.incoming.received_at
+        return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)  # stored times are UTC
 
     def effects(self) -> HandoffEffects:
         """Changes to the mediator queue, written together with this turn."""

@@ -93,7 +93,7 @@ async def answer_consent(ctx: Context, yes: bool) -> None:
 
 
 def rate(ctx: Context, ticket_id: int, rating: int) -> None:
-    ctx.effects().updates.append((ticket_id, ("closed",), {"rating": rating}))
+    ctx.effects().rating = (ticket_id, rating)  # only the person's own, only once
     ctx.state.data["rated"] = ticket_id
     ctx.say(ctx.t("handoff.rated"), [ctx.button("button.menu", "menu")])
 
@@ -103,9 +103,9 @@ def _digit(text: str) -> int | None:
     return int(stripped) if stripped.isdigit() and 1 <= int(stripped) <= 5 else None
 
 
-async def gate(ctx: Context, command: str | None) -> bool:
+async def gate(ctx: Context, command: str | None, choice: str | None = None) -> bool:
     """Handle the message here if the person is in the queue or with a mediator (or is rating one);
-    False lets the bot answer as usual."""
+    False lets the bot answer as usual. ``choice`` is the button a typed number stands for."""
     incoming = ctx.incoming
     payload = incoming.payload
     text = incoming.text or ""
@@ -132,6 +132,8 @@ async def gate(ctx: Context, command: str | None) -> bool:
     if command in ("forget", "privacy") or payload in ("forget", "privacy", "forget:yes", "forget:no"):
         return False  # privacy always works; "forget" also ends the ticket
     if ctx.state.step == "confirm_forget":
+        if choice in ("forget:yes", "forget:no"):  # "1" / "2" on WhatsApp
+            return False
         ctx.state.step = "idle"
     if payload is not None:  # an old button: the bot is not answering now
         _note(ctx, ticket.status, force=True)
@@ -141,7 +143,8 @@ async def gate(ctx: Context, command: str | None) -> bool:
         ctx.effects().desk_jobs.append(("queue", {"kind": "card", "ticket_id": ticket.id}))  # announced as urgent
     if incoming.location is not None:
         loc = incoming.location
-        _relay(ctx, f"📍 https://www.openstreetmap.org/?mlat={loc.latitude}&mlon={loc.longitude}")
+        ctx.logged_text = f"📍 https://www.openstreetmap.org/?mlat={loc.latitude}&mlon={loc.longitude}"
+        _relay(ctx, ctx.logged_text)  # logged too: if nobody has claimed yet, the transcript carries it
     elif not text.strip():
         ctx.say(ctx.t("handoff.text_only"))
         return True
@@ -171,14 +174,10 @@ def cancel(ctx: Context) -> None:
     """The person leaves the queue, or ends the conversation with their mediator."""
     ticket = ctx.ticket
     assert ticket is not None
-    effects = ctx.effects()
+    ctx.effects().cancel = ticket.id  # the store ends it as it is when written (a claim may come first)
     if ticket.status == "waiting":
-        effects.updates.append((ticket.id, ("waiting",), {"status": "cancelled", "closed_at": ctx.now}))
-        effects.desk_jobs.append(("queue", {"kind": "card", "ticket_id": ticket.id}))
         ctx.say(ctx.t("handoff.cancelled"), [ctx.button("button.menu", "menu")])
         return
-    effects.updates.append((ticket.id, ("claimed",), {"status": "closed", "closed_at": ctx.now}))
-    effects.desk_jobs.append((f"ticket:{ticket.id}", {"kind": "ended", "ticket_id": ticket.id, "by": "person"}))
     ctx.say(ctx.t("handoff.ended"))
     ask_rating(ctx, ticket.id)
 

@@ -96,7 +96,9 @@ async def route(ctx: Context) -> None:
     incoming = ctx.incoming
     payload = incoming.payload
     text = incoming.text or ""
-    if ctx.state.language is not None and await handoff.gate(ctx, _command(ctx, text) if text else None):
+    if ctx.state.language is not None and await handoff.gate(
+        ctx, _command(ctx, text) if text else None, _numbered_choice(ctx, text) if text else None
+    ):
         return
     if payload is None and text:
         payload = _numbered_choice(ctx, text)

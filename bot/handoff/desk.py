@@ -184,6 +184,8 @@ class Desk:
             claimed_at=at,
             last_activity_at=at,
             flagged_at=None,
+            holder_since=at,
+            holder_replied_at=None,
         )
         if ticket is None:
             current = await read_ticket(conn, action.ticket_id)
@@ -244,6 +246,8 @@ class Desk:
         values: dict[str, Any] = {"last_activity_at": at, "flagged_at": None}
         if ticket.first_reply_at is None:
             values["first_reply_at"] = at
+        if ticket.holder_replied_at is None:
+            values["holder_replied_at"] = at
         await conn.execute(update(tickets).where(tickets.c.id == ticket.id).values(**values))
         return []
 
@@ -270,8 +274,10 @@ class Desk:
             mediator=None,
             mediator_name=None,
             claimed_at=None,
-            reminded_at=None,
+            reminded_at=at,  # announced now (a fresh card): the next reminder after the usual wait
             flagged_at=None,
+            holder_since=None,
+            holder_replied_at=None,
         )
         if released is None:
             return [note(ticket.id, f"#{ticket.id} changed meanwhile; nothing was released.")]
@@ -312,6 +318,8 @@ class Desk:
             mediator_name=target.name,
             flagged_at=None,
             last_activity_at=at,
+            holder_since=at,
+            holder_replied_at=None,
         )
         if moved is None:
             return [note(ticket.id, f"#{ticket.id} changed meanwhile; nothing was transferred.")]

@@ -46,6 +46,8 @@ class Ticket:
     last_activity_at: dt.datetime | None = None
     reminded_at: dt.datetime | None = None
     flagged_at: dt.datetime | None = None
+    holder_since: dt.datetime | None = None
+    holder_replied_at: dt.datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -75,6 +77,8 @@ def _ticket(row: Any) -> Ticket:
         as_utc(row.last_activity_at),
         as_utc(row.reminded_at),
         as_utc(row.flagged_at),
+        as_utc(row.holder_since),
+        as_utc(row.holder_replied_at),
     )
 
 
@@ -299,7 +303,7 @@ class HandoffQueue:
 
         await self.store.write(work)
 
-    async def transcript(self, ticket: Ticket, limit: int = 40) -> list[tuple[str, str, str | None]]:
+    async def transcript(self, ticket: Ticket, limit: int = 500) -> list[tuple[str, str, str | None]]:
         """(direction, text, intent) of the person's recent messages, up to the claim, oldest first."""
         if ticket.person_id is None:
             return []
@@ -308,6 +312,8 @@ class HandoffQueue:
         )
         if ticket.transcript_upto is not None:
             query = query.where(messages.c.id <= ticket.transcript_upto)
+        # Everything since the day before the request (a weekend in the queue included), however long.
+        query = query.where(messages.c.created_at >= ticket.created_at - dt.timedelta(days=1))
         query = query.order_by(messages.c.id.desc()).limit(limit)
         async with self.store.engine.connect() as conn:
             rows = (await conn.execute(query)).all()

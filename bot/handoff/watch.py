@@ -57,26 +57,28 @@ class Watch:
         written = min(now, dt.datetime.now(dt.UTC))  # messages are due now even when checking "as of" later
         # Waiting too long: announce again (out of hours only the urgent ones, not to wake everyone).
         due = now - self.limits.remind_after
-        waiting = select(tickets.c.id).where(
+        waiting = [
             tickets.c.status == "waiting",
             tickets.c.created_at <= due,
             or_(tickets.c.reminded_at.is_(None), tickets.c.reminded_at <= due),
-        )
+        ]
         if not working:
-            waiting = waiting.where(tickets.c.urgent.is_(True))
-        for (ticket_id,) in (await conn.execute(waiting)).all():
-            await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(reminded_at=now))
+            waiting.append(tickets.c.urgent.is_(True))
+        # The condition is repeated in the update: an instance that checked at the same moment and
+        # committed first leaves nothing for this one.
+        reminded = await conn.execute(update(tickets).where(*waiting).values(reminded_at=now).returning(tickets.c.id))
+        for (ticket_id,) in reminded.all():
             jobs.append(("queue", {"kind": "reminder", "ticket_id": ticket_id}))
             found["reminded"] += 1
-        # Claimed, but the mediator has not written to the person yet.
-        silent = select(tickets.c.id).where(
+        # Claimed, but the mediator holding it has not written to the person yet.
+        silent = [
             tickets.c.status == "claimed",
-            tickets.c.first_reply_at.is_(None),
+            tickets.c.holder_replied_at.is_(None),
             tickets.c.flagged_at.is_(None),
-            tickets.c.claimed_at <= now - self.limits.no_reply_after,
-        )
-        for (ticket_id,) in (await conn.execute(silent)).all():
-            await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(flagged_at=now))
+            tickets.c.holder_since <= now - self.limits.no_reply_after,
+        ]
+        flagged = await conn.execute(update(tickets).where(*silent).values(flagged_at=now).returning(tickets.c.id))
+        for (ticket_id,) in flagged.all():
             jobs.append((desk_chat(ticket_id), {"kind": "flag", "ticket_id": ticket_id, "where": "topic"}))
             jobs.append(("queue", {"kind": "flag", "ticket_id": ticket_id, "where": "queue"}))
             found["flagged"] += 1

@@ -154,6 +154,8 @@ tickets = Table(
     Column("last_activity_at", DateTime(timezone=True), nullable=False),  # last message either way
     Column("reminded_at", DateTime(timezone=True)),  # waiting too long: announced again
     Column("flagged_at", DateTime(timezone=True)),  # claimed but no reply: flagged
+    Column("holder_since", DateTime(timezone=True)),  # when the current mediator got it (claim, transfer)
+    Column("holder_replied_at", DateTime(timezone=True)),  # the current mediator's first reply
     Index("ix_tickets_status_urgent_created", "status", "urgent", "created_at"),
     Index("ix_tickets_person_id", "person_id", "id"),
     Index("ix_tickets_thread_id", "thread_id"),

@@ -163,6 +163,8 @@ class HandoffEffects:
     open_ticket: dict[str, Any] | None = None  # channel, language, topics, urgent, summary
     updates: list[tuple[int, tuple[str, ...], dict[str, Any]]] = field(default_factory=list)  # id, statuses, values
     relay: tuple[int, dict[str, Any]] | None = None  # to the mediator, if the ticket is claimed when written
+    cancel: int | None = None  # the person ends their open ticket, whatever its status is by then
+    rating: tuple[int, int] | None = None  # (ticket id, 1-5) for the person's own closed, unrated ticket
     desk_jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (desk chat, job body)
 
 
@@ -454,6 +456,20 @@ class Store:
     @staticmethod
     async def _handoff_effects(conn: AsyncConnection, person_id: int, effects: HandoffEffects, at: dt.datetime) -> None:
         jobs = list(effects.desk_jobs)
+        if effects.cancel is not None:
+            jobs.extend(await Store._cancel_ticket(conn, effects.cancel, person_id, at))
+        if effects.rating is not None:
+            ticket_id, rating = effects.rating
+            await conn.execute(
+                update(tickets)
+                .where(
+                    tickets.c.id == ticket_id,
+                    tickets.c.person_id == person_id,
+                    tickets.c.status == "closed",
+                    tickets.c.rating.is_(None),
+                )
+                .values(rating=rating)
+            )
         for ticket_id, allowed, values in effects.updates:
             await conn.execute(
                 update(tickets).where(tickets.c.id == ticket_id, tickets.c.status.in_(allowed)).values(**values)
@@ -476,6 +492,27 @@ class Store:
             jobs.append(("queue", {"kind": "card", "ticket_id": ticket_id}))
         if jobs:
             await conn.execute(_INSERT_OUTBOX, [outbox_row(DESK, chat, body, at) for chat, body in jobs])
+
+    @staticmethod
+    async def _cancel_ticket(
+        conn: AsyncConnection, ticket_id: int, person_id: int, at: dt.datetime
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Waiting → cancelled, with a mediator → closed; the desk is told which it was."""
+        status = (
+            await conn.execute(
+                select(tickets.c.status)
+                .where(tickets.c.id == ticket_id, tickets.c.person_id == person_id)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if status not in ("waiting", "claimed"):
+            return []
+        final = "cancelled" if status == "waiting" else "closed"
+        await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(status=final, closed_at=at))
+        jobs: list[tuple[str, dict[str, Any]]] = [("queue", {"kind": "card", "ticket_id": ticket_id})]
+        if status == "claimed":
+            jobs.append((f"ticket:{ticket_id}", {"kind": "ended", "ticket_id": ticket_id, "by": "person"}))
+        return jobs
 
     @staticmethod
     async def _create_person(conn: AsyncConnection, turn: Turn) -> int:
@@ -509,6 +546,14 @@ class Store:
             )
         ).all()
         jobs = []
+        if rows:  # what was still to go to the mediators (their words) is not sent any more
+            await conn.execute(
+                delete(outbox).where(
+                    outbox.c.channel == DESK,
+                    outbox.c.status.in_(("pending", "held")),
+                    outbox.c.chat_id.in_([f"ticket:{row.id}" for row in rows]),
+                )
+            )
         for row in rows:
             if row.status in ("waiting", "claimed"):
                 jobs.append(("queue", {"kind": "card", "ticket_id": row.id}))
@@ -561,7 +606,8 @@ class Store:
             .limit(limit + len(exclude))
         )
         async with self.engine.connect() as conn:
-            found = [PendingUpdate(r.id, r.channel, dict(r.payload), r.received_at) for r in await conn.execute(query)]
+            rows = await conn.execute(query)
+            found = [PendingUpdate(r.id, r.channel, dict(r.payload), as_utc(r.received_at)) for r in rows]
         return [u for u in found if u.id not in exclude][:limit]
 
     async def finish_update(self, inbox_id: int) -> None:

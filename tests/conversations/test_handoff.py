@@ -184,3 +184,41 @@ async def test_without_a_mediator_desk_the_bot_explains_how_to_reach_a_person(en
     await person.send("person")
     assert person.intents == ["general.human"]
     assert rows(settings, "SELECT count(*) FROM tickets") == [(0,)]
+
+
+async def test_forget_confirmed_by_number_while_in_the_queue(desk_engine: Engine, settings) -> None:
+    """On WhatsApp "1" confirms; with a ticket open it must not be taken as a message for the mediator."""
+    person = await english_person(desk_engine, "numbered")
+    await person.send("person")
+    await person.press("handoff:yes")
+    await person.send("forget")
+    assert person.payloads == ["forget:yes", "forget:no"]
+    await person.send("1")
+    assert rows(settings, "SELECT count(*) FROM people") == [(0,)]
+    assert rows(settings, "SELECT status FROM tickets") == [("abandoned",)]
+
+
+async def test_a_location_shared_while_waiting_reaches_the_transcript(desk_engine: Engine, settings) -> None:
+    from bot.messages import Incoming, Location
+
+    person = await english_person(desk_engine, "located")
+    await person.send("person")
+    await person.press("handoff:yes")
+    await desk_engine.handle(Incoming(person.key, location=Location(45.75, 21.23)))
+    logged = [text for (text,) in rows(settings, "SELECT text FROM messages WHERE direction = 'in'")]
+    assert "📍 https://www.openstreetmap.org/?mlat=45.75&mlon=21.23" in logged
+
+
+async def test_a_rating_only_counts_for_the_persons_own_ticket_and_once(desk_engine: Engine) -> None:
+    queue = HandoffQueue(desk_engine.store)
+    owner = await english_person(desk_engine, "owner")
+    await owner.send("person")
+    await owner.press("handoff:yes")
+    [ticket] = await queue.waiting()
+    await queue.claim(ticket.id, "tg:1")
+    await queue.close(ticket.id)
+    other = await english_person(desk_engine, "other")
+    await other.send(payload=f"rate:{ticket.id}:1")  # someone else's ticket
+    await owner.send(payload=f"rate:{ticket.id}:5")
+    await owner.send(payload=f"rate:{ticket.id}:2")  # an old button pressed again
+    assert (await queue.get(ticket.id)).rating == 5  # type: ignore[union-attr]

@@ -59,6 +59,7 @@ class FakeTelegram:
     # Groups with topics: chat id -> thread id -> {"name", "closed"}; members: chat -> user -> status.
     topics: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
     members: dict[int, dict[int, str]] = field(default_factory=dict)
+    bot_manages_topics: bool = True  # the bot is an administrator with the "manage topics" right
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _next_message_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -267,8 +268,8 @@ class FakeTelegram:
             topic = self.topics.get(int(chat), {}).get(int(thread))
         if topic is None:
             return "Bad Request: message thread not found"
-        if method == "sendMessage" and topic["closed"]:
-            return "Bad Request: TOPIC_CLOSED"
+        if method == "sendMessage" and topic["closed"] and not self.bot_manages_topics:
+            return "Bad Request: TOPIC_CLOSED"  # an administrator with "manage topics" may still post
         if method == "closeForumTopic" and topic["closed"]:
             return "Bad Request: TOPIC_NOT_MODIFIED"
         return None

@@ -175,9 +175,12 @@ def test_reminders_flags_and_idle_close(desk_service, fake_telegram: FakeTelegra
     stamp = base.strftime("%Y-%m-%d %H:%M:%S.%f")
     with closing(sqlite3.connect(desk_service.db)) as db:
         db.execute(
-            "UPDATE tickets SET created_at = ?, last_activity_at = ?, claimed_at = CASE WHEN claimed_at IS NULL"
-            " THEN NULL ELSE ? END, first_reply_at = CASE WHEN first_reply_at IS NULL THEN NULL ELSE ? END",
-            (stamp, stamp, stamp, stamp),
+            "UPDATE tickets SET created_at = :t, last_activity_at = :t,"
+            " claimed_at = CASE WHEN claimed_at IS NULL THEN NULL ELSE :t END,"
+            " holder_since = CASE WHEN holder_since IS NULL THEN NULL ELSE :t END,"
+            " first_reply_at = CASE WHEN first_reply_at IS NULL THEN NULL ELSE :t END,"
+            " holder_replied_at = CASE WHEN holder_replied_at IS NULL THEN NULL ELSE :t END",
+            {"t": stamp},
         )
         db.commit()
     # ... and check at 11:00, within working hours: #1 has waited 20 minutes, #2 has no reply for 20.

@@ -35,6 +35,8 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("reminded_at", sa.DateTime(timezone=True)))
         batch.add_column(sa.Column("flagged_at", sa.DateTime(timezone=True)))
+        batch.add_column(sa.Column("holder_since", sa.DateTime(timezone=True)))
+        batch.add_column(sa.Column("holder_replied_at", sa.DateTime(timezone=True)))
     with op.batch_alter_table("tickets") as batch:
         batch.alter_column("last_activity_at", server_default=None)
     op.create_index("ix_tickets_person_id", "tickets", ["person_id", "id"])
@@ -65,6 +67,8 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_person_id", "tickets")
     with op.batch_alter_table("tickets") as batch:
         for column in (
+            "holder_replied_at",
+            "holder_since",
             "flagged_at",
             "reminded_at",
             "last_activity_at",
