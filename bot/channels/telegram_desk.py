@@ -16,6 +16,7 @@ import datetime as dt
 import html
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
@@ -41,7 +42,8 @@ QUEUE_TOPIC = "📥 Queue"
 
 
 def _mediator(user: Any) -> Mediator:
-    name = " ".join(part for part in (user.first_name, user.last_name) if part) or f"user {user.id}"
+    # The first name only: it is what the person sees ("Ana, a mediator, has joined").
+    name = (user.first_name or "").strip() or "Mediator"
     return Mediator(f"tg:{user.id}", name[:128], user.username)
 
 
@@ -107,7 +109,7 @@ class DeskInbox:
         self.bot = bot
         self.chat_id = chat_id
         self.desk = desk
-        self._members: dict[int, tuple[bool, float]] = {}
+        self._members: dict[int, tuple[str, float]] = {}  # user id → (status, when asked)
 
     def accepts(self, channel: str, payload: dict[str, Any]) -> bool:
         if channel != CHANNEL:
@@ -115,24 +117,29 @@ class DeskInbox:
         message = payload.get("message") or (payload.get("callback_query") or {}).get("message") or {}
         return (message.get("chat") or {}).get("id") == self.chat_id
 
-    async def is_member(self, user_id: int) -> bool | None:
-        """True or False; None when Telegram could not be asked just now."""
+    async def _status(self, user_id: int) -> str | None:
+        """The person's status in the group ("member", "administrator", "left"...); None when
+        Telegram could not be asked just now."""
         known = self._members.get(user_id)
         if known is not None and time.monotonic() - known[1] < MEMBERSHIP_CACHE_SECONDS:
             return known[0]
         try:
             member = await self.bot.get_chat_member(self.chat_id, user_id)
+            status = str(member.status)
+            if status == "restricted" and getattr(member, "is_member", False):
+                status = "member"
         except BadRequest:  # "user not found": never was a member
-            member = None
-        except TelegramError:  # Telegram did not answer: refuse this press, do not remember
-            log.warning("membership of a mediator could not be checked; the press is refused")
+            status = "left"
+        except TelegramError:  # Telegram did not answer: refuse this time, do not remember
+            log.warning("a mediator's membership could not be checked")
             return None
-        is_member = member is not None and (
-            member.status in MEMBER_STATUSES
-            or (member.status == "restricted" and bool(getattr(member, "is_member", 0)))
-        )
-        self._members[user_id] = (is_member, time.monotonic())
-        return is_member
+        self._members[user_id] = (status, time.monotonic())
+        return status
+
+    async def is_member(self, user_id: int) -> bool | None:
+        """True or False; None when Telegram could not be asked just now."""
+        status = await self._status(user_id)
+        return None if status is None else status in MEMBER_STATUSES
 
     async def process(self, inbox_id: int, payload: dict[str, Any]) -> None:
         action = parse_desk_update(payload, self.chat_id)
@@ -145,6 +152,10 @@ class DeskInbox:
             if not member:
                 why = "Only members of the mediator group can do this." if member is False else "Please press again."
                 action = DeskAction("refused", action.mediator, text=why, ack_id=action.ack_id)
+        elif action.kind in ("close", "release", "transfer"):
+            user_id = int(action.mediator.id.removeprefix("tg:"))
+            if await self._status(user_id) in ("creator", "administrator"):
+                action = replace(action, coordinator=True)
         await self.desk.handle(action, inbox_id)
 
 

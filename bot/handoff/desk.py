@@ -43,6 +43,7 @@ class DeskAction:
     args: tuple[str, ...] = ()
     target: Mediator | None = None  # /transfer as a reply to another mediator's message
     ack_id: str | None = None  # a button press to acknowledge
+    coordinator: bool = False  # an administrator of the group: may close, release or transfer any ticket
 
 
 @dataclass
@@ -230,9 +231,13 @@ class Desk:
             return None, [reply(action, text, ticket.id)]
         if ticket.status == "waiting":
             return None, [reply(action, f"#{ticket.id} is waiting in the queue: claim it first.", ticket.id)]
-        if ticket.mediator != mediator.id:
+        overriding = action.coordinator and action.kind in ("close", "release", "transfer")
+        if ticket.mediator != mediator.id and not overriding:
             holder = ticket.mediator_name or "another mediator"
-            text = f"#{ticket.id} is with {holder}; only they can write to the person. They can /transfer it to you."
+            text = (
+                f"#{ticket.id} is with {holder}; only they can write to the person. They (or a group "
+                "administrator) can /transfer it to you."
+            )
             return None, [reply(action, text, ticket.id)]
         return ticket, []
 
@@ -255,7 +260,9 @@ class Desk:
         ticket, refusal = await self._ticket_here(conn, action, mediator)
         if ticket is None:
             return refusal
-        closed = await transition(conn, ticket.id, ("claimed",), mediator_is=mediator.id, status="closed", closed_at=at)
+        closed = await transition(
+            conn, ticket.id, ("claimed",), mediator_is=ticket.mediator, status="closed", closed_at=at
+        )
         if closed is None:
             return [note(ticket.id, f"#{ticket.id} changed meanwhile; nothing was closed.")]
         await self.close_for_person(conn, closed, at, "handoff.closed")
@@ -269,7 +276,7 @@ class Desk:
             conn,
             ticket.id,
             ("claimed",),
-            mediator_is=mediator.id,
+            mediator_is=ticket.mediator,
             status="waiting",
             mediator=None,
             mediator_name=None,
@@ -303,7 +310,7 @@ class Desk:
         if ticket is None:
             return refusal
         target = await self._find_mediator(conn, action)
-        if target is None or target.id == mediator.id:
+        if target is None or target.id == ticket.mediator:
             text = (
                 "To transfer, reply to a message of the other mediator with /transfer, or write "
                 "/transfer @their_username (they must have written in this group before)."
@@ -313,7 +320,7 @@ class Desk:
             conn,
             ticket.id,
             ("claimed",),
-            mediator_is=mediator.id,
+            mediator_is=ticket.mediator,
             mediator=target.id,
             mediator_name=target.name,
             flagged_at=None,

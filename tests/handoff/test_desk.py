@@ -45,7 +45,9 @@ def test_release_puts_the_ticket_back_and_transfer_hands_it_over(desk_service, f
     ask_for_person(amir)
     topic = claimed(group, amir, ANA, 1)
 
-    group.write(ION, "/release", topic)  # not Ion's ticket
+    maria = {"id": 503, "is_bot": False, "first_name": "Maria", "last_name": "Pop"}
+    fake_telegram.members[GROUP][503] = "member"
+    group.write(maria, "/release", topic)  # not Maria's ticket, and she is no administrator
     group.wait_in_topic(topic, "is with Ana")
     group.write(ANA, "/release", topic)
     [back] = amir.replies(1)
@@ -73,6 +75,13 @@ def test_release_puts_the_ticket_back_and_transfer_hands_it_over(desk_service, f
     group.write(ANA, "/transfer", topic, reply_to=ion_message)
     amir.replies(1)
     assert db_rows(desk_service.db, "SELECT mediator FROM tickets") == [("tg:502",)]
+    # A group administrator (Ion) may end a conversation someone else holds, e.g. when they left.
+    group.write(ION, "/transfer @ana_med", topic)
+    amir.replies(1)
+    group.write(ION, "/close", topic)
+    closed, _rate = amir.replies(2)
+    assert EN["handoff.closed"] in closed["text"]
+    assert db_rows(desk_service.db, "SELECT status, mediator FROM tickets") == [("closed", "tg:501")]
 
 
 def test_a_deleted_topic_is_created_again_with_the_transcript(desk_service, fake_telegram: FakeTelegram) -> None:
