@@ -136,7 +136,7 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
             return False
         ctx.state.step = "idle"
     if payload is not None:  # an old button: the bot is not answering now
-        _note(ctx, ticket.status, force=True)
+        await _note(ctx, ticket.status, force=True)
         return True
     if text.strip() and crisis.check(ctx, text) and not ticket.urgent and ticket.status == "waiting":
         ctx.effects().updates.append((ticket.id, ("waiting",), {"urgent": True}))
@@ -150,7 +150,7 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
         return True
     else:
         _relay(ctx, text)
-    _note(ctx, ticket.status)
+    await _note(ctx, ticket.status)
     return True
 
 
@@ -159,15 +159,24 @@ def _relay(ctx: Context, text: str) -> None:
     ctx.effects().relay = (ctx.ticket.id, {"kind": "relay", "ticket_id": ctx.ticket.id, "text": text})
 
 
-def _note(ctx: Context, status: str, *, force: bool = False) -> None:
-    """While waiting, remind now and then that messages are kept; with a mediator, stay quiet."""
+async def _note(ctx: Context, status: str, *, force: bool = False) -> None:
+    """While waiting, remind now and then that messages are kept (with the place in the queue and,
+    out of hours, when mediators are back); with a mediator, stay quiet."""
     if status != "waiting" and not force:
         return
     last = ctx.state.data.get("noted_at")
     if not force and last and ctx.now - dt.datetime.fromisoformat(last) < NOTE_EVERY:
         return
     ctx.state.data["noted_at"] = ctx.now.isoformat()
-    ctx.say(ctx.t("handoff.waiting_note" if status == "waiting" else "handoff.with_mediator_note"))
+    if status != "waiting":
+        ctx.say(ctx.t("handoff.with_mediator_note"))
+        return
+    assert ctx.queue is not None and ctx.ticket is not None
+    parts = [ctx.t("handoff.waiting_note"), ctx.t("queue.position", count=await ctx.queue.position(ctx.ticket))]
+    hours = out_of_hours_note(ctx)
+    if hours:
+        parts.append(hours)
+    ctx.say("\n\n".join(parts))
 
 
 def cancel(ctx: Context) -> None:

@@ -108,6 +108,7 @@ async def test_while_waiting_the_bot_keeps_messages_for_the_mediator(desk_engine
     start = WEDNESDAY_NOON + dt.timedelta(minutes=5)
     await person.send("how do I register with a family doctor", at=start)
     assert person.intents == [None] and EN["handoff.waiting_note"] in person.text  # not answered by the bot
+    assert "You are number 1 in the queue." in person.text
     await person.send("1", at=start + dt.timedelta(seconds=30))
     assert person.replies == []  # not a menu choice, and no repeated note within minutes
     await person.send("still here", at=start + dt.timedelta(minutes=4))
