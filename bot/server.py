@@ -88,13 +88,14 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
             await engine.store.count("people")
         except Exception:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
-        return JSONResponse(
-            {
-                "status": "ok",
-                "content_version": engine.content.current.version,
-                "outbox": await engine.store.outbox_counts(),
-            }
-        )
+        health: dict[str, Any] = {
+            "status": "ok",
+            "content_version": engine.content.current.version,
+            "outbox": await engine.store.outbox_counts(),
+        }
+        if engine.queue is not None:
+            health["tickets_waiting"] = len(await engine.queue.waiting())
+        return JSONResponse(health)
 
     async def telegram_webhook(request: Request) -> Response:
         if service.engine is None or service.telegram_bot is None:

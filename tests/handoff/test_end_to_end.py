@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import yaml
 
 from tests.conftest import PROJECT
@@ -49,6 +50,7 @@ def test_telegram_and_whatsapp_people_with_two_mediators(
     [queued_wa] = raj.send(choice_number(consent_wa, en["button.connect"]))
     assert en["handoff.queued"] in queued_wa and "number 2 in the queue" in queued_wa
     group.wait_for_card(2)
+    assert httpx.get(desk_service.url + "/healthz").json()["tickets_waiting"] == 2
 
     # Someone outside the group cannot claim; Ana and Ion can, one ticket each.
     group.claim(STRANGER, 1)
