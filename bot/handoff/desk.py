@@ -224,8 +224,8 @@ class Desk:
             )
         ).first()
         ticket = await read_ticket(conn, row.id) if row else None
-        if ticket is None:
-            return None, [reply(action, "This topic does not belong to a ticket.")]
+        if ticket is None:  # the queue topic or another one: talk among mediators is not answered
+            return None, [] if action.kind == "say" else [reply(action, "This topic does not belong to a ticket.")]
         if not ticket.is_open:
             text = f"#{ticket.id} is {ticket.status}: the person does not receive messages written here."
             return None, [reply(action, text, ticket.id)]

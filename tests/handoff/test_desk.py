@@ -122,6 +122,13 @@ def test_languages_mention_speakers_on_new_cards(desk_service, fake_telegram: Fa
     olena.press("handoff:yes")
     card = group.wait_for_card(1)
     assert "tg://user?id=502" in card["text"] and "tg://user?id=501" not in card["text"]
+    group.write(ANA, "I'll take the next Ukrainian one", group.queue_topic())  # talk among mediators
+    group.write(ANA, "/close", group.queue_topic())
+    fake_telegram.wait_for(
+        lambda: any("does not belong to a ticket" in t for t in fake_telegram.in_topic(GROUP, group.queue_topic()))
+    )
+    # Only the command was answered, not the talk before it.
+    assert sum("does not belong to a ticket" in t for t in fake_telegram.in_topic(GROUP, group.queue_topic())) == 1
     group.write(ANA, "/queue", None)
     fake_telegram.wait_for(
         lambda: any("Open tickets" in t and "#1 · uk · waiting" in t for t in fake_telegram.in_topic(GROUP, None))
