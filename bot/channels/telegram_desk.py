@@ -256,7 +256,10 @@ class TelegramDeskSender:
 
     async def _open_topic(self, ticket: Ticket) -> int:
         names = self.content.current.locales
-        topic = ticket.topics[0] if ticket.topics else "—"
+        kb = self.content.current.kb
+        topic = ticket.topics[-1] if ticket.topics else "—"  # the latest topic they read
+        if topic in kb.entries:
+            topic = kb.entries[topic].translation("en").title
         title = f"#{ticket.id} · {names.native_name(ticket.language)} · {topic}"[:128]
         created = await self.bot.create_forum_topic(self.chat_id, title)
         thread_id = created.message_thread_id

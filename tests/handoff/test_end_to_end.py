@@ -60,6 +60,7 @@ def test_telegram_and_whatsapp_people_with_two_mediators(
     [joined] = olena.replies(1)
     assert "Ana" in joined["text"]
     topic_1 = group.topic(1)
+    assert fake_telegram.topics[GROUP][topic_1]["name"] == "#1 · Українська · Registering with a family doctor"
     transcript = group.wait_in_topic(topic_1, "Claimed by")
     assert any("як записатися до сімейного лікаря" in text for text in transcript)  # what she asked the bot
     group.claim(ION, 1)  # too late: Ana has it
@@ -80,6 +81,9 @@ def test_telegram_and_whatsapp_people_with_two_mediators(
     assert from_ion == "👤 Ion: Hello Raj, <b>how</b> can I help?"  # plain text, nothing interpreted
     assert raj.post(raj.params("2")).status_code == 200  # a number is for the mediator, not a menu choice
     group.wait_in_topic(topic_2, "👤 2")
+    [photo] = raj.send("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/1", MediaContentType0="image/jpeg")
+    assert en["handoff.text_only"] in photo
+    group.wait_in_topic(topic_2, "not passed on")  # the mediator knows something was sent
 
     # Only the mediator holding a ticket writes to its person.
     group.write(ION, "I can take over", topic_1)
