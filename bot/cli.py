@@ -16,6 +16,7 @@ from bot.channels.terminal import chat, render
 from bot.config import Settings, SettingsError, load_settings
 from bot.content import SCHEDULE_FILE, ContentError, request_reload
 from bot.handlers.answer import compose_reply
+from bot.handoff.desk_text import desk_languages, load_desk_text
 from bot.handoff.schedule import load_schedule
 from bot.kb import KnowledgeBase, load_knowledge
 from bot.kb.coverage import coverage_matrix
@@ -60,6 +61,8 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     _, locale_problems = load_locales(locales_dir)
     problems.extend(locale_problems)
     problems.extend(load_schedule(Path(kb_dir) / SCHEDULE_FILE)[1])
+    for desk_lang in desk_languages(Path(locales_dir)):
+        problems.extend(load_desk_text(Path(locales_dir), desk_lang)[1])
     errors = problems.errors
     warnings = problems.warnings
     shown_from = Path(kb_dir).resolve().parent  # paths read "knowledge/entries/..." wherever it lives

@@ -47,6 +47,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     mediator_chat_id: int | None = None  # the mediators' Telegram supergroup (with topics)
+    mediator_language: str = "ro"  # the desk's own texts: locales/desk/<language>.yaml
     mediator_messages_per_minute: float = 20.0  # Telegram allows about 20 per minute in one group
     handoff_remind_minutes: float = 15.0  # a ticket waiting this long is announced again
     handoff_no_reply_minutes: float = 10.0  # a claimed ticket without a mediator reply is flagged
@@ -185,6 +186,12 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
             )
         if not token:
             problems.append("MEDIATOR_CHAT_ID needs TELEGRAM_BOT_TOKEN: the mediator desk is a Telegram group")
+    mediator_language = merged.get("MEDIATOR_LANGUAGE", "ro").strip() or "ro"
+    if not (locales_dir / "desk" / f"{mediator_language}.yaml").is_file():
+        problems.append(
+            f"MEDIATOR_LANGUAGE={mediator_language!r}: there is no locales/desk/{mediator_language}.yaml "
+            "(the mediator desk's texts)"
+        )
     settings = Settings(
         database_url=database_url,
         knowledge_dir=knowledge_dir,
@@ -214,6 +221,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         host=merged.get("HOST", "127.0.0.1").strip() or "127.0.0.1",
         port=int(number("PORT", 8000, minimum=1, integer=True)),
         mediator_chat_id=mediator_chat_id,
+        mediator_language=mediator_language,
         mediator_messages_per_minute=number("MEDIATOR_MESSAGES_PER_MINUTE", 20.0, minimum=1.0),
         handoff_remind_minutes=number("HANDOFF_REMIND_MINUTES", 15.0, minimum=1.0),
         handoff_no_reply_minutes=number("HANDOFF_NO_REPLY_MINUTES", 10.0, minimum=1.0),

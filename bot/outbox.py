@@ -24,7 +24,6 @@ from bot.store import DESK, Job, Store
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
-BLOCKED_NOTE = "The person has blocked the bot: messages cannot reach them any more. /close when you are done."
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,7 @@ class Outbox:
             log.info("a person blocked the bot on %s; %d pending repl(ies) dropped", job.channel, dropped)
             ticket_id = job.body.get("ticket_id")
             if ticket_id is not None and DESK in self.senders:  # the mediator must know it did not arrive
-                body = {"kind": "note", "ticket_id": ticket_id, "text": BLOCKED_NOTE}
+                body = {"kind": "blocked", "ticket_id": ticket_id}
                 await self.store.requeue(DESK, f"ticket:{ticket_id}", body, held=False)
         else:
             log.error("job %d refused by %s: %s", job.id, job.channel, outcome.error)

@@ -208,15 +208,22 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
             if settings.handoff_enabled and service.telegram_bot is not None:
                 from bot.channels import telegram_desk
                 from bot.handoff.desk import Desk
+                from bot.handoff.desk_text import load_desk_text
                 from bot.handoff.watch import Limits, Watch
 
                 assert settings.mediator_chat_id is not None
-                desk = Desk(engine.store, engine.content)
+                text, problems = load_desk_text(settings.locales_dir, settings.mediator_language)
+                if text is None:
+                    raise RuntimeError(
+                        "the mediator desk's texts have errors: " + "; ".join(p.format() for p in problems)
+                    )
+                desk = Desk(engine.store, engine.content, text)
                 senders[DESK] = telegram_desk.TelegramDeskSender(
                     service.telegram_bot,
                     settings.mediator_chat_id,
                     engine.store,
                     engine.content,
+                    text,
                     settings.mediator_messages_per_minute,
                 )
                 desk_inbox = telegram_desk.DeskInbox(service.telegram_bot, settings.mediator_chat_id, desk)

@@ -159,6 +159,7 @@ async def test_desk_transactions_on_every_backend(store: Store) -> None:
 
     from bot.content import ContentService
     from bot.handoff.desk import Desk, DeskAction
+    from bot.handoff.desk_text import load_desk_text
     from bot.handoff.queue import Mediator
     from bot.handoff.watch import Limits, Watch
     from bot.store import HandoffEffects
@@ -173,7 +174,7 @@ async def test_desk_transactions_on_every_backend(store: Store) -> None:
     content = ContentService(PROJECT / "knowledge", PROJECT / "locales")
     content.load()
     queue = HandoffQueue(store)
-    desk = Desk(store, content)
+    desk = Desk(store, content, load_desk_text(PROJECT / "locales", "en")[0])
     key = ConversationKey("telegram", "desk-person")
     pid = await person(store, "desk-person")
     opening = {"channel": "telegram", "language": "uk", "topics": ["rights.asylum"], "urgent": False, "summary": "?"}

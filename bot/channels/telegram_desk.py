@@ -26,6 +26,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.channels.telegram import CHANNEL, _retry_after
 from bot.content import ContentService
 from bot.handoff.desk import Desk, DeskAction
+from bot.handoff.desk_text import DeskText
 from bot.handoff.queue import HandoffQueue, Mediator, Ticket
 from bot.outbox import Failed, Outcome, Pace, Progress, Retry, Sent
 from bot.render import TELEGRAM_LIMIT, split_message
@@ -38,7 +39,6 @@ COMMANDS = {"close", "release", "transfer", "languages", "queue", "help"}
 ANONYMOUS_ADMIN = 1087968824  # the user Telegram shows for "remain anonymous" admins
 MEMBER_STATUSES = {"creator", "administrator", "member"}
 MEMBERSHIP_CACHE_SECONDS = 300.0
-QUEUE_TOPIC = "📥 Queue"
 
 
 def _mediator(user: Any) -> Mediator:
@@ -58,18 +58,17 @@ def parse_desk_update(data: dict[str, Any], chat_id: int) -> DeskAction | None:
         if query.from_user is None:
             return None
         if not query.data or not query.data.startswith(PAYLOAD_CLAIM):
-            return DeskAction("refused", _mediator(query.from_user), text="Unknown button.", ack_id=query.id)
+            return DeskAction("refused", _mediator(query.from_user), text="unknown_button", ack_id=query.id)
         ticket = query.data[len(PAYLOAD_CLAIM) :]
         if not ticket.isdigit():
-            return DeskAction("refused", _mediator(query.from_user), text="Unknown button.", ack_id=query.id)
+            return DeskAction("refused", _mediator(query.from_user), text="unknown_button", ack_id=query.id)
         return DeskAction("claim", _mediator(query.from_user), ticket_id=int(ticket), ack_id=query.id)
     message = update.message
     if message is None or message.from_user is None or (message.from_user.is_bot and not message.sender_chat):
         return None
     thread_id = message.message_thread_id if message.is_topic_message else None
     if message.sender_chat is not None or message.from_user.id == ANONYMOUS_ADMIN:
-        text = "Please write as yourself, not anonymously or as the group: the person must know who helps them."
-        return DeskAction("refused", Mediator("tg:anonymous", "anonymous"), thread_id=thread_id, text=text)
+        return DeskAction("refused", Mediator("tg:anonymous", "anonymous"), thread_id=thread_id, text="anonymous")
     mediator = _mediator(message.from_user)
     text = message.text or ""
     if text.startswith("/"):
@@ -84,8 +83,7 @@ def parse_desk_update(data: dict[str, Any], chat_id: int) -> DeskAction | None:
     if not text.strip():
         if message.forum_topic_created or message.forum_topic_closed or message.forum_topic_reopened:
             return None
-        what = "Only text messages are passed on to the person; describe it in words, or share a link."
-        return DeskAction("refused", mediator, thread_id=thread_id, text=what)
+        return DeskAction("refused", mediator, thread_id=thread_id, text="text_only")
     return DeskAction("say", mediator, thread_id=thread_id, text=text)
 
 
@@ -150,7 +148,7 @@ class DeskInbox:
             user_id = int(action.mediator.id.removeprefix("tg:"))
             member = await self.is_member(user_id)
             if not member:
-                why = "Only members of the mediator group can do this." if member is False else "Please press again."
+                why = "members_only" if member is False else "press_again"
                 action = DeskAction("refused", action.mediator, text=why, ack_id=action.ack_id)
         elif action.kind in ("close", "release", "transfer"):
             user_id = int(action.mediator.id.removeprefix("tg:"))
@@ -180,8 +178,11 @@ class TelegramDeskSender:
     channel = DESK
     seconds_between_messages_per_chat = 0.0
 
-    def __init__(self, bot: Bot, chat_id: int, store: Store, content: ContentService, per_minute: float = 20.0):
+    def __init__(
+        self, bot: Bot, chat_id: int, store: Store, content: ContentService, text: DeskText, per_minute: float = 20.0
+    ):
         self.bot = bot
+        self.text = text
         self.chat_id = chat_id
         self.queue = HandoffQueue(store)
         self.content = content
@@ -242,7 +243,7 @@ class TelegramDeskSender:
             value = await self.queue.desk_value("queue_thread")
             if value is not None and int(value) != missing:
                 return int(value)
-            topic = await self.bot.create_forum_topic(self.chat_id, QUEUE_TOPIC)
+            topic = await self.bot.create_forum_topic(self.chat_id, self.text("queue_topic"))
             await self.queue.set_desk_value("queue_thread", str(topic.message_thread_id))
             return topic.message_thread_id
 
@@ -299,12 +300,13 @@ class TelegramDeskSender:
                 if not text.startswith("[button]"):  # presses are visible from the answers they led to
                     lines.append(f"👤 {html.escape(text)}")
             elif intent and intent in kb.entries:
-                lines.append(f"🤖 <i>answer: {html.escape(kb.entries[intent].translation('en').title)}</i>")
+                title = html.escape(kb.entries[intent].translation("en").title)
+                lines.append(f"🤖 <i>{self.text('answer_line', title=title)}</i>")
             else:
                 first = text.strip().split("\n", 1)[0]
                 lines.append(f"🤖 <i>{html.escape(first[:160])}</i>")
         if len(lines) == 2:
-            lines.append("<i>(no earlier messages kept)</i>")
+            lines.append(f"<i>{self.text('no_earlier')}</i>")
         return "\n".join(lines)
 
     def _header(self, ticket: Ticket, now: dt.datetime | None = None) -> str:
@@ -313,16 +315,16 @@ class TelegramDeskSender:
         names = self.content.current.locales
         topics = ", ".join(kb.entries[t].translation("en").title if t in kb.entries else t for t in ticket.topics)
         parts = [
-            ("🔴 <b>URGENT</b> · " if ticket.urgent else "") + f"<b>#{ticket.id}</b>",
+            (f"🔴 <b>{self.text('urgent')}</b> · " if ticket.urgent else "") + f"<b>#{ticket.id}</b>",
             f"{html.escape(names.native_name(ticket.language))} ({ticket.language})",
             {"telegram": "Telegram", "whatsapp": "WhatsApp"}.get(ticket.channel, ticket.channel),
-            f"waiting {_minutes(ticket.created_at, now)} min",
+            self.text("waiting_minutes", minutes=_minutes(ticket.created_at, now)),
         ]
         lines = [" · ".join(parts)]
         if topics:
-            lines.append(f"Topics: {html.escape(topics)}")
+            lines.append(self.text("topics", topics=html.escape(topics)))
         if ticket.summary:
-            lines.append(f"Last question: “{html.escape(ticket.summary[:300])}”")
+            lines.append(self.text("last_question", text=html.escape(ticket.summary[:300])))
         return "\n".join(lines)
 
     async def _speakers(self, ticket: Ticket) -> str:
@@ -337,26 +339,25 @@ class TelegramDeskSender:
             return
         if ticket.status == "waiting":
             position = await self.queue.position(ticket)
-            text = self._header(ticket) + f"\nPosition in the queue: {position}"
+            text = self._header(ticket) + "\n" + self.text("position", position=position)
             if reminder:
-                text = "⏰ <b>Still waiting</b>\n" + text
+                text = f"⏰ <b>{self.text('still_waiting')}</b>\n" + text
             speakers = await self._speakers(ticket)
             if speakers:
-                text += f"\nSpeaks {ticket.language}: {speakers}"
-            button = InlineKeyboardButton(f"Claim #{ticket.id}", callback_data=f"{PAYLOAD_CLAIM}{ticket.id}")
+                text += "\n" + self.text("speaks_language", language=ticket.language, mentions=speakers)
+            label = self.text("claim_button", id=ticket.id)
+            button = InlineKeyboardButton(label, callback_data=f"{PAYLOAD_CLAIM}{ticket.id}")
             sent = await self._to_queue(text, InlineKeyboardMarkup([[button]]))
             await self.queue.set_fields(ticket.id, card_message_id=sent.message_id)
             if ticket.card_message_id is not None:  # one card per ticket carries its details
-                await self._edit_card(ticket.card_message_id, f"<b>#{ticket.id}</b> · announced again below")
+                await self._edit_card(ticket.card_message_id, f"<b>#{ticket.id}</b> · {self.text('card_again')}")
             return
         if ticket.card_message_id is None:
             return
-        status = {
-            "claimed": f"claimed by {html.escape(ticket.mediator_name or 'a mediator')}",
-            "cancelled": "cancelled by the person",
-            "abandoned": "ended: the person deleted their data",
-            "closed": "closed",
-        }.get(ticket.status, ticket.status)
+        if ticket.status == "claimed":
+            status = self.text("card_claimed", name=html.escape(ticket.mediator_name or self.text("mediator")))
+        else:
+            status = self.text(f"card_{ticket.status}")
         await self._edit_card(ticket.card_message_id, f"<b>#{ticket.id}</b> · {status}")
 
     async def _edit_card(self, message_id: int, text: str) -> None:
@@ -385,15 +386,13 @@ class TelegramDeskSender:
             except BadRequest as exc:  # not closed, or deleted (then it is created again below)
                 log.info("topic of ticket %d not reopened (%s)", ticket.id, exc.message)
             await self._to_ticket(ticket.id, await self._transcript(ticket))
-        holder = _mention({"id": ticket.mediator, "name": ticket.mediator_name or "a mediator"})
-        await self._to_ticket(
-            ticket.id,
-            f"✅ Claimed by {holder}. What you write in this topic reaches the person, on "
-            f"{ticket.channel}. /close when done · /release to put it back · /transfer to a colleague.",
-        )
+        holder = _mention({"id": ticket.mediator, "name": ticket.mediator_name or self.text("mediator")})
+        channel = {"telegram": "Telegram", "whatsapp": "WhatsApp"}.get(ticket.channel, ticket.channel)
+        await self._to_ticket(ticket.id, self.text("claimed_note", holder=holder, channel=channel))
 
     async def _relay(self, body: dict[str, Any]) -> None:
-        await self._to_ticket(int(body["ticket_id"]), f"👤 {html.escape(body.get('text', ''))}")
+        text = self.text("media") if body.get("media") else body.get("text", "")
+        await self._to_ticket(int(body["ticket_id"]), f"👤 {html.escape(text)}")
 
     async def _note(self, body: dict[str, Any]) -> None:
         text = html.escape(body.get("text", ""))
@@ -414,19 +413,18 @@ class TelegramDeskSender:
             return
         by = body.get("by")
         if by == "person":
-            text = "The person ended the conversation. The bot answers them again."
+            text = self.text("ended_person")
         elif by:
-            text = f"Closed by {html.escape(by)}. The bot answers the person again and asks for a rating."
+            text = self.text("ended_by", name=html.escape(by))
         else:
-            text = "Closed automatically: nobody wrote for a long time. The person was told."
+            text = self.text("ended_idle")
         await self._to_ticket(ticket.id, "🏁 " + text)
         await self._close_topic(ticket)
 
     async def _released(self, body: dict[str, Any]) -> None:
         ticket_id = int(body["ticket_id"])
-        await self._to_ticket(
-            ticket_id, f"↩️ Released by {html.escape(body.get('by') or 'the mediator')}: back in the queue."
-        )
+        by = html.escape(body.get("by") or self.text("mediator"))
+        await self._to_ticket(ticket_id, self.text("released_by", name=by))
         ticket = await self.queue.get(ticket_id)
         if ticket is not None:
             await self._close_topic(ticket)
@@ -440,18 +438,16 @@ class TelegramDeskSender:
             log.info("topic of ticket %d not closed (%s)", ticket.id, exc.message)
 
     async def _transferred(self, body: dict[str, Any]) -> None:
-        await self._to_ticket(
-            int(body["ticket_id"]),
-            f"🔀 {html.escape(body.get('by') or '')} transferred this conversation to {_mention(body['to'])}.",
-        )
+        by = html.escape(body.get("by") or "")
+        await self._to_ticket(int(body["ticket_id"]), self.text("transferred", by=by, to=_mention(body["to"])))
 
     async def _flag(self, body: dict[str, Any]) -> None:
         ticket = await self.queue.get(int(body["ticket_id"]))
         if ticket is None or ticket.status != "claimed" or ticket.holder_replied_at is not None:
             return
-        holder = _mention({"id": ticket.mediator, "name": ticket.mediator_name or "the mediator"})
+        holder = _mention({"id": ticket.mediator, "name": ticket.mediator_name or self.text("mediator")})
         minutes = _minutes(ticket.holder_since, dt.datetime.now(dt.UTC))
-        text = f"⚠️ #{ticket.id}, claimed by {holder} {minutes} min ago, has no reply to the person yet."
+        text = self.text("flag", id=ticket.id, holder=holder, minutes=minutes)
         if body.get("where") == "topic":
             await self._to_ticket(ticket.id, text)
         else:
@@ -466,20 +462,16 @@ class TelegramDeskSender:
         except BadRequest as exc:
             if "thread not found" not in exc.message.lower():
                 log.error("topic of ticket %d could not be deleted (%s)", ticket.id, exc.message)
-                await self._to_queue(
-                    f"⚠️ The person of #{ticket.id} deleted their data, but its topic could not be removed "
-                    "(the bot needs the right to delete messages). Please delete the topic by hand."
-                )
+                await self._to_queue(self.text("forget_failed", id=ticket.id))
                 return
         await self.queue.set_fields(ticket.id, thread_id=None)
-        await self._to_queue(f"🗑 The person of #{ticket.id} deleted their data; its topic was removed.")
+        await self._to_queue(self.text("forgotten", id=ticket.id))
 
     async def _held(self, body: dict[str, Any]) -> None:
-        await self._to_ticket(
-            int(body["ticket_id"]),
-            "⏳ WhatsApp allows free messages only within 24 hours of the person's last message. "
-            "Your message is kept and goes out as soon as they write; they were sent a notice asking them to.",
-        )
+        await self._to_ticket(int(body["ticket_id"]), self.text("held"))
+
+    async def _blocked(self, body: dict[str, Any]) -> None:
+        await self._to_ticket(int(body["ticket_id"]), self.text("blocked"))
 
     async def _listing(self, body: dict[str, Any]) -> None:
         lines = []
@@ -487,11 +479,15 @@ class TelegramDeskSender:
             ticket = await self.queue.get(int(ticket_id))
             if ticket is None or not ticket.is_open:
                 continue
-            who = f"with {ticket.mediator_name or '?'}" if ticket.status == "claimed" else "waiting"
+            who = (
+                self.text("listing_with", name=ticket.mediator_name or "?")
+                if ticket.status == "claimed"
+                else self.text("status.waiting")
+            )
             urgent = "🔴 " if ticket.urgent else ""
             minutes = _minutes(ticket.created_at, dt.datetime.now(dt.UTC))
             lines.append(f"{urgent}#{ticket.id} · {ticket.language} · {who} · {minutes} min")
-        text = "Open tickets:\n" + "\n".join(lines) if lines else "No open tickets."
+        text = self.text("open_tickets") + "\n" + "\n".join(lines) if lines else self.text("no_open_tickets")
         await self._note({"text": text, "here": True, "thread_id": body.get("thread_id")})
 
     async def _ack(self, body: dict[str, Any]) -> None:

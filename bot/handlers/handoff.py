@@ -22,7 +22,6 @@ PAYLOAD_RATE = "rate:"
 STEP_CONFIRM = "confirm_handoff"
 NOTE_EVERY = dt.timedelta(minutes=3)  # "saved for the mediator" at most this often while waiting
 SUMMARY_CHARS = 300
-MEDIA_NOTE = "[a photo, voice or other file: not passed on; the person was asked to write instead]"
 HAS_TICKETS = "tickets"  # in the person's state once they have asked for a mediator
 
 
@@ -148,7 +147,7 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
         _relay(ctx, ctx.logged_text)  # logged too: if nobody has claimed yet, the transcript carries it
     elif not text.strip():
         ctx.say(ctx.t("handoff.text_only"))
-        _relay(ctx, MEDIA_NOTE)  # the mediator should know something was sent
+        _relay(ctx, "", media=True)  # the mediator should know something was sent
         return True
     else:
         _relay(ctx, text)
@@ -156,9 +155,12 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
     return True
 
 
-def _relay(ctx: Context, text: str) -> None:
+def _relay(ctx: Context, text: str, *, media: bool = False) -> None:
     assert ctx.ticket is not None
-    ctx.effects().relay = (ctx.ticket.id, {"kind": "relay", "ticket_id": ctx.ticket.id, "text": text})
+    body = {"kind": "relay", "ticket_id": ctx.ticket.id, "text": text}
+    if media:
+        body["media"] = True
+    ctx.effects().relay = (ctx.ticket.id, body)
 
 
 async def _note(ctx: Context, status: str, *, force: bool = False) -> None:

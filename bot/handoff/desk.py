@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.content import ContentService
+from bot.handoff.desk_text import DeskText
 from bot.handoff.queue import Mediator, Ticket, read_ticket, transition
 from bot.messages import Button
 from bot.store import DESK, Store
@@ -86,9 +87,10 @@ async def upsert_mediator(conn: AsyncConnection, mediator: Mediator, at: dt.date
 
 
 class Desk:
-    def __init__(self, store: Store, content: ContentService):
+    def __init__(self, store: Store, content: ContentService, text: DeskText):
         self.store = store
         self.content = content
+        self.text = text  # the desk's own language
 
     # -- the person's side of a mediator action --------------------------------------------------
 
@@ -164,14 +166,10 @@ class Desk:
         await self.store.write(work)
 
     async def _refused(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
+        why = self.text(action.text)  # the reason is a desk text key
         if action.ack_id:
-            return [
-                (
-                    f"ack:{action.ack_id}",
-                    {"kind": "ack", "callback_id": action.ack_id, "text": action.text, "alert": True},
-                )
-            ]
-        return [reply(action, action.text)]
+            return [(f"ack:{action.ack_id}", {"kind": "ack", "callback_id": action.ack_id, "text": why, "alert": True})]
+        return [reply(action, why)]
 
     async def _claim(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
         assert action.ticket_id is not None
@@ -191,11 +189,11 @@ class Desk:
         if ticket is None:
             current = await read_ticket(conn, action.ticket_id)
             if current is None:
-                why = "This ticket does not exist."
+                why = self.text("no_ticket")
             elif current.status == "claimed":
-                why = f"Already taken by {current.mediator_name or 'another mediator'}."
+                why = self.text("taken_by", name=current.mediator_name or self.text("another_mediator"))
             else:
-                why = f"This ticket is {current.status}."
+                why = self.text("ticket_status", status=self.text(f"status.{current.status}"))
             return [
                 (f"ack:{action.ack_id}", {"kind": "ack", "callback_id": action.ack_id, "text": why, "alert": True}),
                 ("queue", {"kind": "card", "ticket_id": action.ticket_id}),
@@ -207,7 +205,10 @@ class Desk:
             await conn.execute(update(tickets).where(tickets.c.id == ticket.id).values(transcript_upto=upto))
         await self.tell_person(conn, ticket, self._t(ticket.language, "handoff.claimed", name=mediator.name), at)
         return [
-            (f"ack:{action.ack_id}", {"kind": "ack", "callback_id": action.ack_id, "text": f"#{ticket.id} is yours."}),
+            (
+                f"ack:{action.ack_id}",
+                {"kind": "ack", "callback_id": action.ack_id, "text": self.text("yours", id=ticket.id)},
+            ),
             ("queue", {"kind": "card", "ticket_id": ticket.id}),
             (desk_chat(ticket.id), {"kind": "open", "ticket_id": ticket.id}),
         ]
@@ -217,7 +218,7 @@ class Desk:
     ) -> tuple[Ticket | None, list[tuple[str, dict[str, Any]]]]:
         """The open ticket of the topic the mediator wrote in, if they hold it; else why not."""
         if action.thread_id is None:
-            return None, [reply(action, "Write this inside the topic of a ticket.")]
+            return None, [reply(action, self.text("write_in_topic"))]
         row = (
             await conn.execute(
                 select(tickets.c.id).where(tickets.c.thread_id == action.thread_id).order_by(tickets.c.id.desc())
@@ -225,20 +226,16 @@ class Desk:
         ).first()
         ticket = await read_ticket(conn, row.id) if row else None
         if ticket is None:  # the queue topic or another one: talk among mediators is not answered
-            return None, [] if action.kind == "say" else [reply(action, "This topic does not belong to a ticket.")]
+            return None, [] if action.kind == "say" else [reply(action, self.text("not_a_ticket_topic"))]
         if not ticket.is_open:
-            text = f"#{ticket.id} is {ticket.status}: the person does not receive messages written here."
+            text = self.text("ticket_not_open", id=ticket.id, status=self.text(f"status.{ticket.status}"))
             return None, [reply(action, text, ticket.id)]
         if ticket.status == "waiting":
-            return None, [reply(action, f"#{ticket.id} is waiting in the queue: claim it first.", ticket.id)]
+            return None, [reply(action, self.text("claim_first", id=ticket.id), ticket.id)]
         overriding = action.coordinator and action.kind in ("close", "release", "transfer")
         if ticket.mediator != mediator.id and not overriding:
-            holder = ticket.mediator_name or "another mediator"
-            text = (
-                f"#{ticket.id} is with {holder}; only they can write to the person. They (or a group "
-                "administrator) can /transfer it to you."
-            )
-            return None, [reply(action, text, ticket.id)]
+            holder = ticket.mediator_name or self.text("another_mediator")
+            return None, [reply(action, self.text("held_by_other", id=ticket.id, name=holder), ticket.id)]
         return ticket, []
 
     async def _say(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
@@ -247,7 +244,7 @@ class Desk:
             return refusal
         text = f"👤 {mediator.name}: {action.text}"
         if not await self.tell_person(conn, ticket, text, at, plain=True, intent="mediator"):
-            return [note(ticket.id, "The person has deleted their data; messages can no longer reach them.")]
+            return [note(ticket.id, self.text("person_gone"))]
         values: dict[str, Any] = {"last_activity_at": at, "flagged_at": None}
         if ticket.first_reply_at is None:
             values["first_reply_at"] = at
@@ -264,7 +261,7 @@ class Desk:
             conn, ticket.id, ("claimed",), mediator_is=ticket.mediator, status="closed", closed_at=at
         )
         if closed is None:
-            return [note(ticket.id, f"#{ticket.id} changed meanwhile; nothing was closed.")]
+            return [note(ticket.id, self.text("changed_meanwhile", id=ticket.id))]
         await self.close_for_person(conn, closed, at, "handoff.closed")
         return [(desk_chat(ticket.id), {"kind": "ended", "ticket_id": ticket.id, "by": mediator.name})]
 
@@ -287,7 +284,7 @@ class Desk:
             holder_replied_at=None,
         )
         if released is None:
-            return [note(ticket.id, f"#{ticket.id} changed meanwhile; nothing was released.")]
+            return [note(ticket.id, self.text("changed_meanwhile", id=ticket.id))]
         await self.tell_person(conn, released, self._t(released.language, "handoff.released"), at)
         return [
             (desk_chat(ticket.id), {"kind": "released", "ticket_id": ticket.id, "by": mediator.name}),
@@ -311,11 +308,7 @@ class Desk:
             return refusal
         target = await self._find_mediator(conn, action)
         if target is None or target.id == ticket.mediator:
-            text = (
-                "To transfer, reply to a message of the other mediator with /transfer, or write "
-                "/transfer @their_username (they must have written in this group before)."
-            )
-            return [reply(action, text, ticket.id)]
+            return [reply(action, self.text("how_to_transfer"), ticket.id)]
         moved = await transition(
             conn,
             ticket.id,
@@ -329,7 +322,7 @@ class Desk:
             holder_replied_at=None,
         )
         if moved is None:
-            return [note(ticket.id, f"#{ticket.id} changed meanwhile; nothing was transferred.")]
+            return [note(ticket.id, self.text("changed_meanwhile", id=ticket.id))]
         await upsert_mediator(conn, target, at)
         await self.tell_person(conn, moved, self._t(moved.language, "handoff.transferred", name=target.name), at)
         return [
@@ -344,15 +337,15 @@ class Desk:
         wanted = [a.lower().strip(",") for a in action.args]
         unknown = [w for w in wanted if w not in LANGUAGES]
         if unknown:
-            text = f"Unknown language code(s): {', '.join(unknown)}. Use: {' '.join(LANGUAGES)}."
+            text = self.text("unknown_languages", codes=", ".join(unknown), all=" ".join(LANGUAGES))
             return [reply(action, text)]
         if wanted:
             await conn.execute(update(mediators).where(mediators.c.id == mediator.id).values(languages=wanted))
             languages = wanted
         else:
             languages = list(mediator.languages)
-        shown = " ".join(languages) if languages else "none yet (e.g. /languages uk ru)"
-        return [reply(action, f"{mediator.name} speaks: {shown}. New tickets in these languages mention you.")]
+        shown = " ".join(languages) if languages else self.text("speaks_none")
+        return [reply(action, self.text("speaks", name=mediator.name, languages=shown))]
 
     async def _queue(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
         rows = (
@@ -365,16 +358,7 @@ class Desk:
         return [("queue", {"kind": "listing", "thread_id": action.thread_id, "ticket_ids": [r.id for r in rows]})]
 
     async def _help(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
-        return [reply(action, HELP)]
-
-
-HELP = (
-    "Mediator desk. Press Claim on a card in the queue topic to take a ticket; the conversation "
-    "then has its own topic here. Inside that topic: write to reach the person; /close when done; "
-    "/release to put it back in the queue; /transfer (as a reply to a colleague, or /transfer "
-    "@username) to hand it over. Anywhere: /languages uk ru to say which languages you speak, "
-    "/queue to list open tickets."
-)
+        return [reply(action, self.text("help"))]
 
 
 def _mention(mediator: Mediator) -> dict[str, Any]:

@@ -35,6 +35,7 @@ def desk_settings(tmp_path: Path, telegram: FakeTelegram, twilio: FakeTwilio, po
         "twilio_api_base_url": twilio.url,  # type: ignore[attr-defined]
         "twilio_template_sid": TEMPLATE,
         "mediator_chat_id": GROUP,
+        "mediator_language": "en",  # the tests read the desk's English texts
         "mediator_messages_per_minute": 6000.0,  # Telegram's 20/min would make tests slow
         "handoff_check_seconds": 3600.0,  # reminders are tested by calling the check directly
     }
@@ -54,6 +55,7 @@ def desk_environment(telegram: FakeTelegram, twilio: FakeTwilio, port: int) -> d
         "TWILIO_TEMPLATE_SID": TEMPLATE,
         "TWILIO_API_BASE_URL": twilio.url,  # type: ignore[attr-defined]
         "MEDIATOR_CHAT_ID": str(GROUP),
+        "MEDIATOR_LANGUAGE": "en",
         "MEDIATOR_MESSAGES_PER_MINUTE": "6000",
         "HANDOFF_CHECK_SECONDS": "3600",
     }

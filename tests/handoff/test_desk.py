@@ -6,17 +6,21 @@ import asyncio
 import datetime as dt
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 
 import yaml
 
 from bot.content import ContentService
 from bot.handoff.desk import Desk
+from bot.handoff.desk_text import load_desk_text
 from bot.handoff.watch import Limits, Watch
+from bot.server import create_app
 from bot.store import Store
 from tests.conftest import PROJECT
+from tests.fakes.servers import ThreadedServer, free_port
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
-from tests.handoff.conftest import ANA, GROUP, ION, MediatorGroup, db_rows
+from tests.handoff.conftest import ANA, GROUP, ION, MediatorGroup, db_rows, desk_settings
 from tests.telegram.conftest import TelegramUser
 from tests.whatsapp.conftest import WhatsAppUser, choice_number
 
@@ -179,7 +183,8 @@ def test_reminders_flags_and_idle_close(desk_service, fake_telegram: FakeTelegra
         content.load()
         try:
             watch = Watch(
-                Desk(store, content), Limits(dt.timedelta(minutes=15), dt.timedelta(minutes=10), dt.timedelta(hours=24))
+                Desk(store, content, load_desk_text(PROJECT / "locales", "en")[0]),
+                Limits(dt.timedelta(minutes=15), dt.timedelta(minutes=10), dt.timedelta(hours=24)),
             )
             return await watch.tick(at)
         finally:
@@ -260,3 +265,22 @@ def test_the_mediator_learns_when_the_person_blocked_the_bot(desk_service, fake_
     fake_telegram.blocked_chats.add(7206)
     group.write(ANA, "Are you still there?", topic)
     group.wait_in_topic(topic, "The person has blocked the bot")
+
+
+def test_the_desk_speaks_romanian_when_told(
+    tmp_path: Path, fake_telegram: FakeTelegram, fake_twilio: FakeTwilio
+) -> None:
+    fake_telegram.members[GROUP] = {ANA["id"]: "member"}
+    port = free_port()
+    app = create_app(desk_settings(tmp_path, fake_telegram, fake_twilio, port, mediator_language="ro"))
+    with ThreadedServer(app, port=port) as server:
+        group = MediatorGroup(fake_telegram, server.url)
+        vera = TelegramUser(fake_telegram, server.url, 7401)
+        ask_for_person(vera)
+        card = group.wait_for_card(1)
+        assert "Locul în coadă: 1" in card["text"] and "Preia #1" in str(card["reply_markup"])
+        assert fake_telegram.topic_named(GROUP, "📥 Coadă") == group.queue_topic()
+        group.claim(ANA, 1)
+        [joined] = vera.replies(1)
+        assert EN["handoff.claimed"].format(name="Ana") in joined["text"]  # the person keeps their language
+        group.wait_in_topic(group.topic(1), "Preluat de")
