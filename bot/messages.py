@@ -35,6 +35,7 @@ class Incoming:
     inbox_id: int | None = None  # set when the message came through the stored inbox: replies go to the outbox
     ack_id: str | None = None  # a button press the platform wants acknowledged (Telegram callback query)
     pressed_on: str | None = None  # the platform id of the message whose button was pressed
+    media: bool = False  # a photo, voice message or file came with it (only the caption, if any, is text)
 
 
 @dataclass(frozen=True)

@@ -75,9 +75,11 @@ def parse_update(data: dict[str, Any]) -> Incoming | None:
     if message is None or message.chat.type != "private":
         return None
     location = Location(message.location.latitude, message.location.longitude) if message.location else None
+    media = bool(message.effective_attachment) and location is None
     return Incoming(
         ConversationKey(CHANNEL, str(message.chat.id)),
-        text=message.text,
+        text=message.text if not media else message.caption,
+        media=media,
         lang_hint=message.from_user.language_code if message.from_user else None,
         location=location,
         message_id=message_id,

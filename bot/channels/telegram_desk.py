@@ -391,7 +391,9 @@ class TelegramDeskSender:
         await self._to_ticket(ticket.id, self.text("claimed_note", holder=holder, channel=channel))
 
     async def _relay(self, body: dict[str, Any]) -> None:
-        text = self.text("media") if body.get("media") else body.get("text", "")
+        text = body.get("text", "")
+        if body.get("media"):  # the file itself is not passed on; its caption is
+            text = f"{self.text('media')} {text}".strip()
         await self._to_ticket(int(body["ticket_id"]), f"👤 {html.escape(text)}")
 
     async def _note(self, body: dict[str, Any]) -> None:

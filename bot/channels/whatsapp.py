@@ -64,8 +64,11 @@ def parse_message(params: dict[str, Any]) -> Incoming | None:
             location = None
     has_media = str(params.get("NumMedia", "0")).strip() not in ("", "0")
     payload = params.get("ButtonPayload") or None
-    text = None if has_media or location else (params.get("Body") or "")
-    return Incoming(key, text=text, payload=payload, location=location, message_id=f"wa:{params['MessageSid']}")
+    # A photo's caption is kept as text ("this letter came from immigration"); a location has none.
+    text = None if location else (params.get("Body") or ("" if not has_media else None))
+    return Incoming(
+        key, text=text, payload=payload, location=location, message_id=f"wa:{params['MessageSid']}", media=has_media
+    )
 
 
 def render(body: dict[str, Any], locales: Locales | None) -> str:

@@ -30,6 +30,7 @@ class Context:
     handoff: HandoffEffects | None = None
 
     logged_text: str | None = None  # what to log for the incoming message, if not its text
+    in_crisis: bool = False  # danger words were recognised in this message
 
     @property
     def now(self) -> dt.datetime:

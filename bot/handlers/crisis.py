@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.handlers.context import Context
 from bot.messages import Button, Outgoing
 
 log = logging.getLogger(__name__)
+URGENT = "human:urgent"  # ask for a mediator, ahead of the queue
 
 
 def check(ctx: Context, text: str) -> bool:
@@ -16,9 +18,23 @@ def check(ctx: Context, text: str) -> bool:
     if found is None:
         return False
     log.info("crisis message recognised (category %s)", found.category)  # never the text itself
+    ctx.in_crisis = True
+    ctx.state.data["handoff_urgent"] = True  # if they ask for a person now, they go first
     # Someone who has not chosen a language yet gets the numbers in the language they wrote in.
     lang = ctx.state.language or ctx.content.languages.detect(text, ctx.incoming.lang_hint)
     locales = ctx.content.locales
-    talk = Button(locales.text(lang, "button.human"), "human:urgent")  # an urgent ticket, if they ask
+    talk = Button(locales.text(lang, "button.human"), URGENT)  # an urgent ticket, if they ask
     ctx.send(Outgoing(locales.text(lang, "crisis.message"), lang, (talk,)))
     return True
+
+
+def person_first(ctx: Context) -> None:
+    """After the emergency numbers the bot may also answer the question; the last buttons (the
+    ones a typed "1" picks on WhatsApp) then start with "talk to a person", urgently."""
+    last = next((i for i in range(len(ctx.replies) - 1, -1, -1) if ctx.replies[i].buttons), None)
+    if last is None:
+        return
+    reply = ctx.replies[last]
+    talk = Button(ctx.t("button.human"), URGENT)
+    others = tuple(b for b in reply.buttons if b.payload not in ("human", URGENT))
+    ctx.replies[last] = replace(reply, buttons=(talk, *others))

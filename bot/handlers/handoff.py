@@ -8,6 +8,7 @@ relayed to the mediator, and the bot only steps in for "cancel", "forget" and em
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from bot.handlers import crisis
 from bot.handlers.context import Context
@@ -19,7 +20,10 @@ PAYLOAD_URGENT = "human:urgent"
 PAYLOAD_YES = "handoff:yes"
 PAYLOAD_NO = "handoff:no"
 PAYLOAD_RATE = "rate:"
+PAYLOAD_END = "handoff:end"
+PAYLOAD_STAY = "handoff:stay"
 STEP_CONFIRM = "confirm_handoff"
+STEP_CONFIRM_END = "confirm_end"
 NOTE_EVERY = dt.timedelta(minutes=3)  # "saved for the mediator" at most this often while waiting
 SUMMARY_CHARS = 300
 HAS_TICKETS = "tickets"  # in the person's state once they have asked for a mediator
@@ -99,8 +103,8 @@ def rate(ctx: Context, ticket_id: int, rating: int) -> None:
 
 
 def _digit(text: str) -> int | None:
-    stripped = text.strip().rstrip(".)")
-    return int(stripped) if stripped.isdigit() and 1 <= int(stripped) <= 5 else None
+    stripped = text.strip().strip("\u200f\u200e").rstrip(".)")
+    return int(stripped) if stripped.isdecimal() and 1 <= int(stripped) <= 5 else None
 
 
 async def gate(ctx: Context, command: str | None, choice: str | None = None) -> bool:
@@ -112,7 +116,7 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
     ticket = ctx.ticket
     if payload and payload.startswith(PAYLOAD_RATE):
         _, ticket_id, value = [*payload.split(":"), "", ""][:3]
-        if ticket_id.isdigit() and value.isdigit() and 1 <= int(value) <= 5:
+        if ticket_id.isdecimal() and value.isdecimal() and 1 <= int(value) <= 5:
             rate(ctx, int(ticket_id), int(value))
         return True
     if ticket is None or ctx.queue is None:
@@ -126,33 +130,65 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
                 rate(ctx, ticket.id, rating)
                 return True
         return False
+    if ctx.state.step == "confirm_forget":
+        if choice in ("forget:yes", "forget:no") or command in ("cancel", "forget"):  # "1"/"2", "Cancel"
+            return False  # the privacy flow answers: "cancel" here means "do not delete"
+        ctx.state.step = "idle"
+    if ctx.state.step == STEP_CONFIRM_END:
+        ctx.state.step = "idle"
+        answer = payload or choice
+        if answer == PAYLOAD_END:
+            cancel(ctx)
+            return True
+        if answer == PAYLOAD_STAY:
+            return True  # nothing to say: the conversation goes on
     if payload == "cancel" or command == "cancel":
+        if ticket.status == "claimed":  # a word like "stop" may be meant for the mediator: ask first
+            ctx.state.step = STEP_CONFIRM_END
+            buttons = [ctx.button("button.yes", PAYLOAD_END), ctx.button("button.no", PAYLOAD_STAY)]
+            ctx.say(ctx.t("handoff.confirm_end"), buttons)
+        else:
+            cancel(ctx)
+        return True
+    if payload == PAYLOAD_END:  # the confirmation button, pressed late
         cancel(ctx)
         return True
     if command in ("forget", "privacy") or payload in ("forget", "privacy", "forget:yes", "forget:no"):
         return False  # privacy always works; "forget" also ends the ticket
-    if ctx.state.step == "confirm_forget":
-        if choice in ("forget:yes", "forget:no"):  # "1" / "2" on WhatsApp
-            return False
-        ctx.state.step = "idle"
+    if payload == PAYLOAD_URGENT and ticket.status == "waiting":
+        _make_urgent(ctx)
     if payload is not None:  # an old button: the bot is not answering now
         await _note(ctx, ticket.status, force=True)
         return True
-    if text.strip() and crisis.check(ctx, text) and not ticket.urgent and ticket.status == "waiting":
-        ctx.effects().updates.append((ticket.id, ("waiting",), {"urgent": True}))
-        ctx.effects().desk_jobs.append(("queue", {"kind": "card", "ticket_id": ticket.id}))  # announced as urgent
+    if text.strip() and crisis.check(ctx, text) and ticket.status == "waiting":
+        _make_urgent(ctx)
     if incoming.location is not None:
         loc = incoming.location
         ctx.logged_text = f"📍 https://www.openstreetmap.org/?mlat={loc.latitude}&mlon={loc.longitude}"
         _relay(ctx, ctx.logged_text)  # logged too: if nobody has claimed yet, the transcript carries it
+    elif incoming.media:
+        _relay(ctx, text, media=True)  # the mediator should know something was sent, with its caption
+        if not text.strip():
+            ctx.say(ctx.t("handoff.text_only"))
+            return True
     elif not text.strip():
         ctx.say(ctx.t("handoff.text_only"))
-        _relay(ctx, "", media=True)  # the mediator should know something was sent
         return True
     else:
         _relay(ctx, text)
     await _note(ctx, ticket.status)
     return True
+
+
+def _make_urgent(ctx: Context) -> None:
+    """A waiting ticket becomes urgent (danger words, or the emergency message's button)."""
+    ticket = ctx.ticket
+    assert ticket is not None
+    if ticket.urgent:
+        return
+    ctx.effects().updates.append((ticket.id, ("waiting",), {"urgent": True}))
+    ctx.effects().desk_jobs.append(("queue", {"kind": "card", "ticket_id": ticket.id}))  # announced as urgent
+    ctx.ticket = replace(ticket, urgent=True)  # the position told next counts it as urgent
 
 
 def _relay(ctx: Context, text: str, *, media: bool = False) -> None:

@@ -32,9 +32,9 @@ def _command(ctx: Context, text: str) -> str | None:
 
 def _numbered_choice(ctx: Context, text: str) -> str | None:
     """'2' means the second button of the last message (channels without buttons)."""
-    stripped = text.strip().rstrip(".)")
+    stripped = text.strip().strip("\u200f\u200e").rstrip(".)")
     choices = ctx.state.data.get("choices") or []
-    if stripped.isdigit() and 1 <= int(stripped) <= len(choices):
+    if stripped.isdecimal() and 1 <= int(stripped) <= len(choices):
         return choices[int(stripped) - 1]
     return None
 
@@ -92,7 +92,27 @@ def talk_to_person(ctx: Context, *, urgent: bool = False) -> None:
         handoff.offer(ctx, urgent=urgent)
 
 
+def _consent_answer(ctx: Context, text: str) -> str | None:
+    """A typed answer to "talk to a mediator?": the button's words, or yes / no."""
+    wanted = normalize(text)
+    locales = ctx.content.locales
+    for payload, keys in (
+        (handoff.PAYLOAD_YES, ("button.connect", "button.yes")),
+        (handoff.PAYLOAD_NO, ("button.not_now", "button.no")),
+    ):
+        for lang in {ctx.lang, "en"}:
+            if wanted in {normalize(locales.text(lang, key)) for key in keys}:
+                return payload
+    return None
+
+
 async def route(ctx: Context) -> None:
+    await _route(ctx)
+    if ctx.in_crisis and (ctx.ticket is None or not ctx.ticket.is_open):
+        crisis.person_first(ctx)
+
+
+async def _route(ctx: Context) -> None:
     incoming = ctx.incoming
     payload = incoming.payload
     text = incoming.text or ""
@@ -102,6 +122,8 @@ async def route(ctx: Context) -> None:
         return
     if payload is None and text:
         payload = _numbered_choice(ctx, text)
+    if payload is None and text and ctx.state.step == handoff.STEP_CONFIRM:
+        payload = _consent_answer(ctx, text)
     if ctx.state.step == handoff.STEP_CONFIRM and payload not in (handoff.PAYLOAD_YES, handoff.PAYLOAD_NO):
         ctx.state.step = "idle"  # they did something else instead of answering
         ctx.state.data.pop("handoff_urgent", None)

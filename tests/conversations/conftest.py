@@ -44,12 +44,12 @@ class Person:
         self.replies = await self.engine.handle(incoming)
         return self.replies
 
-    async def press(self, label: str) -> list[Outgoing]:
+    async def press(self, label: str, *, at: dt.datetime | None = None) -> list[Outgoing]:
         """Press the button whose label contains ``label`` in the last replies."""
         for reply in reversed(self.replies):
             for button in reply.buttons:
                 if label in button.label or label == button.payload:
-                    return await self.send(payload=button.payload)
+                    return await self.send(payload=button.payload, at=at)
         raise AssertionError(f"no button {label!r} in {[b.label for r in self.replies for b in r.buttons]}")
 
     @property

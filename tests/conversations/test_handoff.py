@@ -28,7 +28,7 @@ async def desk_engine(open_engine):
 async def english_person(engine: Engine, name: str, at: dt.datetime = WEDNESDAY_NOON) -> Person:
     person = Person(engine, name)
     await person.send("/start", at=at)
-    await person.press("English")
+    await person.press("English", at=at)
     return person
 
 
@@ -103,8 +103,8 @@ async def test_out_of_hours_in_ukrainian(desk_engine: Engine) -> None:
 
 async def test_while_waiting_the_bot_keeps_messages_for_the_mediator(desk_engine: Engine, settings) -> None:
     person = await english_person(desk_engine, "waiter")
-    await person.send("person")
-    await person.press("handoff:yes")
+    await person.send("person", at=WEDNESDAY_NOON)
+    await person.press("handoff:yes", at=WEDNESDAY_NOON)
     start = WEDNESDAY_NOON + dt.timedelta(minutes=5)
     await person.send("how do I register with a family doctor", at=start)
     assert person.intents == [None] and EN["handoff.waiting_note"] in person.text  # not answered by the bot
@@ -223,3 +223,66 @@ async def test_a_rating_only_counts_for_the_persons_own_ticket_and_once(desk_eng
     await owner.send(payload=f"rate:{ticket.id}:5")
     await owner.send(payload=f"rate:{ticket.id}:2")  # an old button pressed again
     assert (await queue.get(ticket.id)).rating == 5  # type: ignore[union-attr]
+
+
+async def test_after_danger_words_a_typed_1_asks_for_a_person_urgently(desk_engine: Engine, settings) -> None:
+    person = await english_person(desk_engine, "danger")
+    await person.send("he is beating me, how do I register with a family doctor")
+    assert "112" in person.replies[0].text
+    assert person.replies[-1].buttons[0].payload == "human:urgent"  # "1" on WhatsApp
+    await person.send("1")
+    assert person.payloads == ["handoff:yes", "handoff:no"]
+    await person.send("yes")  # typed instead of pressed
+    assert EN["handoff.queued"] in person.text
+    assert rows(settings, "SELECT urgent FROM tickets") == [(1,)]
+
+
+@pytest.mark.parametrize(("lang", "native", "typed"), [("ro", "Română", "da"), ("uk", "Українська", "Так")])
+async def test_consent_typed_in_the_persons_language(desk_engine: Engine, settings, lang, native, typed) -> None:
+    person = Person(desk_engine, f"typed-{lang}", lang_hint=lang)
+    await person.send("/start")
+    await person.press(native)
+    await person.send(payload="human")
+    await person.send(typed)
+    assert rows(settings, "SELECT language, status FROM tickets") == [(lang, "waiting")]
+
+
+async def test_odd_digits_do_not_break_a_turn(desk_engine: Engine) -> None:
+    person = await english_person(desk_engine, "digits")
+    for text in ("²", "①", "٣"):
+        await person.send(text)
+        assert person.replies  # answered, not crashed
+
+
+async def test_with_a_mediator_cancel_on_the_forget_question_keeps_the_conversation(
+    desk_engine: Engine, settings
+) -> None:
+    person = await english_person(desk_engine, "careful")
+    await person.send("person")
+    await person.press("handoff:yes")
+    queue = HandoffQueue(desk_engine.store)
+    [ticket] = await queue.waiting()
+    await queue.claim(ticket.id, "tg:1")
+    await person.send("forget")
+    await person.send("Cancel")  # the label of the "do not delete" button, typed
+    assert EN["forget.cancelled"] in person.text
+    assert rows(settings, "SELECT status FROM tickets") == [("claimed",)]
+    await person.send("stop")  # could be meant for the mediator: asked first
+    assert EN["handoff.confirm_end"] in person.text
+    await person.send("2")  # No
+    assert rows(settings, "SELECT status FROM tickets") == [("claimed",)]
+
+
+async def test_a_photo_caption_reaches_the_mediator(desk_engine: Engine, settings) -> None:
+    from bot.messages import Incoming
+
+    person = await english_person(desk_engine, "photographer")
+    await person.send("person")
+    await person.press("handoff:yes")
+    queue = HandoffQueue(desk_engine.store)
+    [ticket] = await queue.waiting()
+    await queue.claim(ticket.id, "tg:1")
+    replies = await desk_engine.handle(Incoming(person.key, text="this letter came from IGI", media=True))
+    assert replies == []  # the caption says it in words: nothing to ask
+    [body] = [b for (b,) in rows(settings, "SELECT body FROM outbox WHERE channel = 'desk' AND body LIKE '%relay%'")]
+    assert '"media": true' in body and "this letter came from IGI" in body
