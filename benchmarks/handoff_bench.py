@@ -59,6 +59,7 @@ def start_service(folder: Path, fake: FakeTelegram, port: int) -> subprocess.Pop
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
         "MEDIATOR_CHAT_ID": str(GROUP),
+        "MEDIATOR_LANGUAGE": "en",
         "MEDIATOR_MESSAGES_PER_MINUTE": "60000",
         "HANDOFF_CHECK_SECONDS": "3600",
     }
