@@ -116,8 +116,14 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
     ticket = ctx.ticket
     if payload and payload.startswith(PAYLOAD_RATE):
         _, ticket_id, value = [*payload.split(":"), "", ""][:3]
-        if ticket_id.isdecimal() and value.isdecimal() and 1 <= int(value) <= 5:
-            rate(ctx, int(ticket_id), int(value))
+        own = ticket is not None and ticket_id == str(ticket.id)  # an older ticket's button does nothing
+        if own and value.isdecimal() and 1 <= int(value) <= 5:
+            if ticket.status == "closed" and ticket.rating is None:
+                rate(ctx, ticket.id, int(value))
+            else:  # rated already: thank again, change nothing
+                ctx.say(ctx.t("handoff.rated"), [ctx.button("button.menu", "menu")])
+        else:
+            ctx.say(ctx.t("menu.title"), [ctx.button("button.menu", "menu")])
         return True
     if ticket is None or ctx.queue is None:
         return False

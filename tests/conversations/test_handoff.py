@@ -220,7 +220,9 @@ async def test_a_rating_only_counts_for_the_persons_own_ticket_and_once(desk_eng
     await queue.close(ticket.id)
     other = await english_person(desk_engine, "other")
     await other.send(payload=f"rate:{ticket.id}:1")  # someone else's ticket
+    assert EN["handoff.rated"] not in other.text
     await owner.send(payload=f"rate:{ticket.id}:5")
+    assert EN["handoff.rated"] in owner.text
     await owner.send(payload=f"rate:{ticket.id}:2")  # an old button pressed again
     assert (await queue.get(ticket.id)).rating == 5  # type: ignore[union-attr]
 
