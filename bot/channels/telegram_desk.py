@@ -39,6 +39,7 @@ COMMANDS = {"close", "release", "transfer", "languages", "queue", "help"}
 ANONYMOUS_ADMIN = 1087968824  # the user Telegram shows for "remain anonymous" admins
 MEMBER_STATUSES = {"creator", "administrator", "member"}
 MEMBERSHIP_CACHE_SECONDS = 300.0
+CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
 
 
 def _mediator(user: Any) -> Mediator:
@@ -317,7 +318,7 @@ class TelegramDeskSender:
         parts = [
             (f"🔴 <b>{self.text('urgent')}</b> · " if ticket.urgent else "") + f"<b>#{ticket.id}</b>",
             f"{html.escape(names.native_name(ticket.language))} ({ticket.language})",
-            {"telegram": "Telegram", "whatsapp": "WhatsApp"}.get(ticket.channel, ticket.channel),
+            CHANNEL_NAMES.get(ticket.channel, ticket.channel),
             self.text("waiting_minutes", minutes=_minutes(ticket.created_at, now)),
         ]
         lines = [" · ".join(parts)]
@@ -387,7 +388,7 @@ class TelegramDeskSender:
                 log.info("topic of ticket %d not reopened (%s)", ticket.id, exc.message)
             await self._to_ticket(ticket.id, await self._transcript(ticket))
         holder = _mention({"id": ticket.mediator, "name": ticket.mediator_name or self.text("mediator")})
-        channel = {"telegram": "Telegram", "whatsapp": "WhatsApp"}.get(ticket.channel, ticket.channel)
+        channel = CHANNEL_NAMES.get(ticket.channel, ticket.channel)
         await self._to_ticket(ticket.id, self.text("claimed_note", holder=holder, channel=channel))
 
     async def _relay(self, body: dict[str, Any]) -> None:

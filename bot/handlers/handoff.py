@@ -12,14 +12,13 @@ from dataclasses import replace
 
 from bot.handlers import crisis
 from bot.handlers.context import Context
+from bot.handoff.desk import PAYLOAD_RATE, rating_buttons
 from bot.handoff.schedule import DAYS, Schedule
-from bot.messages import Button
 
 PAYLOAD_ASK = "human"
 PAYLOAD_URGENT = "human:urgent"
 PAYLOAD_YES = "handoff:yes"
 PAYLOAD_NO = "handoff:no"
-PAYLOAD_RATE = "rate:"
 PAYLOAD_END = "handoff:end"
 PAYLOAD_STAY = "handoff:stay"
 STEP_CONFIRM = "confirm_handoff"
@@ -239,4 +238,4 @@ def cancel(ctx: Context) -> None:
 
 def ask_rating(ctx: Context, ticket_id: int) -> None:
     ctx.state.data["rated"] = None
-    ctx.say(ctx.t("handoff.rate"), [Button(f"{n} ⭐", f"{PAYLOAD_RATE}{ticket_id}:{n}") for n in range(1, 6)])
+    ctx.say(ctx.t("handoff.rate"), rating_buttons(ticket_id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -30,8 +30,7 @@ from nlu.languages import LANGUAGES
 
 log = logging.getLogger(__name__)
 
-PAYLOAD_RATE = "rate:"  # the person's side reads it (bot.handlers.handoff)
-KINDS = ("claim", "say", "close", "release", "transfer", "languages", "queue", "help", "refused")
+PAYLOAD_RATE = "rate:"  # a rating button; the person's side reads it (bot.handlers.handoff)
 
 
 @dataclass(frozen=True)
@@ -47,11 +46,9 @@ class DeskAction:
     coordinator: bool = False  # an administrator of the group: may close, release or transfer any ticket
 
 
-@dataclass
-class _Effects:
-    person_jobs: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # channel, chat, body
-    logged: list[dict[str, Any]] = field(default_factory=list)  # messages rows
-    desk_jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+def rating_buttons(ticket_id: int) -> list[Button]:
+    """1 to 5 stars for a closed ticket (asked by the bot, or after the person ended it)."""
+    return [Button(f"{n} ⭐", f"{PAYLOAD_RATE}{ticket_id}:{n}") for n in range(1, 6)]
 
 
 def desk_chat(ticket_id: int | None) -> str:
@@ -137,14 +134,11 @@ class Desk:
         )
         return True
 
-    def rating_buttons(self, ticket: Ticket) -> list[Button]:
-        return [Button(f"{n} ⭐", f"{PAYLOAD_RATE}{ticket.id}:{n}") for n in range(1, 6)]
-
     async def close_for_person(self, conn: AsyncConnection, ticket: Ticket, at: dt.datetime, key: str) -> None:
         """Tell the person the mediator is gone and the bot is back, and ask for a rating."""
         lang = ticket.language
         await self.tell_person(conn, ticket, self._t(lang, key), at)
-        await self.tell_person(conn, ticket, self._t(lang, "handoff.rate"), at, buttons=self.rating_buttons(ticket))
+        await self.tell_person(conn, ticket, self._t(lang, "handoff.rate"), at, buttons=rating_buttons(ticket.id))
 
     # -- actions ---------------------------------------------------------------------------------
 
