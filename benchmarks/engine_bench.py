@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import percentile  # noqa: E402
 from bot.app import running_engine  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.messages import ConversationKey, Incoming  # noqa: E402
@@ -40,11 +41,6 @@ MIX = [
     ("text", "malai kaam chahiyo"),
     ("payload", "fb:rights.asylum:1"),
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def run(people: int, messages: int, concurrency: int, db: Path, handoff: bool = False) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import percentile  # noqa: E402
 from bot.kb import load_knowledge  # noqa: E402
 from nlu import translit  # noqa: E402
 from nlu.evaluate import read_questions  # noqa: E402
@@ -52,11 +53,6 @@ def synthetic(examples: list[Example], scale: int, seed: int = 7) -> list[Exampl
                 words[i] = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
             out.append(Example(f"{e.intent}.syn{copy}", e.lang, " ".join(words)))
     return out
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def clear_caches(matcher: BuiltinMatcher) -> None:

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,10 +27,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import percentile, post, start_service  # noqa: E402
 from tests.fakes.servers import ThreadedServer, free_port  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, button_update, text_update  # noqa: E402
 
-SECRET = "bench-secret"
 QUESTIONS = [
     "how do I register with a family doctor",
     "cum ma inscriu la medicul de familie",
@@ -43,37 +41,6 @@ QUESTIONS = [
     "where can I learn Romanian",
     "tell me a joke",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def start_service(folder: Path, fake: FakeTelegram, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'bench.db'}",
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TELEGRAM_API_BASE_URL": fake.url,
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env)
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit("service did not start")
-
-
-async def post(client: httpx.AsyncClient, url: str, update: dict) -> None:
-    response = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
-    response.raise_for_status()
 
 
 async def latency(fake: FakeTelegram, url: str, people: int, rate: float, seconds: float) -> None:

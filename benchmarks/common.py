@@ -1,0 +1,49 @@
+"""What the benchmark scripts share: percentiles, and `acasa serve` started against a fake Bot API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def start_service(folder: Path, fake: Any, port: int, **settings: str) -> subprocess.Popen[bytes]:
+    """`acasa serve` as its own process (SQLite in ``folder``), talking to the fake Bot API ``fake``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'bench.db'}",
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "TELEGRAM_API_BASE_URL": fake.url,
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        **settings,
+    }
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env)
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("service did not start")
+
+
+async def post(client: httpx.AsyncClient, url: str, update: dict) -> None:
+    """Post an update to the webhook as Telegram does."""
+    response = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    response.raise_for_status()
