@@ -106,6 +106,14 @@ def _digit(text: str) -> int | None:
     return int(stripped) if stripped.isdecimal() and 1 <= int(stripped) <= 5 else None
 
 
+def concerns(ctx: Context) -> bool:
+    """Whether the gate has anything to do (most people never had a ticket: skip the work)."""
+    payload = ctx.incoming.payload
+    return ctx.state.language is not None and (
+        ctx.ticket is not None or (payload is not None and payload.startswith(PAYLOAD_RATE))
+    )
+
+
 async def gate(ctx: Context, command: str | None, choice: str | None = None) -> bool:
     """Handle the message here if the person is in the queue or with a mediator (or is rating one);
     False lets the bot answer as usual. ``choice`` is the button a typed number stands for."""

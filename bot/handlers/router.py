@@ -116,7 +116,7 @@ async def _route(ctx: Context) -> None:
     incoming = ctx.incoming
     payload = incoming.payload
     text = incoming.text or ""
-    if ctx.state.language is not None and await handoff.gate(
+    if handoff.concerns(ctx) and await handoff.gate(
         ctx, _command(ctx, text) if text else None, _numbered_choice(ctx, text) if text else None
     ):
         return

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import Store
 from bot.store.schema import desk_state, mediators, messages, tickets
-from bot.store.store import as_utc
+from bot.store.store import as_utc, ticket_row
 
 OPEN = ("waiting", "claimed")
 
@@ -90,23 +90,6 @@ class Mediator:
     languages: tuple[str, ...] = ()
 
 
-def ticket_values(
-    person_id: int, channel: str, language: str, topics: list[str], urgent: bool, summary: str | None, at: dt.datetime
-) -> dict[str, Any]:
-    """The row of a new waiting ticket (also used by the store when a turn opens one)."""
-    return {
-        "person_id": person_id,
-        "channel": channel,
-        "language": language,
-        "topics": topics,
-        "urgent": urgent,
-        "status": "waiting",
-        "summary": summary,
-        "created_at": at,
-        "last_activity_at": at,
-    }
-
-
 async def transition(conn: AsyncConnection, ticket_id: int, allowed: tuple[str, ...], **values: Any) -> Ticket | None:
     """Change a ticket only if its status is one of ``allowed`` (and, with ``mediator_is``, only if
     that mediator holds it). Returns the changed ticket, or None if someone else got there first."""
@@ -141,7 +124,8 @@ class HandoffQueue:
         at = at or dt.datetime.now(dt.UTC)
 
         async def work(conn):
-            values = ticket_values(person_id, channel, language, topics, urgent, None, at)
+            opening = {"channel": channel, "language": language, "topics": topics, "urgent": urgent}
+            values = ticket_row(person_id, opening, at)
             result = await conn.execute(insert(tickets).values(**values).returning(*tickets.c))
             return _ticket(result.one())
 

@@ -93,6 +93,11 @@ def outbox_row(channel: str, chat_id: str, body: dict[str, Any], at: dt.datetime
     }
 
 
+def ticket_row(person_id: int, opening: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
+    """A new waiting ticket; ``opening`` has channel, language, topics, urgent and maybe summary."""
+    return {**opening, "person_id": person_id, "status": "waiting", "created_at": at, "last_activity_at": at}
+
+
 @dataclass(frozen=True)
 class _Accept:
     """A platform update waiting to be stored (see ``Store.accept_update``)."""
@@ -486,8 +491,7 @@ class Store:
             if status == "claimed":
                 jobs.append((f"ticket:{ticket_id}", body))
         if effects.open_ticket is not None:
-            values = {**effects.open_ticket, "person_id": person_id, "status": "waiting"}
-            values.update(created_at=at, last_activity_at=at)
+            values = ticket_row(person_id, effects.open_ticket, at)
             ticket_id = (await conn.execute(insert(tickets).values(**values).returning(tickets.c.id))).scalar_one()
             jobs.append(("queue", {"kind": "card", "ticket_id": ticket_id}))
         if jobs:
