@@ -25,6 +25,7 @@ from bot.logs import configure_logging
 from bot.matching import build_matcher
 from bot.messages import Outgoing
 from bot.store import Store
+from bot.store.notify import CONTENT_CHANNEL, notify
 from nlu.evaluate import evaluate, format_report, read_questions
 from nlu.languages import LANGUAGES, base_code
 from nlu.rasa import export_training_data
@@ -295,6 +296,17 @@ def cmd_kb_reload(args: argparse.Namespace) -> int:
         print("Not reloaded: a running bot keeps serving the last good version.")
         return 1
     trigger = request_reload(args.kb or paths.knowledge_dir())
+    settings = _settings()
+    if settings.database_url.startswith("postgresql"):  # instances on other machines hear it too
+
+        async def tell_everyone() -> None:
+            store = await Store.open(settings.database_url, migrate=False)
+            try:
+                await notify(store.engine, CONTENT_CHANNEL)
+            finally:
+                await store.close()
+
+        asyncio.run(tell_everyone())
     print(f"Reload requested ({trigger.name} touched); running bots pick it up within seconds.")
     return 0
 

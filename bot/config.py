@@ -53,6 +53,11 @@ class Settings:
     handoff_no_reply_minutes: float = 10.0  # a claimed ticket without a mediator reply is flagged
     handoff_idle_hours: float = 24.0  # a conversation with a mediator idle this long is closed
     handoff_check_seconds: float = 30.0
+    webhook_max_bytes: int = 1_000_000  # larger request bodies are refused while they stream in
+    webhook_max_json_depth: int = 64  # deeper JSON is refused (Telegram's updates nest about 10 deep)
+    telegram_messages_per_second: float | None = 30.0  # for the whole bot, all instances; None = no limit
+    whatsapp_messages_per_second: float | None = 20.0
+    claim_lease_seconds: float = 30.0  # an instance that dies leaves its work to others after this
 
     @property
     def handoff_enabled(self) -> bool:
@@ -227,7 +232,17 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         handoff_no_reply_minutes=number("HANDOFF_NO_REPLY_MINUTES", 10.0, minimum=1.0),
         handoff_idle_hours=number("HANDOFF_IDLE_HOURS", 24.0, minimum=0.5),
         handoff_check_seconds=number("HANDOFF_CHECK_SECONDS", 30.0, minimum=0.1),
+        webhook_max_bytes=int(number("WEBHOOK_MAX_BYTES", 1_000_000, minimum=10_000, integer=True)),
+        webhook_max_json_depth=int(number("WEBHOOK_MAX_JSON_DEPTH", 64, minimum=16, integer=True)),
+        telegram_messages_per_second=number("TELEGRAM_MESSAGES_PER_SECOND", 30.0, minimum=0.0) or None,
+        whatsapp_messages_per_second=number("WHATSAPP_MESSAGES_PER_SECOND", 20.0, minimum=0.0) or None,
+        claim_lease_seconds=number("CLAIM_LEASE_SECONDS", 30.0, minimum=1.0),
     )
+    if settings.claim_lease_seconds <= settings.telegram_timeout + 1:
+        problems.append(
+            f"CLAIM_LEASE_SECONDS ({settings.claim_lease_seconds:g}) must be longer than TELEGRAM_TIMEOUT "
+            f"({settings.telegram_timeout:g}) plus a second: a message being sent must not be taken over"
+        )
     if problems:
         raise SettingsError(problems)
     return settings

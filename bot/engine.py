@@ -24,6 +24,7 @@ from bot.handlers.context import Context
 from bot.handlers.handoff import HAS_TICKETS
 from bot.handlers.router import route
 from bot.handoff.queue import HandoffQueue
+from bot.intake import clean_text
 from bot.messages import ConversationKey, Incoming, Outgoing
 from bot.store import PersonState, Store, Turn
 
@@ -140,9 +141,12 @@ class Engine:
         self.locks = ConversationLocks()
         self.cache = StateCache() if store.is_sqlite else None
 
-    async def _load(self, key: ConversationKey) -> PersonState:
-        cached = self.cache.get(key) if self.cache else None
-        return cached if cached is not None else await self.store.load(key)
+    async def _load(self, incoming: Incoming) -> tuple[PersonState, bool]:
+        """The person's state and whether this very message was handled already."""
+        cached = self.cache.get(incoming.key) if self.cache else None
+        if cached is None:
+            return await self.store.load_for(incoming.key, incoming.message_id)
+        return cached, await self.store.already_handled(cached.person_id, incoming.message_id)
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         async with self.locks.hold(incoming.key):
@@ -154,8 +158,12 @@ class Engine:
                 raise
 
     async def _handle(self, incoming: Incoming) -> list[Outgoing]:
-        state = await self._load(incoming.key)
-        if await self.store.already_handled(state.person_id, incoming.message_id):
+        if incoming.text:  # whatever the channel, only text a database can store goes further
+            text, fixes = clean_text(incoming.text)
+            if fixes:
+                incoming = replace(incoming, text=text)
+        state, handled = await self._load(incoming)
+        if handled:
             log.info("duplicate message ignored")
             if incoming.inbox_id is not None:
                 await self.store.finish_update(incoming.inbox_id)
@@ -180,7 +188,7 @@ class Engine:
         if choices is not None:
             state.data["choices"] = [b.payload for b in choices]
         _remember_topics(state, ctx)
-        await self.store.save(
+        state.person_id = await self.store.save(
             Turn(
                 state=state,
                 at=incoming.received_at,

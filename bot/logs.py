@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 
 CHATTY_LIBRARIES = ("aiosqlite", "asyncpg", "httpx", "httpcore", "telegram", "sqlalchemy.engine", "twilio")
 
@@ -23,3 +24,10 @@ def configure_logging(level: str) -> None:
 def quiet_libraries() -> None:
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def where(exc: BaseException) -> str:
+    """An error's type and the lines that raised it, without its message: a message can quote
+    what a person wrote (``invalid literal for int(): '...'``)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    return f"{type(exc).__name__}\n{frames}"

@@ -1,10 +1,16 @@
-"""Deliver stored replies: in order per chat, within rate limits, retrying until they arrive.
+"""Deliver stored messages: in order per chat, within rate limits, retrying until they arrive.
 
 Jobs come from the ``outbox`` table, written in the same transaction as the turn that produced
-them, so a crash never loses a reply. A job is deleted once delivered. Platform outcomes:
-rate-limited → wait as long as told (and pause the channel); server errors and timeouts → back
-off and retry; blocked by the person → stop sending to them; refused as malformed → kept as failed
-for operators, without its text.
+them, so a crash never loses a reply. Each instance claims due jobs in batches (see
+``bot.store.jobs``), delivers them concurrently and records the outcomes in batches: the cost per
+message does not grow with the backlog. Platform outcomes: rate-limited → the channel pauses
+(every instance) and the job waits as long as told; server errors and timeouts → back off and
+retry; blocked by the person → stop sending to them; refused for good (a malformed request, a
+chat id the platform cannot have) → kept as failed for operators, without its text, never retried.
+
+A message the platform accepted but whose outcome was not yet recorded when the process was
+killed is sent again after the restart (the platforms offer no idempotency key); outcomes are
+recorded within milliseconds, which keeps that window small.
 """
 
 from __future__ import annotations
@@ -15,15 +21,20 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from bot.store import DESK, Job, Store
+from bot.logs import where
+from bot.pacing import Pacer, SharedMoments
+from bot.store import DESK, Job, Outcomes, Store
+from bot.store.jobs import delivery_row
+from bot.store.turns import FAREWELL
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
+UNEXPECTED_ATTEMPTS = 3  # an error no platform rule explains: tried this often, then failed for good
+FAREWELL_ATTEMPTS = 20  # the confirmation after "forget" is dropped (not kept) after this many tries
 
 
 @dataclass(frozen=True)
@@ -57,145 +68,223 @@ class Hold:
 
 
 Outcome = Sent | Retry | Blocked | Failed | Hold
-Pace = Callable[[], Awaitable[None]]
-Progress = Callable[[int], Awaitable[None]]
+
+
+class Pace(Protocol):
+    async def __call__(self) -> None: ...
+
+
+class Progress(Protocol):
+    async def __call__(self, parts_sent: int, delivery: tuple[str, dict[str, Any]] | None = None) -> None:
+        """``parts_sent`` parts of the job are out; ``delivery`` = (platform message id, what was
+        sent) for platforms that report a message's fate later."""
 
 
 class Sender(Protocol):
     channel: str
-    messages_per_second: float  # across all chats
+    rate: tuple[float | None, float]  # at most (messages, in seconds) for the whole bot; None = no limit
     seconds_between_messages_per_chat: float
 
     async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome: ...
-
-
-class RateLimiter:
-    """A global pace (messages per second) and a minimum gap between messages to one chat."""
-
-    def __init__(self, per_second: float, per_chat_gap: float):
-        self.gap = 1.0 / per_second
-        self.per_chat_gap = per_chat_gap
-        self._next_global = 0.0
-        self._next_chat: dict[str, float] = {}
-
-    async def wait(self, chat_id: str) -> None:
-        now = time.monotonic()
-        start = max(now, self._next_global, self._next_chat.get(chat_id, 0.0))
-        self._next_global = max(start, self._next_global) + self.gap
-        self._next_chat[chat_id] = start + self.per_chat_gap
-        if len(self._next_chat) > 10_000:
-            self._next_chat = {k: v for k, v in self._next_chat.items() if v > now}
-        if start > now:
-            await asyncio.sleep(start - now)
-
-    def pause(self, seconds: float) -> None:
-        self._next_global = max(self._next_global, time.monotonic() + seconds)
 
 
 def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** min(attempts, 16)) * random.uniform(0.8, 1.2)
 
 
+class Recorder:
+    """Collects delivery outcomes and writes them in batches, one transaction each."""
+
+    def __init__(self, store: Store, written: Any):
+        self.store = store
+        self.written = written  # called with each batch once it is stored
+        self._outcomes = Outcomes()
+        self._ready = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def add(self, **items: Any) -> None:
+        for name, value in items.items():
+            getattr(self._outcomes, name).append(value)
+        self._ready.set()
+        self._idle.clear()
+
+    async def run(self) -> None:
+        while True:
+            await self._ready.wait()
+            await asyncio.sleep(0)  # deliveries finishing at the same moment join this batch
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self._outcomes = self._outcomes, Outcomes()
+        self._ready.clear()
+        if len(batch):
+            delay = 0.05
+            for attempt in range(8):
+                try:
+                    await self.store.record(batch)
+                    break
+                except Exception:
+                    log.exception("delivery outcomes not recorded (attempt %d); retrying", attempt + 1)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+            self.written(batch)
+        if not len(self._outcomes):
+            self._idle.set()
+
+    async def drain(self) -> None:
+        """Write whatever is collected (stopping)."""
+        while not self._idle.is_set():
+            await self.flush()
+
+
 class Outbox:
-    def __init__(self, store: Store, senders: dict[str, Sender], *, concurrency: int = 16, idle_poll: float = 1.0):
+    def __init__(
+        self,
+        store: Store,
+        senders: dict[str, Sender],
+        *,
+        owner: str = "local",
+        shared_pace: bool = False,
+        concurrency: int = 64,
+        idle_poll: float = 1.0,
+        lease: dt.timedelta = dt.timedelta(seconds=60),
+    ):
         self.store = store
         self.senders = senders
+        self.owner = owner
         self.concurrency = concurrency
         self.idle_poll = idle_poll
-        self.limiters = {
-            name: RateLimiter(s.messages_per_second, s.seconds_between_messages_per_chat) for name, s in senders.items()
+        self.lease = lease
+        self.channels = tuple(senders)
+        self.pacers = {
+            name: Pacer(*s.rate, moments=SharedMoments(store, name) if shared_pace else None)
+            for name, s in senders.items()
         }
+        self.recorder = Recorder(store, self._written)
         self._wake = asyncio.Event()
-        self._busy: set[tuple[str, str]] = set()
+        self._wake_at: float | None = None  # a chat's pace allows its next message then
         self._tasks: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        recorder = asyncio.create_task(self.recorder.run())
         try:
             while True:
                 self._wake.clear()
                 free = self.concurrency - len(self._tasks)
-                jobs = []
-                if free > 0:
-                    # A copy taken before the query: a delivery that finishes while the query runs must
-                    # still count as busy, or its job (read before the delete) would go out twice.
-                    busy = set(self._busy)
-                    jobs = await self.store.due_jobs(dt.datetime.now(dt.UTC), free, busy)
-                for job in jobs:
-                    if job.channel not in self.senders:
-                        continue
-                    self._busy.add((job.channel, job.chat_id))
-                    task = asyncio.create_task(self._deliver(job))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
-                if jobs:
-                    continue
-                await self._sleep()
+                if free > 0 and self.channels:
+                    jobs = await self.store.claim_jobs(self.owner, free, self.lease, self.channels)
+                    await self._prepare(jobs)
+                    for job in jobs:
+                        task = asyncio.create_task(self._deliver(job))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+                    if len(jobs) == free:
+                        continue  # there may be more; the next round waits for a free place
+                await self._sleep(idle=free > 0)
         finally:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+            with contextlib.suppress(Exception):
+                await self.recorder.drain()
 
-    async def _sleep(self) -> None:
-        """Until woken (a new reply, a delivery finished) or the next delayed job is due."""
+    async def _prepare(self, jobs: list[Job]) -> None:
+        """Let senders look up, in one query per batch, what they need per job."""
+        for name, sender in self.senders.items():
+            prepare = getattr(sender, "prepare", None)
+            mine = [job for job in jobs if job.channel == name]
+            if prepare is not None and mine:
+                await prepare(mine)
+
+    async def _sleep(self, *, idle: bool) -> None:
+        """Until woken (a new reply, a delivery finished), the next delayed job is due, or a chat's
+        pace allows its next message."""
         timeout = self.idle_poll
-        next_due = await self.store.next_due()
-        wait = (next_due - dt.datetime.now(dt.UTC)).total_seconds() if next_due is not None else None
-        if wait is not None and wait > 0:  # due now means its chat is busy: a finished delivery wakes us
-            timeout = min(timeout, wait)
+        if idle:
+            next_due = await self.store.next_due(self.channels)
+            wait = (next_due - dt.datetime.now(dt.UTC)).total_seconds() if next_due is not None else None
+            if wait is not None and wait > 0:  # due now means its chat is busy or paced: see below
+                timeout = min(timeout, wait)
+        if self._wake_at is not None:
+            timeout = min(timeout, max(0.0, self._wake_at - time.monotonic()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
+        if self._wake_at is not None and self._wake_at <= time.monotonic():
+            self._wake_at = None
+
+    def _written(self, batch: Outcomes) -> None:
+        paced = [moment for _, moment in batch.sent if moment is not None]
+        if paced:  # the same chats' next messages may go once their pace allows
+            at = time.monotonic() + max(0.0, (min(paced) - dt.datetime.now(dt.UTC)).total_seconds())
+            self._wake_at = at if self._wake_at is None else min(self._wake_at, at)
+        self._wake.set()
 
     async def _deliver(self, job: Job) -> None:
-        log.debug("delivering job %d", job.id)
         sender = self.senders[job.channel]
-        limiter = self.limiters[job.channel]
+        pacer = self.pacers[job.channel]
+        per_chat = sender.seconds_between_messages_per_chat
+        last_part = 0.0  # when this job last sent a message (Unix time); 0 = not yet
+
+        async def pace() -> None:
+            nonlocal last_part
+            if last_part and per_chat:  # parts of one long message keep the chat's pace too
+                await asyncio.sleep(max(0.0, last_part + per_chat - time.time()))
+            await pacer.acquire()
+            last_part = time.time()
+
+        async def progress(parts_sent: int, delivery: tuple[str, dict[str, Any]] | None = None) -> None:
+            job.parts_sent = parts_sent
+            until = dt.datetime.now(dt.UTC) + self.lease  # still working on it: keep the claim
+            self.recorder.add(progress=(job.id, parts_sent, until))
+            if delivery is not None:
+                platform_id, body = delivery
+                self.recorder.add(
+                    deliveries=delivery_row(platform_id, job.channel, job.chat_id, body, dt.datetime.now(dt.UTC))
+                )
+
         try:
-
-            async def pace() -> None:
-                await limiter.wait(job.chat_id)
-
-            async def progress(parts_sent: int) -> None:
-                job.parts_sent = parts_sent
-                await self.store.job_progress(job.id, parts_sent)
-
             try:
                 outcome = await sender.deliver(job, pace, progress)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # a bug or an unexpected error: keep the job, retry later
-                log.exception("delivery of job %d failed unexpectedly", job.id)
-                outcome = Retry(None, type(exc).__name__)
-            await self._record(job, outcome, limiter)
+            except Exception as exc:  # a bug or an unexpected error: a few more tries, then failed
+                log.error("delivery of job %d failed unexpectedly: %s", job.id, where(exc))
+                error = f"unexpected {type(exc).__name__}"
+                outcome = Failed(error) if job.attempts + 1 >= UNEXPECTED_ATTEMPTS else Retry(None, error)
+            next_for_chat = _moment(last_part + per_chat) if last_part and per_chat else None
+            await self._record(job, outcome, pacer, next_for_chat)
+        except asyncio.CancelledError:
+            raise
         except Exception:
             log.exception("recording the outcome of job %d failed; it will be tried again", job.id)
         finally:
-            self._busy.discard((job.channel, job.chat_id))
             self._wake.set()
 
-    async def _record(self, job: Job, outcome: Outcome, limiter: RateLimiter) -> None:
+    async def _record(self, job: Job, outcome: Outcome, pacer: Pacer, next_for_chat: dt.datetime | None) -> None:
+        """``next_for_chat``: when the chat's pace allows its next message (None: this job sent
+        none, as an acknowledged button press)."""
+        farewell = bool(job.body.get(FAREWELL))
         if isinstance(outcome, Sent):
-            await self.store.job_sent(job.id)
+            self.recorder.add(sent=(job, next_for_chat))
+        elif farewell and not (isinstance(outcome, Retry) and job.attempts + 1 < FAREWELL_ATTEMPTS):
+            # After "forget" nothing about the person may stay, not even an undeliverable goodbye.
+            log.warning("the confirmation of a deletion could not be delivered (%s); dropped", outcome)
+            self.recorder.add(deleted=job.id)
         elif isinstance(outcome, Retry):
             delay = outcome.after if outcome.after is not None else backoff(job.attempts)
             if outcome.pause_channel:
-                limiter.pause(delay)
+                await pacer.pause(delay)
             log.warning("job %d: %s; retrying in %.1f s (attempt %d)", job.id, outcome.error, delay, job.attempts + 1)
-            await self.store.job_retry(job.id, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay), outcome.error)
+            self.recorder.add(retries=(job.id, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay), outcome.error))
         elif isinstance(outcome, Hold):
-            held = await self.store.hold_chat(job.channel, job.chat_id)
-            log.info("job %d: %s; %d repl(ies) held until the person writes", job.id, outcome.error, held)
-            ticket_id = job.body.get("ticket_id")
-            if ticket_id is not None and DESK in self.senders:  # a mediator's message: tell them it waits
-                body = {"kind": "held", "ticket_id": ticket_id}
-                await self.store.requeue(DESK, f"ticket:{ticket_id}", body, held=False)
-            announce = getattr(self.senders[job.channel], "announce_held", None)
-            if announce is not None and not await announce(job.chat_id):
-                # The notice did not go out: try the whole thing again later rather than wait forever.
-                not_before = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=max(60.0, backoff(job.attempts)))
-                await self.store.release_held(job.channel, job.chat_id, not_before)
+            await self._hold(job, outcome)
         elif isinstance(outcome, Blocked):
             dropped = await self.store.chat_blocked(job.channel, job.chat_id)
             log.info("a person blocked the bot on %s; %d pending repl(ies) dropped", job.channel, dropped)
@@ -204,5 +293,22 @@ class Outbox:
                 body = {"kind": "blocked", "ticket_id": ticket_id}
                 await self.store.requeue(DESK, f"ticket:{ticket_id}", body, held=False)
         else:
-            log.error("job %d refused by %s: %s", job.id, job.channel, outcome.error)
-            await self.store.job_failed(job.id, outcome.error)
+            log.error("job %d refused for good by %s: %s", job.id, job.channel, outcome.error)
+            self.recorder.add(failed=(job.id, outcome.error))
+
+    async def _hold(self, job: Job, outcome: Hold) -> None:
+        held = await self.store.hold_chat(job.channel, job.chat_id)
+        log.info("job %d: %s; %d repl(ies) held until the person writes", job.id, outcome.error, held)
+        ticket_id = job.body.get("ticket_id")
+        if ticket_id is not None and DESK in self.senders:  # a mediator's message: tell them it waits
+            body = {"kind": "held", "ticket_id": ticket_id}
+            await self.store.requeue(DESK, f"ticket:{ticket_id}", body, held=False)
+        announce = getattr(self.senders[job.channel], "announce_held", None)
+        if announce is not None and not await announce(job.chat_id):
+            # The notice did not go out: try the whole thing again later rather than wait forever.
+            not_before = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=max(60.0, backoff(job.attempts)))
+            await self.store.release_held(job.channel, job.chat_id, not_before)
+
+
+def _moment(unix_time: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(unix_time, dt.UTC)

@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import hmac
-import json
 import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,17 +30,19 @@ from bot.app import running_engine
 from bot.config import Settings
 from bot.engine import Engine
 from bot.inbox import InboxProcessor, Parser
+from bot.intake import Refused, clean_form, parse_json_object, read_limited
 from bot.outbox import Outbox, Sender
 from bot.store import DESK
+from bot.store.base import hold_sqlite_file
+from bot.store.notify import CONTENT_CHANNEL, listen
 
 log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1_000_000
 
 
 @dataclass
 class Service:
     settings: Settings
+    instance: str = field(default_factory=lambda: instance_name())
     engine: Engine | None = None
     inbox: InboxProcessor | None = None
     outbox: Outbox | None = None
@@ -47,20 +51,16 @@ class Service:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-async def _read_json(request: Request) -> tuple[dict[str, Any] | None, Response | None]:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        return None, JSONResponse({"ok": False, "error": "body too large"}, status_code=413)
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return None, JSONResponse({"ok": False, "error": "body too large"}, status_code=413)
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        return None, JSONResponse({"ok": False, "error": "malformed JSON"}, status_code=400)
-    if not isinstance(data, dict):
-        return None, JSONResponse({"ok": False, "error": "expected a JSON object"}, status_code=400)
-    return data, None
+def _refusal(refused: Refused, *, json_body: bool) -> Response:
+    if json_body:
+        return JSONResponse({"ok": False, "error": refused.reason}, status_code=refused.status)
+    return Response(refused.reason, status_code=refused.status)
+
+
+def instance_name() -> str:
+    """Who claims work in the shared database: host, process and a random part (a restarted
+    process is a new instance; the old one's claims simply run out)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 PURGE_EVERY = 6 * 3600.0
@@ -90,7 +90,9 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         health: dict[str, Any] = {
             "status": "ok",
+            "instance": service.instance,
             "content_version": engine.content.current.version,
+            "inbox_waiting": await engine.store.inbox_backlog(),
             "outbox": await engine.store.outbox_counts(),
         }
         if engine.queue is not None:
@@ -104,14 +106,20 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             return JSONResponse({"ok": False, "error": "forbidden"}, status_code=403)
-        data, error = await _read_json(request)
-        if error is not None:
-            return error
-        update_id = data.get("update_id") if data else None
-        if not isinstance(update_id, int):
+        try:
+            body = await read_limited(
+                request.stream(), request.headers.get("content-length"), settings.webhook_max_bytes
+            )
+            data = parse_json_object(body, settings.webhook_max_json_depth)
+        except Refused as refused:
+            return _refusal(refused, json_body=True)
+        update_id = data.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**63:
             return JSONResponse({"ok": False, "error": "update_id missing"}, status_code=400)
+        from bot.channels import telegram
+
         # Stored before answering 200: Telegram counts a 200 as delivered.
-        await service.engine.store.accept_update("telegram", str(update_id), data)
+        await service.engine.store.accept_update(telegram.CHANNEL, str(update_id), data, telegram.chat_key(data))
         if service.inbox:
             service.inbox.wake()
         return JSONResponse({"ok": True})
@@ -120,9 +128,12 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
         """The form parameters of a request that Twilio really signed, else an error response."""
         if service.engine is None or service.whatsapp is None:
             return None, Response("WhatsApp is not configured", status_code=404)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return None, Response("body too large", status_code=413)
+        try:  # the limit holds before anything is parsed or checked: the signature needs the body
+            body = await read_limited(
+                request.stream(), request.headers.get("content-length"), settings.webhook_max_bytes
+            )
+        except Refused as refused:
+            return None, _refusal(refused, json_body=False)
         from bot.channels import whatsapp
 
         params = whatsapp.form(body)
@@ -136,7 +147,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
             signature,
         ):
             return None, Response("forbidden", status_code=403)
-        return params, None
+        return clean_form(params), None
 
     async def twilio_whatsapp(request: Request) -> Response:
         params, error = await _twilio_params(request)
@@ -145,10 +156,10 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
         from bot.channels import whatsapp
 
         sid = params.get("MessageSid") if params else None
-        if not sid or not str(params.get("From", "")).startswith("whatsapp:"):
+        if not sid or len(sid) > 64 or not str(params.get("From", "")).startswith("whatsapp:"):
             return Response("not a WhatsApp message", status_code=400)
         # Stored before answering: Twilio retries on errors, and the reply goes through the outbox.
-        await service.engine.store.accept_update(whatsapp.CHANNEL, sid, params)
+        await service.engine.store.accept_update(whatsapp.CHANNEL, sid, params, whatsapp.chat_key(params))
         if service.inbox:
             service.inbox.wake()
         return Response(whatsapp.EMPTY_TWIML, media_type="text/xml")
@@ -159,9 +170,9 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
             return error
         sid = params.get("MessageSid") if params else None
         status = (params or {}).get("MessageStatus", "")
-        if not sid or not status:
+        if not sid or not status or len(sid) > 64 or len(status) > 20:
             return Response("MessageSid and MessageStatus are required", status_code=400)
-        code = (params or {}).get("ErrorCode") or None
+        code = (params or {}).get("ErrorCode", "")[:10] or None
         failed = await service.engine.store.delivery_report(sid, status, code)
         if failed is not None and code == "63016":
             channel, chat_id, body = failed  # too late for the 24-hour window: hold it for their next message
@@ -174,96 +185,18 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with running_engine(settings) as engine:
-            service.engine = engine
-            senders: dict[str, Sender] = {}
-            parsers: dict[str, Parser] = {}
-            if settings.telegram_bot_token:
-                from bot.channels import telegram
-
-                bot = telegram.make_bot(
-                    settings.telegram_bot_token, settings.telegram_api_base_url, read_timeout=settings.telegram_timeout
-                )
-                await bot.initialize()  # getMe: fails early on a wrong token
-                service.telegram_bot = bot
-                senders[telegram.CHANNEL] = telegram.TelegramSender(bot)
-                parsers[telegram.CHANNEL] = telegram.parse_update
-            if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
-                from bot.channels import whatsapp
-
-                service.whatsapp = whatsapp.WhatsAppSender(
-                    settings.twilio_account_sid,
-                    settings.twilio_auth_token,
-                    settings.twilio_whatsapp_from,
-                    settings.twilio_template_sid or "",
-                    engine.store,
-                    lambda: engine.content.current.locales,
-                    api_base_url=settings.twilio_api_base_url,
-                    status_callback=(settings.public_url or "") + whatsapp.STATUS_PATH,
-                )
-                senders[whatsapp.CHANNEL] = service.whatsapp
-                parsers[whatsapp.CHANNEL] = whatsapp.parse_message
-            desk_inbox = None
-            watch = None
-            if settings.handoff_enabled and service.telegram_bot is not None:
-                from bot.channels import telegram_desk
-                from bot.handoff.desk import Desk
-                from bot.handoff.desk_text import load_desk_text
-                from bot.handoff.watch import Limits, Watch
-
-                assert settings.mediator_chat_id is not None
-                text, problems = load_desk_text(settings.locales_dir, settings.mediator_language)
-                if text is None:
-                    raise RuntimeError(
-                        "the mediator desk's texts have errors: " + "; ".join(p.format() for p in problems)
-                    )
-                desk = Desk(engine.store, engine.content, text)
-                senders[DESK] = telegram_desk.TelegramDeskSender(
-                    service.telegram_bot,
-                    settings.mediator_chat_id,
-                    engine.store,
-                    engine.content,
-                    text,
-                    settings.mediator_messages_per_minute,
-                )
-                desk_inbox = telegram_desk.DeskInbox(service.telegram_bot, settings.mediator_chat_id, desk)
-                watch = Watch(desk, Limits.from_settings(settings))
-            service.outbox = Outbox(engine.store, senders)
-            service.inbox = InboxProcessor(engine, service.outbox, parsers, desk=desk_inbox)
-            service.tasks = [
-                asyncio.create_task(service.outbox.run()),
-                asyncio.create_task(service.inbox.run()),
-                asyncio.create_task(purge_periodically(engine, settings)),
-            ]
-            if watch is not None:
-                service.tasks.append(asyncio.create_task(watch.run(settings.handoff_check_seconds)))
-            if service.telegram_bot is not None:
-                from bot.channels import telegram
-
-                if polling:
-                    poller = telegram.TelegramPoller(service.telegram_bot, engine.store, service.inbox.wake)
-                    service.tasks.append(asyncio.create_task(poller.run()))
-                elif settings.public_url:
-                    await service.telegram_bot.set_webhook(
-                        settings.public_url + telegram.WEBHOOK_PATH,
-                        secret_token=settings.telegram_webhook_secret,
-                        allowed_updates=telegram.ALLOWED_UPDATES,
-                    )
-            log.info("Acasă is serving (%s)", ", ".join(senders) or "no channels configured")
-            try:
-                yield
-            finally:
-                for task in reversed(service.tasks):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                if service.telegram_bot is not None:
-                    with contextlib.suppress(Exception):
-                        await service.telegram_bot.shutdown()
-                if service.whatsapp is not None:
-                    with contextlib.suppress(Exception):
-                        await service.whatsapp.close()
-                service.engine = None
+        single = hold_sqlite_file(settings.database_url) if settings.database_url.startswith("sqlite") else None
+        try:
+            async with running_engine(settings) as engine:
+                service.engine = engine
+                await _start(service, engine, polling=polling)
+                try:
+                    yield
+                finally:
+                    await _stop(service)
+        finally:
+            if single is not None:
+                single.close()
 
     app = Starlette(
         routes=[
@@ -276,3 +209,118 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
     )
     app.state.service = service
     return app
+
+
+async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
+    """Channels, then the workers: outbox, inbox, retention, hand-off checks, content news."""
+    settings = service.settings
+    store = engine.store
+    if store.is_sqlite:  # the only process on this file: whatever was claimed before a crash is free
+        await store.release_updates()
+        await store.release_jobs()
+    senders: dict[str, Sender] = {}
+    parsers: dict[str, Parser] = {}
+    if settings.telegram_bot_token:
+        from bot.channels import telegram
+
+        bot = telegram.make_bot(
+            settings.telegram_bot_token, settings.telegram_api_base_url, read_timeout=settings.telegram_timeout
+        )
+        await bot.initialize()  # getMe: fails early on a wrong token
+        service.telegram_bot = bot
+        senders[telegram.CHANNEL] = telegram.TelegramSender(bot, settings.telegram_messages_per_second)
+        parsers[telegram.CHANNEL] = telegram.parse_update
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
+        from bot.channels import whatsapp
+
+        service.whatsapp = whatsapp.WhatsAppSender(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_whatsapp_from,
+            settings.twilio_template_sid or "",
+            store,
+            lambda: engine.content.current.locales,
+            api_base_url=settings.twilio_api_base_url,
+            status_callback=(settings.public_url or "") + whatsapp.STATUS_PATH,
+            messages_per_second=settings.whatsapp_messages_per_second,
+        )
+        senders[whatsapp.CHANNEL] = service.whatsapp
+        parsers[whatsapp.CHANNEL] = whatsapp.parse_message
+    desk_inbox = None
+    watch = None
+    if settings.handoff_enabled and service.telegram_bot is not None:
+        from bot.channels import telegram_desk
+        from bot.handoff.desk import Desk
+        from bot.handoff.desk_text import load_desk_text
+        from bot.handoff.watch import Limits, Watch
+
+        assert settings.mediator_chat_id is not None
+        text, problems = load_desk_text(settings.locales_dir, settings.mediator_language)
+        if text is None:
+            raise RuntimeError("the mediator desk's texts have errors: " + "; ".join(p.format() for p in problems))
+        desk = Desk(store, engine.content, text)
+        senders[DESK] = telegram_desk.TelegramDeskSender(
+            service.telegram_bot,
+            settings.mediator_chat_id,
+            store,
+            engine.content,
+            text,
+            settings.mediator_messages_per_minute,
+        )
+        desk_inbox = telegram_desk.DeskInbox(service.telegram_bot, settings.mediator_chat_id, desk)
+        watch = Watch(desk, Limits.from_settings(settings))
+    lease = dt.timedelta(seconds=settings.claim_lease_seconds)
+    service.outbox = Outbox(store, senders, owner=service.instance, shared_pace=not store.is_sqlite, lease=lease)
+    service.inbox = InboxProcessor(
+        engine, service.outbox, parsers, owner=service.instance, lease=lease, desk=desk_inbox
+    )
+    service.tasks = [
+        asyncio.create_task(service.outbox.run()),
+        asyncio.create_task(service.inbox.run()),
+        asyncio.create_task(purge_periodically(engine, settings)),
+        asyncio.create_task(listen(store.engine, CONTENT_CHANNEL, lambda: _reload_soon(engine))),
+    ]
+    if watch is not None:
+        service.tasks.append(asyncio.create_task(watch.run(settings.handoff_check_seconds)))
+    if service.telegram_bot is not None:
+        from bot.channels import telegram
+
+        if polling:
+            poller = telegram.TelegramPoller(service.telegram_bot, store, service.inbox.wake)
+            service.tasks.append(asyncio.create_task(poller.run()))
+        elif settings.public_url:
+            await service.telegram_bot.set_webhook(
+                settings.public_url + telegram.WEBHOOK_PATH,
+                secret_token=settings.telegram_webhook_secret,
+                allowed_updates=telegram.ALLOWED_UPDATES,
+            )
+    log.info("Acasă is serving (%s) as %s", ", ".join(senders) or "no channels configured", service.instance)
+
+
+async def _stop(service: Service) -> None:
+    for task in reversed(service.tasks):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    if service.engine is not None:  # what this instance had claimed is free for the others at once
+        with contextlib.suppress(Exception):
+            await service.engine.store.release_updates(service.instance)
+            await service.engine.store.release_jobs(service.instance)
+    if service.telegram_bot is not None:
+        with contextlib.suppress(Exception):
+            await service.telegram_bot.shutdown()
+    if service.whatsapp is not None:
+        with contextlib.suppress(Exception):
+            await service.whatsapp.close()
+    service.engine = None
+
+
+def _reload_soon(engine: Engine) -> None:
+    """Another instance (``acasa kb reload``) says the content changed: load it here too."""
+    log.info("content reload requested")
+    task = asyncio.get_running_loop().create_task(asyncio.to_thread(engine.content.reload))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Task] = set()

@@ -80,8 +80,8 @@ async def test_purge_also_drops_old_bookkeeping(store: Store) -> None:
     old = NOW - dt.timedelta(days=10)
     inbox_id = await store.accept_update("telegram", "1", {"update_id": 1}, at=old)
     assert inbox_id is not None
-    await store.finish_update(inbox_id)
-    await store.record_delivery("SM1", "whatsapp", "+40700000000", {"text": "hi"})
+    await store.finish_update(inbox_id, at=old)
+    await store.record_delivery("SM1", "whatsapp", "+40700000000", {"text": "hi"}, at=old)
     await store.purge_messages(dt.timedelta(days=90), now=NOW + dt.timedelta(days=5))
     assert await store.count("inbox") == 0
     assert await store.count("deliveries") == 0
@@ -140,3 +140,22 @@ async def test_accepting_an_update_twice_stores_it_once(store: Store) -> None:
     )
     assert first is not None and other is not None and again is None
     assert [u.id for u in await store.pending_updates()] == [first, other]
+
+
+async def test_a_turn_that_cannot_be_stored_fails_alone(store: Store) -> None:
+    """New people whose turns shared a transaction with one the database refuses are still stored,
+    each with their own id: nothing allocated in the failed transaction is reused."""
+    import asyncio
+
+    keys = [ConversationKey("telegram", f"new-{i}") for i in range(20)]
+    good = [turn(await store.load(key), f"hello {i}") for i, key in enumerate(keys)]
+    bad = turn(await store.load(ConversationKey("telegram", "bad")), "a lone surrogate \ud800 cannot be stored")
+    turns = [*good[:10], bad, *good[10:]]
+    results = await asyncio.gather(*(store.save(t) for t in turns), return_exceptions=True)
+    assert isinstance(results[10], Exception)
+    ids = results[:10] + results[11:]
+    assert all(isinstance(i, int) for i in ids) and len(set(ids)) == 20
+    for i, key in enumerate(keys):
+        assert await store.transcript(key) == [("in", f"hello {i}"), ("out", f"re: hello {i}")]
+        assert (await store.load(key)).person_id == ids[i]
+    assert await store.count("people") == 20

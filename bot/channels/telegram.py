@@ -50,40 +50,92 @@ def make_bot(token: str, api_root: str | None = None, *, read_timeout: float = 1
     )
 
 
+def read_update(data: dict[str, Any]) -> Update | None:
+    """The library's view of a stored update; None (logged) when it cannot be read — anything may
+    have been posted with the right secret."""
+    try:
+        return Update.de_json(data, None)
+    except Exception as exc:
+        log.warning("an update could not be read (%s); ignored", type(exc).__name__)
+        return None
+
+
+def sane_id(value: object) -> bool:
+    """Telegram's ids fit in 64 bits; anything else did not come from Telegram."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) < value < 2**63
+
+
+def _optional_text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def parse_update(data: dict[str, Any]) -> Incoming | None:
     """An ``Incoming`` for a private message or a button press; None for anything else."""
-    try:
-        update = Update.de_json(data, None)
-    except (TypeError, KeyError, ValueError):
-        return None
+    update = read_update(data)
     if update is None:
         return None
+    try:
+        return _incoming(update)
+    except Exception as exc:  # a well-formed envelope around values of the wrong kinds
+        log.warning("an update could not be read (%s); ignored", type(exc).__name__)
+        return None
+
+
+def _incoming(update: Update) -> Incoming | None:
     message_id = f"tg:{update.update_id}"
     query = update.callback_query
     if query is not None:
-        if query.message is None or query.message.chat.type != "private" or not query.data:
+        if query.message is None or query.message.chat.type != "private" or not isinstance(query.data, str):
+            return None
+        if not query.data or not sane_id(query.message.chat.id):
             return None
         return Incoming(
             ConversationKey(CHANNEL, str(query.message.chat.id)),
             payload=query.data,
-            lang_hint=query.from_user.language_code if query.from_user else None,
+            lang_hint=_optional_text(query.from_user.language_code) if query.from_user else None,
             message_id=message_id,
             ack_id=query.id,
             pressed_on=str(query.message.message_id),
         )
     message = update.message
-    if message is None or message.chat.type != "private":
+    if message is None or message.chat.type != "private" or not sane_id(message.chat.id):
         return None
-    location = Location(message.location.latitude, message.location.longitude) if message.location else None
+    location = None
+    if message.location:
+        location = Location(float(message.location.latitude), float(message.location.longitude))
     media = bool(message.effective_attachment) and location is None
     return Incoming(
         ConversationKey(CHANNEL, str(message.chat.id)),
-        text=message.text if not media else message.caption,
+        text=_optional_text(message.text if not media else message.caption),
         media=media,
-        lang_hint=message.from_user.language_code if message.from_user else None,
+        lang_hint=_optional_text(message.from_user.language_code) if message.from_user else None,
         location=location,
         message_id=message_id,
     )
+
+
+def message_of(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The raw message of an update (the one a button is on, for a press), if it has a chat."""
+    query = data.get("callback_query")
+    message = query.get("message") if isinstance(query, dict) else data.get("message")
+    if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+        return None
+    return message
+
+
+def chat_key(data: dict[str, Any]) -> str | None:
+    """The conversation an update belongs to, so that its updates are handled in order: a private
+    chat; in a group, a topic (a mediator's messages there), or the message a button is on."""
+    query = data.get("callback_query")
+    message = message_of(data)
+    if message is None:
+        return None
+    chat = message["chat"]
+    if chat.get("type") == "private":
+        return f"{CHANNEL}:{chat.get('id')}"[:160]
+    if isinstance(query, dict):
+        return f"{CHANNEL}:{chat.get('id')}:button:{message.get('message_id')}"[:160]
+    return f"{CHANNEL}:{chat.get('id')}:topic:{message.get('message_thread_id') or 0}"[:160]
 
 
 def _keyboard(buttons: list[list[str]]) -> InlineKeyboardMarkup | None:
@@ -105,15 +157,18 @@ def _retry_after(exc: RetryAfter) -> float:
 
 class TelegramSender:
     channel = CHANNEL
-    messages_per_second = 30.0
     seconds_between_messages_per_chat = 1.0
 
-    def __init__(self, bot: Bot):
+    def __init__(self, bot: Bot, messages_per_second: float | None = 30.0):
         self.bot = bot
+        self.rate = (messages_per_second, 1.0)  # Telegram allows a bot 30 messages a second
 
     async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome:
         body = job.body
-        chat_id = int(job.chat_id)
+        try:
+            chat_id = int(job.chat_id)
+        except ValueError:
+            return Failed("not a Telegram chat id")
         try:
             if body.get("kind") == "ack":
                 await self.bot.answer_callback_query(body["callback_id"])
@@ -200,7 +255,8 @@ class TelegramPoller:
                 delay = min(delay * 2, 60.0)
                 continue
             for update in updates:
-                await self.store.accept_update(CHANNEL, str(update.update_id), update.to_dict())
+                data = update.to_dict()
+                await self.store.accept_update(CHANNEL, str(update.update_id), data, chat_key(data))
                 offset = update.update_id + 1  # only after it is stored: a crash re-fetches it
             if updates:
                 self.on_stored()

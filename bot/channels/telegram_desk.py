@@ -12,6 +12,7 @@ again (with the transcript) the next time something must go there; a closed one 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import logging
@@ -23,7 +24,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.channels.telegram import CHANNEL, _retry_after
+from bot.channels.telegram import CHANNEL, _retry_after, message_of, read_update
 from bot.content import ContentService
 from bot.handoff.desk import Desk, DeskAction
 from bot.handoff.desk_text import DeskText
@@ -50,10 +51,17 @@ def _mediator(user: Any) -> Mediator:
 
 def parse_desk_update(data: dict[str, Any], chat_id: int) -> DeskAction | None:
     """The mediator's action in this update of the mediator group; None if there is nothing to do."""
-    try:
-        update = Update.de_json(data, None)
-    except (TypeError, KeyError, ValueError):
+    update = read_update(data)
+    if update is None:
         return None
+    try:
+        return _desk_action(update)
+    except Exception as exc:  # a well-formed envelope around values of the wrong kinds
+        log.warning("a mediator group update could not be read (%s); ignored", type(exc).__name__)
+        return None
+
+
+def _desk_action(update: Update) -> DeskAction | None:
     query = update.callback_query
     if query is not None:
         if query.from_user is None:
@@ -61,13 +69,15 @@ def parse_desk_update(data: dict[str, Any], chat_id: int) -> DeskAction | None:
         if not query.data or not query.data.startswith(PAYLOAD_CLAIM):
             return DeskAction("refused", _mediator(query.from_user), text="unknown_button", ack_id=query.id)
         ticket = query.data[len(PAYLOAD_CLAIM) :]
-        if not ticket.isdigit():
+        if not (ticket.isascii() and ticket.isdigit() and _fits(int(ticket))):
             return DeskAction("refused", _mediator(query.from_user), text="unknown_button", ack_id=query.id)
         return DeskAction("claim", _mediator(query.from_user), ticket_id=int(ticket), ack_id=query.id)
     message = update.message
     if message is None or message.from_user is None or (message.from_user.is_bot and not message.sender_chat):
         return None
     thread_id = message.message_thread_id if message.is_topic_message else None
+    if thread_id is not None and not _fits(thread_id):
+        return None  # no topic of ours has such an id
     if message.sender_chat is not None or message.from_user.id == ANONYMOUS_ADMIN:
         return DeskAction("refused", Mediator("tg:anonymous", "anonymous"), thread_id=thread_id, text="anonymous")
     mediator = _mediator(message.from_user)
@@ -86,6 +96,11 @@ def parse_desk_update(data: dict[str, Any], chat_id: int) -> DeskAction | None:
             return None
         return DeskAction("refused", mediator, thread_id=thread_id, text="text_only")
     return DeskAction("say", mediator, thread_id=thread_id, text=text)
+
+
+def _fits(value: object) -> bool:
+    """Ticket and topic ids are positive 32-bit numbers (as stored)."""
+    return isinstance(value, int) and 0 < value < 2**31
 
 
 def _target(message: Message) -> Mediator | None:
@@ -113,8 +128,8 @@ class DeskInbox:
     def accepts(self, channel: str, payload: dict[str, Any]) -> bool:
         if channel != CHANNEL:
             return False
-        message = payload.get("message") or (payload.get("callback_query") or {}).get("message") or {}
-        return (message.get("chat") or {}).get("id") == self.chat_id
+        message = message_of(payload)
+        return message is not None and message["chat"].get("id") == self.chat_id
 
     async def _status(self, user_id: int) -> str | None:
         """The person's status in the group ("member", "administrator", "left"...); None when
@@ -187,7 +202,7 @@ class TelegramDeskSender:
         self.chat_id = chat_id
         self.queue = HandoffQueue(store)
         self.content = content
-        self.messages_per_second = per_minute / 60.0
+        self.rate = (per_minute, 60.0)
         self._pace: Pace | None = None
         self._queue_lock = asyncio.Lock()
 
@@ -245,8 +260,12 @@ class TelegramDeskSender:
             if value is not None and int(value) != missing:
                 return int(value)
             topic = await self.bot.create_forum_topic(self.chat_id, self.text("queue_topic"))
-            await self.queue.set_desk_value("queue_thread", str(topic.message_thread_id))
-            return topic.message_thread_id
+            created = str(topic.message_thread_id)
+            winner = await self.queue.swap_desk_value("queue_thread", value, created)
+            if winner != created:  # another instance made one at the same moment: use theirs
+                with contextlib.suppress(TelegramError):
+                    await self.bot.delete_forum_topic(self.chat_id, topic.message_thread_id)
+            return int(winner)
 
     async def _to_queue(self, text: str, buttons: InlineKeyboardMarkup | None = None) -> Message:
         thread_id = await self._queue_thread()
@@ -457,7 +476,15 @@ class TelegramDeskSender:
             await self._to_queue(text)
 
     async def _forgotten(self, body: dict[str, Any]) -> None:
-        ticket = await self.queue.get(int(body["ticket_id"]))
+        """The person deleted their data: so goes the group's copy of the conversation."""
+        await self._remove_topic(int(body["ticket_id"]), "forgotten", "forget_failed")
+
+    async def _expired(self, body: dict[str, Any]) -> None:
+        """The conversation is older than the retention period: its topic goes too."""
+        await self._remove_topic(int(body["ticket_id"]), "expired", "expire_failed")
+
+    async def _remove_topic(self, ticket_id: int, done: str, failed: str) -> None:
+        ticket = await self.queue.get(ticket_id)
         if ticket is None or ticket.thread_id is None:
             return
         try:
@@ -465,10 +492,10 @@ class TelegramDeskSender:
         except BadRequest as exc:
             if "thread not found" not in exc.message.lower():
                 log.error("topic of ticket %d could not be deleted (%s)", ticket.id, exc.message)
-                await self._to_queue(self.text("forget_failed", id=ticket.id))
+                await self._to_queue(self.text(failed, id=ticket.id))
                 return
         await self.queue.set_fields(ticket.id, thread_id=None)
-        await self._to_queue(self.text("forgotten", id=ticket.id))
+        await self._to_queue(self.text(done, id=ticket.id))
 
     async def _held(self, body: dict[str, Any]) -> None:
         await self._to_ticket(int(body["ticket_id"]), self.text("held"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,6 +28,7 @@ from bot.messages import ConversationKey, Incoming, Location
 from bot.outbox import Blocked, Failed, Hold, Outcome, Pace, Progress, Retry, Sent
 from bot.render import WHATSAPP_LIMIT, split_message, to_whatsapp
 from bot.store import Job, Store
+from bot.store.turns import FAREWELL
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +57,18 @@ def parse_message(params: dict[str, Any]) -> Incoming | None:
     sender = str(params.get("From", ""))
     if not sender.startswith("whatsapp:") or not params.get("MessageSid"):
         return None
-    key = ConversationKey(CHANNEL, sender.removeprefix("whatsapp:"))
+    number = sender.removeprefix("whatsapp:")
+    if not 1 <= len(number) <= 32:  # no phone number is longer (E.164: 15 digits)
+        return None
+    key = ConversationKey(CHANNEL, number)
     location = None
     if params.get("Latitude") and params.get("Longitude"):
         try:
-            location = Location(float(params["Latitude"]), float(params["Longitude"]))
+            latitude, longitude = float(params["Latitude"]), float(params["Longitude"])
         except ValueError:
-            location = None
+            latitude = longitude = math.nan
+        if abs(latitude) <= 90 and abs(longitude) <= 180:  # also false for NaN
+            location = Location(latitude, longitude)
     has_media = str(params.get("NumMedia", "0")).strip() not in ("", "0")
     payload = params.get("ButtonPayload") or None
     # A photo's caption is kept as text ("this letter came from immigration"); a location has none.
@@ -82,9 +89,13 @@ def render(body: dict[str, Any], locales: Locales | None) -> str:
     return text
 
 
+def chat_key(params: dict[str, str]) -> str:
+    """The conversation a message belongs to (its updates are handled in order)."""
+    return f"{CHANNEL}:{params.get('From', '').removeprefix('whatsapp:')}"[:160]
+
+
 class WhatsAppSender:
     channel = CHANNEL
-    messages_per_second = 20.0
     seconds_between_messages_per_chat = 1.0
 
     def __init__(
@@ -98,7 +109,9 @@ class WhatsAppSender:
         *,
         api_base_url: str | None = None,
         status_callback: str | None = None,
+        messages_per_second: float | None = 20.0,
     ):
+        self.rate = (messages_per_second, 1.0)
         self.http = AsyncTwilioHttpClient(timeout=10)
         self.client = Client(account_sid, auth_token, http_client=self.http)
         if api_base_url:
@@ -112,9 +125,18 @@ class WhatsAppSender:
     async def close(self) -> None:
         await self.http.close()
 
+    async def prepare(self, jobs: list[Job]) -> None:
+        """When each person last wrote (the 24-hour window), for a whole batch in one query."""
+        seen = await self.store.last_inbound(CHANNEL, sorted({job.chat_id for job in jobs}))
+        for job in jobs:
+            job.last_inbound = seen.get(job.chat_id)
+
     async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome:
-        last_inbound, _ = await self.store.window(CHANNEL, job.chat_id)
-        if last_inbound is None or dt.datetime.now(dt.UTC) - last_inbound > WINDOW:
+        # The confirmation of "forget" answers the person's own message (the window is open), and
+        # nothing about them is kept for a delivery report.
+        farewell = bool(job.body.get(FAREWELL))
+        last_inbound = job.last_inbound
+        if not farewell and (last_inbound is None or dt.datetime.now(dt.UTC) - last_inbound > WINDOW):
             return Hold("more than 24 hours since the person's last message")
         parts = split_message(render(job.body, self.locales()), WHATSAPP_LIMIT)
         try:
@@ -124,12 +146,10 @@ class WhatsAppSender:
                     from_=self.sender,
                     to=f"whatsapp:{job.chat_id}",
                     body=parts[index],
-                    status_callback=self.status_callback,
+                    status_callback=None if farewell else self.status_callback,
                 )
-                await self.store.record_delivery(
-                    message.sid, CHANNEL, job.chat_id, {**job.body, "text": parts[index], "buttons": []}
-                )
-                await progress(index + 1)
+                report = None if farewell else (message.sid, {**job.body, "text": parts[index], "buttons": []})
+                await progress(index + 1, report)
             return Sent()
         except TwilioRestException as exc:
             return self._outcome(exc)

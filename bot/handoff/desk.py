@@ -23,9 +23,10 @@ from bot.content import ContentService
 from bot.handoff.desk_text import DeskText
 from bot.handoff.queue import Mediator, Ticket, read_ticket, transition
 from bot.messages import Button
-from bot.store import DESK, Store
-from bot.store.schema import inbox, mediators, messages, outbox, people, tickets
-from bot.store.store import outbox_row
+from bot.store import DESK, AlreadyDone, Store
+from bot.store.jobs import outbox_row
+from bot.store.schema import mediators, messages, outbox, people, tickets
+from bot.store.updates import mark_updates_done
 from nlu.languages import LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,8 @@ class Desk:
         at = at or dt.datetime.now(dt.UTC)
 
         async def work(conn: AsyncConnection) -> None:
+            if inbox_id is not None and not await mark_updates_done(conn, [inbox_id], at):
+                raise AlreadyDone  # another instance acted on this update meanwhile: change nothing
             jobs: list[tuple[str, dict[str, Any]]] = []
             mediator = await upsert_mediator(conn, action.mediator, at) if action.kind != "refused" else None
             handler = getattr(self, f"_{action.kind}")
@@ -154,8 +157,6 @@ class Desk:
                 jobs.append((f"ack:{action.ack_id}", {"kind": "ack", "callback_id": action.ack_id, "text": ""}))
             if jobs:
                 await conn.execute(insert(outbox), [outbox_row(DESK, chat, body, at) for chat, body in jobs])
-            if inbox_id is not None:
-                await conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(processed_at=at, payload={}))
 
         await self.store.write(work)
 

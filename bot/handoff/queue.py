@@ -17,8 +17,9 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import Store
+from bot.store.base import as_utc, insert_ignoring
 from bot.store.schema import desk_state, mediators, messages, tickets
-from bot.store.store import as_utc, ticket_row
+from bot.store.turns import ticket_row
 
 OPEN = ("waiting", "claimed")
 
@@ -279,13 +280,26 @@ class HandoffQueue:
             row = (await conn.execute(select(desk_state.c.value).where(desk_state.c.key == key))).first()
         return row.value if row else None
 
-    async def set_desk_value(self, key: str, value: str | None) -> None:
-        async def work(conn: AsyncConnection) -> None:
-            await conn.execute(desk_state.delete().where(desk_state.c.key == key))
-            if value is not None:
-                await conn.execute(insert(desk_state).values(key=key, value=value))
+    async def swap_desk_value(self, key: str, expected: str | None, value: str) -> str:
+        """Set ``key`` to ``value`` if it still holds ``expected``; returns what it holds now (the
+        value of whichever instance got there first)."""
 
-        await self.store.write(work)
+        async def work(conn: AsyncConnection) -> str:
+            if expected is None:
+                await conn.execute(
+                    insert_ignoring(conn, desk_state)
+                    .values(key=key, value=value)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                )
+            else:
+                await conn.execute(
+                    update(desk_state)
+                    .where(desk_state.c.key == key, desk_state.c.value == expected)
+                    .values(value=value)
+                )
+            return (await conn.execute(select(desk_state.c.value).where(desk_state.c.key == key))).scalar_one()
+
+        return await self.store.write(work)
 
     async def transcript(self, ticket: Ticket, limit: int = 500) -> list[tuple[str, str, str | None]]:
         """(direction, text, intent) of the person's recent messages, up to the claim, oldest first."""

@@ -19,8 +19,9 @@ from bot.config import Settings
 from bot.handoff.desk import Desk, desk_chat
 from bot.handoff.queue import transition
 from bot.store import DESK
+from bot.store.base import try_singleton
+from bot.store.jobs import outbox_row
 from bot.store.schema import outbox, tickets
-from bot.store.store import outbox_row
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class Watch:
     async def _check(self, conn: AsyncConnection, now: dt.datetime, working: bool) -> dict[str, int]:
         jobs: list[tuple[str, dict]] = []
         found = {"reminded": 0, "flagged": 0, "closed": 0}
+        if not await try_singleton(conn, "acasa:handoff-watch"):  # another instance is checking right now
+            return found
         written = min(now, dt.datetime.now(dt.UTC))  # messages are due now even when checking "as of" later
         # Waiting too long: announce again (out of hours only the urgent ones, not to wake everyone).
         due = now - self.limits.remind_after

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -32,6 +33,7 @@ people = Table(
     Column("last_seen", DateTime(timezone=True), nullable=False),
     Column("blocked_at", DateTime(timezone=True)),  # the person blocked the bot; nothing is sent
     Column("window_notice_at", DateTime(timezone=True)),  # WhatsApp: template sent for held replies
+    Column("next_send_at", DateTime(timezone=True)),  # per-chat pacing, shared by every instance
     UniqueConstraint("channel", "platform_id", name="uq_people_channel_platform_id"),
 )
 
@@ -43,6 +45,7 @@ conversations = Table(
     Column("step", String(40), nullable=False),  # where the person is in a flow
     Column("data", JSON, nullable=False),  # offered choices, page, pending confirmation
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_conversations_updated_at", "updated_at"),  # retention clears old text in ``data``
 )
 
 messages = Table(
@@ -77,21 +80,29 @@ unanswered = Table(
     Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("language", String(8), nullable=False),
     Column("text", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
+PENDING_UPDATE = text("processed_at IS NULL")
+
 # Platform updates, stored before the platform is told "received": nothing accepted is lost.
+# Any instance may claim a pending update for a lease; one conversation's updates go one at a time.
 inbox = Table(
     "inbox",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("channel", String(20), nullable=False),
     Column("update_key", String(128), nullable=False),  # Telegram update_id, Twilio MessageSid
+    Column("chat_key", String(160)),  # whose conversation it belongs to, while pending (then NULL)
     Column("payload", JSON, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("processed_at", DateTime(timezone=True)),
+    Column("claimed_by", String(64)),  # the instance working on it
+    Column("claimed_until", DateTime(timezone=True)),  # its lease; after that another instance may take it
+    Column("attempts", Integer, nullable=False, server_default=text("0")),  # failed attempts so far
     UniqueConstraint("channel", "update_key", name="uq_inbox_channel_update_key"),
     Index("ix_inbox_processed_at_id", "processed_at", "id"),
+    Index("ix_inbox_pending_chat", "chat_key", "id", sqlite_where=PENDING_UPDATE, postgresql_where=PENDING_UPDATE),
     sqlite_autoincrement=True,  # ids are never reused: they order arrivals
 )
 
@@ -103,15 +114,27 @@ outbox = Table(
     Column("channel", String(20), nullable=False),
     Column("chat_id", String(128), nullable=False),
     Column("body", JSON, nullable=False),  # kind, text, buttons, lang, and where to edit or acknowledge
-    Column("status", String(10), nullable=False),  # pending | sent | failed | dropped
+    Column("status", String(10), nullable=False),  # pending | held | failed | dropped (sent ones are deleted)
     Column("attempts", Integer, nullable=False),
     Column("parts_sent", Integer, nullable=False),  # long texts go out in parts; resume after the last
     Column("not_before", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Column("last_error", String(200)),
+    Column("claimed_by", String(64)),  # the instance delivering it
+    Column("claimed_until", DateTime(timezone=True)),  # its lease; after that another instance may take it
     Index("ix_outbox_status_chat", "status", "channel", "chat_id", "id"),
+    Index("ix_outbox_status_id", "status", "id"),
+    Index("ix_outbox_status_not_before", "status", "not_before"),
     sqlite_autoincrement=True,  # ids are never reused: they order a chat's replies
+)
+
+# Sending rates shared by every instance (a token bucket as "the next free moment", Unix seconds).
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("name", String(40), primary_key=True),  # a channel
+    Column("next_at", Float, nullable=False),
 )
 
 # Messages handed to a platform that reports their fate later (Twilio status callbacks). The body is

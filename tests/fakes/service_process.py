@@ -15,7 +15,7 @@ from tests.conftest import PROJECT
 
 
 class ServiceProcess:
-    def __init__(self, tmp_path: Path, port: int, settings: dict[str, str]):
+    def __init__(self, tmp_path: Path, port: int, settings: dict[str, str], name: str = "server"):
         self.url = f"http://127.0.0.1:{port}"
         outside = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
         self.env = {
@@ -25,7 +25,7 @@ class ServiceProcess:
             "LOG_LEVEL": "WARNING",
             **settings,
         }
-        self.log = tmp_path / "server.log"
+        self.log = tmp_path / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:

@@ -17,8 +17,8 @@ from bot.server import create_app
 from tests.fakes.servers import ThreadedServer, free_port
 from tests.fakes.telegram_api import FakeTelegram, group_button_update, group_text_update
 from tests.fakes.twilio_api import FakeTwilio
-from tests.telegram.conftest import SECRET, fake_telegram, service_settings  # noqa: F401 - fixtures
-from tests.whatsapp.conftest import BOT_NUMBER, TEMPLATE, fake_twilio  # noqa: F401 - fixtures
+from tests.telegram.conftest import SECRET, service_settings
+from tests.whatsapp.conftest import BOT_NUMBER, TEMPLATE
 
 GROUP = -1001234567890
 ANA = {"id": 501, "is_bot": False, "first_name": "Ana", "username": "ana_med", "language_code": "ro"}
@@ -62,7 +62,7 @@ def desk_environment(telegram: FakeTelegram, twilio: FakeTwilio, port: int) -> d
 
 
 @pytest.fixture
-def desk_service(tmp_path: Path, fake_telegram: FakeTelegram, fake_twilio: FakeTwilio) -> Iterator[ThreadedServer]:  # noqa: F811
+def desk_service(tmp_path: Path, fake_telegram: FakeTelegram, fake_twilio: FakeTwilio) -> Iterator[ThreadedServer]:
     fake_telegram.members[GROUP] = {ANA["id"]: "member", ION["id"]: "administrator"}
     port = free_port()
     app = create_app(desk_settings(tmp_path, fake_telegram, fake_twilio, port))

@@ -18,14 +18,6 @@ from tests.fakes.telegram_api import FakeTelegram, button_update, text_update
 SECRET = "test-secret_123"
 
 
-@pytest.fixture
-def fake_telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram()
-    with ThreadedServer(fake.app()) as server:
-        fake.url = server.url  # type: ignore[attr-defined]
-        yield fake
-
-
 def service_settings(tmp_path: Path, fake: FakeTelegram, port: int, **overrides: Any) -> Settings:
     base = load_settings(env={}, dotenv=tmp_path / "none.env")
     values: dict[str, Any] = {

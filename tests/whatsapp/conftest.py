@@ -22,14 +22,6 @@ TEMPLATE = "HX" + "1" * 32
 _sids = itertools.count(1)
 
 
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio()
-    with ThreadedServer(fake.app()) as server:
-        fake.url = server.url  # type: ignore[attr-defined]
-        yield fake
-
-
 def whatsapp_settings(tmp_path: Path, fake: FakeTwilio, public_url: str, **overrides: Any):
     base = load_settings(env={}, dotenv=tmp_path / "none.env")
     values = {

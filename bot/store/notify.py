@@ -1,0 +1,49 @@
+"""PostgreSQL ``LISTEN/NOTIFY``: telling every instance that something changed (content reloaded).
+
+Instances listen on one dedicated connection each; a dropped connection is opened again.
+SQLite serves one process, so there is no one to tell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
+
+CONTENT_CHANNEL = "acasa_content"
+
+
+async def notify(engine: AsyncEngine, channel: str) -> None:
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as conn:
+        await conn.execute(text(f"NOTIFY {channel}"))
+        await conn.commit()
+
+
+async def listen(engine: AsyncEngine, channel: str, callback: Callable[[], None]) -> None:
+    """Call ``callback`` on each notification, until cancelled (PostgreSQL only)."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    def on_notification(*_: object) -> None:
+        callback()
+
+    while True:
+        try:
+            async with engine.connect() as conn:
+                driver = (await conn.get_raw_connection()).driver_connection
+                lost = asyncio.Event()
+                driver.add_termination_listener(lambda *_, lost=lost: lost.set())
+                await driver.add_listener(channel, on_notification)
+                await lost.wait()  # until the connection drops (or the task is cancelled)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("listening for %s failed; trying again", channel)
+        await asyncio.sleep(1.0)
