@@ -411,7 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations (DATABASE_URL)").set_defaults(func=cmd_db_upgrade)
-    db.add_parser("purge", help="delete messages older than RETENTION_DAYS").set_defaults(func=cmd_db_purge)
+    db.add_parser("purge", help="apply retention now (RETENTION_DAYS; see docs/privacy.md)").set_defaults(
+        func=cmd_db_purge
+    )
     return parser
 
 

@@ -46,7 +46,7 @@ class InboxProcessor:
         *,
         owner: str = "local",
         idle_poll: float = 1.0,
-        concurrency: int = 64,
+        concurrency: int = 16,  # updates in flight; more only wait longer for connections (load_bench.py)
         lease: dt.timedelta = dt.timedelta(seconds=30),
         desk: DeskRoute | None = None,
     ):

@@ -7,6 +7,7 @@ contact card or a bullet is never cut in half unless it alone is longer than the
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable
 
@@ -47,10 +48,13 @@ def _render(markdown: str, span_fn: Callable[[Span], str]) -> str:
     return "\n\n".join(p for p in out if p)
 
 
+# Answers repeat (the same entry, in the same language, for many people): render each once.
+@functools.lru_cache(maxsize=2048)
 def to_telegram_html(markdown: str) -> str:
     return _render(markdown, _span_telegram)
 
 
+@functools.lru_cache(maxsize=2048)
 def to_whatsapp(markdown: str) -> str:
     return _render(markdown, _span_whatsapp)
 

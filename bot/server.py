@@ -272,7 +272,12 @@ async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
     lease = dt.timedelta(seconds=settings.claim_lease_seconds)
     service.outbox = Outbox(store, senders, owner=service.instance, shared_pace=not store.is_sqlite, lease=lease)
     service.inbox = InboxProcessor(
-        engine, service.outbox, parsers, owner=service.instance, lease=lease, desk=desk_inbox
+        engine,
+        service.outbox,
+        parsers,
+        owner=service.instance,
+        lease=lease,
+        desk=desk_inbox,
     )
     service.tasks = [
         asyncio.create_task(service.outbox.run()),

@@ -8,4 +8,5 @@ python3 -m venv .venv
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/acasa kb check > /dev/null || .venv/bin/acasa kb check
-.venv/bin/python -m pytest "$@"
+# Tests run on every core (pytest-xdist); tests sharing the PostgreSQL database run on one of them.
+.venv/bin/python -m pytest -n auto --dist loadgroup "$@"

@@ -153,7 +153,11 @@ async def reset_postgres() -> str:
     return POSTGRES_URL
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+# Tests on the one PostgreSQL database run one after another (on one worker, with pytest-xdist).
+ON_POSTGRESQL = [pytest.mark.postgresql, pytest.mark.xdist_group("postgresql")]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=ON_POSTGRESQL)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"

@@ -97,6 +97,7 @@ async def test_briefly_locked_sqlite_database_waits_and_loses_nothing(tmp_path: 
     import asyncio
     import sqlite3
     import threading
+    import time
 
     path = tmp_path / "locked.db"
     store = await Store.open(f"sqlite+aiosqlite:///{path}")
@@ -111,7 +112,7 @@ async def test_briefly_locked_sqlite_database_waits_and_loses_nothing(tmp_path: 
                 "VALUES ('x', 'y', '2026-01-01', '2026-01-01')"
             )
             locked.set()
-            threading.Event().wait(0.8)  # another process writes for a moment
+            time.sleep(0.8)  # another process writes for a moment
             db.execute("COMMIT")
             db.close()
 
@@ -159,3 +160,55 @@ async def test_a_turn_that_cannot_be_stored_fails_alone(store: Store) -> None:
         assert await store.transcript(key) == [("in", f"hello {i}"), ("out", f"re: hello {i}")]
         assert (await store.load(key)).person_id == ids[i]
     assert await store.count("people") == 20
+
+
+async def test_retention_leaves_no_old_words_and_no_silent_people(store: Store) -> None:
+    """After RETENTION_DAYS: questions kept in state, held replies, old unanswered questions and
+    ticket summaries go; people silent for the whole window go entirely, unless a mediator is
+    still on their case; the mediator group is asked to delete topics of long-ended conversations."""
+    from sqlalchemy import select, update
+
+    from bot.handoff.queue import HandoffQueue
+    from bot.store.schema import conversations, outbox, tickets
+
+    old, recent = NOW - dt.timedelta(days=120), NOW - dt.timedelta(days=5)
+    silent, waiting, active = (ConversationKey("whatsapp", f"+4070000000{i}") for i in range(3))
+    ids = {}
+    for key in (silent, waiting, active):
+        state = await store.load(key)
+        state.language, state.data = "en", {"pending": "my secret question", "choices": ["menu"]}
+        ids[key] = await store.save(
+            turn(
+                state, "hello", at=old, unanswered=[("en", "quokka licence")], feedback=[("rights.asylum", "en", True)]
+            )
+        )
+    state = await store.load(active)
+    await store.save(turn(state, "still here", at=recent))
+    queue = HandoffQueue(store)
+    open_ticket = await queue.enqueue(ids[waiting], "whatsapp", "en", [], at=old)
+    ended = await queue.enqueue(ids[active], "whatsapp", "en", [], at=old)
+    await queue.close(ended.id, at=old)
+    await queue.set_fields(ended.id, thread_id=77, summary="my secret question")
+    await store.requeue("whatsapp", str(active.chat_id), {"kind": "send", "text": "held reply"}, held=True)
+
+    async def age_everything(conn) -> None:
+        await conn.execute(update(conversations).values(updated_at=old))
+        await conn.execute(update(outbox).values(created_at=old))
+
+    await store.write(age_everything)
+    await store.purge_messages(dt.timedelta(days=90), now=NOW)
+
+    assert await store.count("people", silent) == 0  # silent for the whole window: gone
+    assert (await store.load(waiting)).person_id == ids[waiting]  # still waiting for a mediator
+    assert (await store.load(active)).person_id == ids[active]
+    assert await store.transcript(active) == [("in", "still here"), ("out", "re: still here")]
+    for key in (waiting, active):
+        assert (await store.load(key)).data == {"choices": ["menu"]}  # the kept question is gone
+    assert await store.count("unanswered") == 0
+    assert await store.count("feedback") == 2  # with the people who remain
+    async with store.engine.connect() as conn:
+        jobs = (await conn.execute(select(outbox.c.status, outbox.c.body))).all()
+        summary = (await conn.execute(select(tickets.c.summary).where(tickets.c.id == ended.id))).scalar_one()
+    assert [(status, body) for status, body in jobs] == [("pending", {"kind": "expired", "ticket_id": ended.id})]
+    assert summary is None
+    assert (await queue.get(open_ticket.id)).status == "waiting"

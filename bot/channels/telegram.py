@@ -19,9 +19,9 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.channels.telegram_http import AiohttpRequest
 from bot.messages import ConversationKey, Incoming, Location
 from bot.outbox import Blocked, Failed, Outcome, Pace, Progress, Retry, Sent
 from bot.render import TELEGRAM_LIMIT, split_message, to_telegram_html
@@ -41,10 +41,8 @@ DEFAULT_API_ROOT = "https://api.telegram.org"
 
 def make_bot(token: str, api_root: str | None = None, *, read_timeout: float = 10.0) -> Bot:
     root = (api_root or DEFAULT_API_ROOT).rstrip("/")
-    request = HTTPXRequest(
-        connection_pool_size=32, read_timeout=read_timeout, write_timeout=read_timeout, connect_timeout=5.0
-    )
-    polling = HTTPXRequest(connection_pool_size=2, read_timeout=40.0, connect_timeout=5.0)
+    request = AiohttpRequest(connections=32, read_timeout=read_timeout, connect_timeout=5.0)
+    polling = AiohttpRequest(connections=2, read_timeout=40.0, connect_timeout=5.0)
     return Bot(
         token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot", request=request, get_updates_request=polling
     )

@@ -99,6 +99,8 @@ def _upgrade(connection: Connection, url: str) -> None:
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, OperationalError) and ("locked" in str(exc).lower() or "busy" in str(exc).lower()):
         return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # the server went away meanwhile
+        return True
     if isinstance(exc, DBAPIError):
         sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
         return sqlstate in _RETRYABLE_SQLSTATES
@@ -118,7 +120,9 @@ class Database:
     async def create_engine(url: str) -> AsyncEngine:
         kwargs: dict[str, Any] = {"hide_parameters": True}  # errors never carry people's words into logs
         if url.startswith("postgresql"):
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # No ping before each use (a round trip per query): a connection the server dropped is
+            # noticed by the query that fails, discarded, and the write retried (see _retryable).
+            kwargs.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         engine = create_async_engine(url, **kwargs)
         if engine.dialect.name == "sqlite":
             _sqlite_setup(engine)

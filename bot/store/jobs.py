@@ -103,6 +103,61 @@ _PACE_CHAT = (
 _INSERT_DELIVERY = insert(deliveries)
 
 
+def _claim_statement() -> Any:
+    """Built once: the oldest pending job of each chat in ``b_channels`` whose pace allows a message
+    at ``b_now``, up to ``b_limit``, claimed for ``b_owner`` until ``b_until``."""
+    earlier = outbox.alias("earlier")
+    first_of_its_chat = ~(
+        exists()
+        .where(
+            earlier.c.status == "pending",
+            earlier.c.channel == outbox.c.channel,
+            earlier.c.chat_id == outbox.c.chat_id,
+            earlier.c.id < outbox.c.id,
+        )
+        .correlate(outbox)
+    )
+    now = bindparam("b_now")
+    chats = outbox.outerjoin(
+        people, and_(people.c.channel == outbox.c.channel, people.c.platform_id == outbox.c.chat_id)
+    )
+    candidates = (
+        select(outbox.c.id)
+        .select_from(chats)
+        .where(
+            outbox.c.status == "pending",
+            outbox.c.channel.in_(bindparam("b_channels", expanding=True)),
+            outbox.c.not_before <= now,
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+            or_(people.c.next_send_at.is_(None), people.c.next_send_at <= now),
+            first_of_its_chat,
+        )
+        .order_by(outbox.c.id)
+        .limit(bindparam("b_limit"))
+        .with_for_update(of=outbox, skip_locked=True)
+    )
+    return (
+        update(outbox)
+        .where(outbox.c.id.in_(candidates.scalar_subquery()))
+        .values(claimed_by=bindparam("b_owner"), claimed_until=bindparam("b_until"))
+        .returning(
+            outbox.c.id,
+            outbox.c.channel,
+            outbox.c.chat_id,
+            outbox.c.body,
+            outbox.c.attempts,
+            outbox.c.parts_sent,
+            outbox.c.created_at,
+        )
+    )
+
+
+_CLAIM = _claim_statement()
+_NEXT_DUE = select(func.min(outbox.c.not_before)).where(
+    outbox.c.status == "pending", outbox.c.channel.in_(bindparam("b_channels", expanding=True))
+)
+
+
 class JobStore:
     """The outbox (part of ``Store``)."""
 
@@ -110,52 +165,10 @@ class JobStore:
         """Claim up to ``limit`` due jobs of ``channels``: the oldest pending job of each chat whose
         pace allows a message now, oldest first."""
         now = utcnow()
-        earlier = outbox.alias("earlier")
-        first_of_its_chat = ~(
-            exists()
-            .where(
-                earlier.c.status == "pending",
-                earlier.c.channel == outbox.c.channel,
-                earlier.c.chat_id == outbox.c.chat_id,
-                earlier.c.id < outbox.c.id,
-            )
-            .correlate(outbox)
-        )
-        chats = outbox.outerjoin(
-            people, and_(people.c.channel == outbox.c.channel, people.c.platform_id == outbox.c.chat_id)
-        )
-        candidates = (
-            select(outbox.c.id)
-            .select_from(chats)
-            .where(
-                outbox.c.status == "pending",
-                outbox.c.channel.in_(channels),
-                outbox.c.not_before <= now,
-                or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
-                or_(people.c.next_send_at.is_(None), people.c.next_send_at <= now),
-                first_of_its_chat,
-            )
-            .order_by(outbox.c.id)
-            .limit(limit)
-            .with_for_update(of=outbox, skip_locked=True)
-        )
-        statement = (
-            update(outbox)
-            .where(outbox.c.id.in_(candidates.scalar_subquery()))
-            .values(claimed_by=owner, claimed_until=now + lease)
-            .returning(
-                outbox.c.id,
-                outbox.c.channel,
-                outbox.c.chat_id,
-                outbox.c.body,
-                outbox.c.attempts,
-                outbox.c.parts_sent,
-                outbox.c.created_at,
-            )
-        )
+        values = {"b_now": now, "b_limit": limit, "b_owner": owner, "b_until": now + lease, "b_channels": channels}
 
         async def work(conn: AsyncConnection) -> list[Job]:
-            rows = (await conn.execute(statement)).all()
+            rows = (await conn.execute(_CLAIM, values)).all()
             return [
                 Job(r.id, r.channel, r.chat_id, dict(r.body), r.attempts, r.parts_sent, as_utc(r.created_at))
                 for r in sorted(rows, key=lambda r: r.id)
@@ -174,11 +187,8 @@ class JobStore:
             return {r.platform_id: as_utc(r.last_seen) for r in await conn.execute(query)}
 
     async def next_due(self, channels: tuple[str, ...]) -> dt.datetime | None:
-        query = select(func.min(outbox.c.not_before)).where(
-            outbox.c.status == "pending", outbox.c.channel.in_(channels)
-        )
         async with self.read() as conn:
-            return as_utc((await conn.execute(query)).scalar_one())
+            return as_utc((await conn.execute(_NEXT_DUE, {"b_channels": channels})).scalar_one())
 
     async def record(self, outcomes: Outcomes) -> None:
         """Write a batch of delivery outcomes in one transaction."""

@@ -112,16 +112,17 @@ class Turn:
     handoff: HandoffEffects | None = None  # what the turn changes in the mediator queue
 
 
-def _person_query(key: ConversationKey, message_id: str | None) -> Any:
+def _person_query(*, with_message: bool) -> Any:
+    """Built once: constructing a statement costs more than running it."""
     columns = [people.c.id, people.c.language, conversations.c.mode, conversations.c.step, conversations.c.data]
-    if message_id:
+    if with_message:  # and whether this message of theirs was handled before
         seen = (
             select(func.count())
             .select_from(messages)
             .where(
                 messages.c.person_id == people.c.id,
                 messages.c.direction == "in",
-                messages.c.platform_message_id == message_id,
+                messages.c.platform_message_id == bindparam("b_message"),
             )
             .scalar_subquery()
         )
@@ -129,8 +130,21 @@ def _person_query(key: ConversationKey, message_id: str | None) -> Any:
     return (
         select(*columns)
         .select_from(people.outerjoin(conversations, conversations.c.person_id == people.c.id))
-        .where(people.c.channel == key.channel, people.c.platform_id == key.chat_id)
+        .where(people.c.channel == bindparam("b_channel"), people.c.platform_id == bindparam("b_chat"))
     )
+
+
+_LOAD = _person_query(with_message=False)
+_LOAD_WITH_MESSAGE = _person_query(with_message=True)
+_HANDLED = (
+    select(messages.c.id)
+    .where(
+        messages.c.person_id == bindparam("b_person"),
+        messages.c.direction == "in",
+        messages.c.platform_message_id == bindparam("b_message"),
+    )
+    .limit(1)
+)
 
 
 class TurnStore:
@@ -142,8 +156,9 @@ class TurnStore:
 
     async def load_for(self, key: ConversationKey, message_id: str | None) -> tuple[PersonState, bool]:
         """The person's state, and whether the message ``message_id`` was handled already — one query."""
+        query, values = (_LOAD_WITH_MESSAGE, {"b_message": message_id}) if message_id else (_LOAD, {})
         async with self.read() as conn:
-            row = (await conn.execute(_person_query(key, message_id))).first()
+            row = (await conn.execute(query, {"b_channel": key.channel, "b_chat": key.chat_id, **values})).first()
         if row is None:
             return PersonState(key), False
         state = PersonState(key, row.id, row.language, row.mode or "bot", row.step or "idle", dict(row.data or {}))
@@ -152,13 +167,9 @@ class TurnStore:
     async def already_handled(self, person_id: int | None, platform_message_id: str | None) -> bool:
         if person_id is None or not platform_message_id:
             return False
-        query = select(messages.c.id).where(
-            messages.c.person_id == person_id,
-            messages.c.direction == "in",
-            messages.c.platform_message_id == platform_message_id,
-        )
         async with self.read() as conn:
-            return (await conn.execute(query.limit(1))).first() is not None
+            found = await conn.execute(_HANDLED, {"b_person": person_id, "b_message": platform_message_id})
+            return found.first() is not None
 
     async def transcript(self, key: ConversationKey) -> list[tuple[str, str]]:
         """(direction, text) of a person's logged messages, oldest first."""

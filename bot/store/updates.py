@@ -12,13 +12,16 @@ if a slow instance's lease ran out while it worked.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.base import as_utc, insert_ignoring, utcnow
+from bot.store.base import as_utc, utcnow
 from bot.store.schema import inbox
 
 
@@ -59,22 +62,66 @@ async def mark_updates_done(conn: AsyncConnection, ids: list[int], at: dt.dateti
     return {int(row.id) for row in result}
 
 
-async def insert_update(conn: AsyncConnection, item: Accepted) -> int | None:
-    result = await conn.execute(
-        insert_ignoring(conn, inbox)
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """Built once per dialect: stored unless already there (a platform's retry)."""
+    build = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        build(inbox)
         .values(
-            channel=item.channel,
-            update_key=item.update_key,
-            chat_key=item.chat_key,
-            payload=item.payload,
-            received_at=item.at,
+            channel=bindparam("b_channel"),
+            update_key=bindparam("b_key"),
+            chat_key=bindparam("b_chat"),
+            payload=bindparam("b_payload", type_=inbox.c.payload.type),
+            received_at=bindparam("b_at", type_=inbox.c.received_at.type),
             attempts=0,
         )
         .on_conflict_do_nothing(index_elements=["channel", "update_key"])
         .returning(inbox.c.id)
     )
-    found = result.scalar_one_or_none()
+
+
+async def insert_update(conn: AsyncConnection, item: Accepted) -> int | None:
+    values = {
+        "b_channel": item.channel,
+        "b_key": item.update_key,
+        "b_chat": item.chat_key,
+        "b_payload": item.payload,
+        "b_at": item.at,
+    }
+    found = (await conn.execute(_insert_statement(conn.dialect.name), values)).scalar_one_or_none()
     return int(found) if found is not None else None
+
+
+def _claim_statement() -> Any:
+    """Built once (constructing it costs more than running it): the oldest pending update of each
+    conversation that nobody holds, up to ``b_limit``, claimed for ``b_owner`` until ``b_until``."""
+    earlier = inbox.alias("earlier")
+    first_of_its_conversation = ~(
+        exists()
+        .where(earlier.c.chat_key == inbox.c.chat_key, earlier.c.processed_at.is_(None), earlier.c.id < inbox.c.id)
+        .correlate(inbox)
+    )
+    candidates = (
+        select(inbox.c.id)
+        .where(
+            inbox.c.processed_at.is_(None),
+            or_(inbox.c.claimed_until.is_(None), inbox.c.claimed_until < bindparam("b_now")),
+            or_(inbox.c.chat_key.is_(None), first_of_its_conversation),
+        )
+        .order_by(inbox.c.id)
+        .limit(bindparam("b_limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(inbox)
+        .where(inbox.c.id.in_(candidates.scalar_subquery()))
+        .values(claimed_by=bindparam("b_owner"), claimed_until=bindparam("b_until"))
+        .returning(inbox.c.id, inbox.c.channel, inbox.c.payload, inbox.c.received_at, inbox.c.attempts)
+    )
+
+
+_CLAIM = _claim_statement()
 
 
 class UpdateStore:
@@ -100,32 +147,10 @@ class UpdateStore:
         """Claim up to ``limit`` pending updates for ``owner``, oldest first, at most one per
         conversation; each is held until handled, or until the lease runs out."""
         now = utcnow()
-        earlier = inbox.alias("earlier")
-        first_of_its_conversation = ~(
-            exists()
-            .where(earlier.c.chat_key == inbox.c.chat_key, earlier.c.processed_at.is_(None), earlier.c.id < inbox.c.id)
-            .correlate(inbox)
-        )
-        candidates = (
-            select(inbox.c.id)
-            .where(
-                inbox.c.processed_at.is_(None),
-                or_(inbox.c.claimed_until.is_(None), inbox.c.claimed_until < now),
-                or_(inbox.c.chat_key.is_(None), first_of_its_conversation),
-            )
-            .order_by(inbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            update(inbox)
-            .where(inbox.c.id.in_(candidates.scalar_subquery()))
-            .values(claimed_by=owner, claimed_until=now + lease)
-            .returning(inbox.c.id, inbox.c.channel, inbox.c.payload, inbox.c.received_at, inbox.c.attempts)
-        )
+        values = {"b_now": now, "b_limit": limit, "b_owner": owner, "b_until": now + lease}
 
         async def work(conn: AsyncConnection) -> list[PendingUpdate]:
-            rows = (await conn.execute(statement)).all()
+            rows = (await conn.execute(_CLAIM, values)).all()
             return sorted(
                 (PendingUpdate(r.id, r.channel, dict(r.payload), as_utc(r.received_at), r.attempts) for r in rows),
                 key=lambda u: u.id,

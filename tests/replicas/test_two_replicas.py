@@ -15,16 +15,15 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from bot.kb import KnowledgeBase
-from tests.conftest import reset_postgres
+from tests.conftest import ON_POSTGRESQL, reset_postgres
 from tests.fakes.servers import free_port
 from tests.fakes.service_process import ServiceProcess
 from tests.fakes.telegram_api import FakeTelegram, button_update, text_update
 from tests.telegram.conftest import SECRET
 
-pytestmark = pytest.mark.postgresql
+pytestmark = ON_POSTGRESQL
 
 QUESTIONS = [
     ("how to aply for asylum in romania", "rights.asylum"),

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fakes.servers import free_port
 from tests.fakes.service_process import ServiceProcess
@@ -82,3 +83,19 @@ def test_sigterm_stops_gracefully_and_keeps_pending_replies(tmp_path: Path, fake
         fake_telegram.wait_for(lambda: len(fake_telegram.sent(7100)) == 1, timeout=30)
     finally:
         service.stop_now()
+
+
+def test_a_second_instance_on_one_sqlite_file_is_refused(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+    first = telegram_service(tmp_path, fake_telegram).start()
+    settings = {k: v for k, v in first.env.items() if k.startswith(("TELEGRAM_", "PUBLIC_URL"))}
+    second = ServiceProcess(tmp_path, free_port(), settings, name="second")  # the same acasa.db
+    try:
+        with pytest.raises(AssertionError, match="service did not start"):
+            second.start()
+        assert "acasa.db is already served by process" in second.log.read_text()
+        assert "use PostgreSQL" in second.log.read_text()
+        assert post(first, text_update(7200, "/start")) == 200  # the first one is unharmed
+        fake_telegram.wait_for(lambda: len(fake_telegram.sent(7200)) == 1)
+    finally:
+        second.stop_now()
+        first.stop_now()

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.server import create_app
+from bot.store import Store
 from tests.fakes.servers import ThreadedServer, free_port
 from tests.fakes.telegram_api import FakeTelegram, text_update
-from tests.telegram.conftest import TelegramUser, buttons_of, service_settings
+from tests.telegram.conftest import SECRET, TelegramUser, buttons_of, service_settings
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute(sql).fetchall()
 
 
 @pytest.fixture
@@ -114,3 +123,44 @@ def test_polling_full_flow(tmp_path: Path, fake_telegram: FakeTelegram, lang: st
         user.replies(1)
         offsets = [int(c.params.get("offset") or 0) for c in fake_telegram.calls_to("getUpdates")]
         assert offsets == sorted(offsets)  # each update confirmed only after it was stored
+
+
+def test_a_429_pauses_every_chat_not_only_the_one_refused(fast_service, fake_telegram: FakeTelegram) -> None:
+    """Messages already waiting for their moment when Telegram says "too many" wait out the pause."""
+    fake_telegram.fail("sendMessage", 429, retry_after=3)
+    chats = range(6101, 6121)
+    with httpx.Client(timeout=10) as client:
+        for chat in chats:
+            client.post(
+                fast_service.url + "/webhooks/telegram",
+                json=text_update(chat, "/start"),
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            ).raise_for_status()
+    fake_telegram.wait_for(lambda: all(fake_telegram.sent(chat) for chat in chats), timeout=30)
+    calls = fake_telegram.calls_to("sendMessage")
+    refused = next(c for c in calls if c.status == 429)
+    during_pause = [c for c in calls if c.status == 200 and refused.at < c.at < refused.at + 2.9]
+    assert during_pause == []
+    assert all(len(fake_telegram.sent(chat)) == 1 for chat in chats)
+
+
+def test_a_job_no_platform_can_deliver_fails_once_and_is_not_retried(fast_service, fake_telegram: FakeTelegram) -> None:
+    """A reply for a chat id Telegram cannot have: failed at the first try, kept for operators
+    without its text, never tried again."""
+    db = fast_service.db  # type: ignore[attr-defined]
+
+    async def queue_it() -> None:
+        store = await Store.open(f"sqlite+aiosqlite:///{db}", migrate=False)
+        try:
+            await store.requeue("telegram", "not-a-chat", {"kind": "send", "text": "hello", "buttons": []}, held=False)
+        finally:
+            await store.close()
+
+    asyncio.run(queue_it())  # the service finds it within a second (a write by another process)
+    deadline = time.monotonic() + 10
+    while not rows(db, "SELECT status FROM outbox WHERE chat_id = 'not-a-chat' AND status = 'failed'"):
+        assert time.monotonic() < deadline, rows(db, "SELECT status, attempts, last_error FROM outbox")
+        time.sleep(0.1)
+    time.sleep(1.5)
+    assert rows(db, "SELECT status, attempts, body FROM outbox WHERE chat_id = 'not-a-chat'") == [("failed", 1, "{}")]
+    assert fake_telegram.calls_to("sendMessage") == []
