@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
 UNEXPECTED_ATTEMPTS = 3  # an error no platform rule explains: tried this often, then failed for good
 FAREWELL_ATTEMPTS = 20  # the confirmation after "forget" is dropped (not kept) after this many tries
+STOP_GRACE = 5.0  # seconds a stopping service gives messages on their way
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,13 @@ class Outbox:
                 self._wake.clear()
                 free = self.concurrency - len(self._tasks)
                 if free > 0 and self.channels:
-                    jobs = await self.store.claim_jobs(self.owner, free, self.lease, self.channels)
-                    await self._prepare(jobs)
+                    try:
+                        jobs = await self.store.claim_jobs(self.owner, free, self.lease, self.channels)
+                        await self._prepare(jobs)
+                    except Exception:  # the database went away for a moment: keep the loop alive
+                        log.exception("claiming replies to deliver failed; trying again")
+                        await asyncio.sleep(1.0)
+                        continue
                     for job in jobs:
                         task = asyncio.create_task(self._deliver(job))
                         self._tasks.add(task)
@@ -186,6 +192,11 @@ class Outbox:
                         continue  # there may be more; the next round waits for a free place
                 await self._sleep(idle=free > 0)
         finally:
+            # Stopping: messages on their way finish (their outcome must be recorded, or they would
+            # be sent again after the restart); whatever still waits for its moment stays claimed
+            # until the service releases its claims.
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
