@@ -1,10 +1,12 @@
 """The web service (``acasa serve``): channel webhooks, health check, and the background workers.
 
-Start: content → database (migrated) → engine → outbox and inbox workers → channels (Telegram:
-``getMe``, then the webhook registered at ``PUBLIC_URL``, or long polling). Stop: the web server
-stops accepting first (uvicorn), then polling stops, updates in progress finish, and everything
+Start: a SQLite file is locked for this process (one process per file) → content → database
+(migrated) → engine → channels (Telegram: ``getMe``) → outbox and inbox workers, retention,
+hand-off checks, content news → the webhook registered at ``PUBLIC_URL`` (or long polling).
+Stop: the web server stops accepting first (uvicorn), then polling stops, updates in progress and
+messages on their way finish, this instance's claims are released for the others, and everything
 is closed. Anything accepted but not yet answered is in the database and is answered after the
-next start.
+next start, or at once by another instance.
 """
 
 from __future__ import annotations

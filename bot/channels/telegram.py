@@ -123,7 +123,9 @@ def message_of(data: dict[str, Any]) -> dict[str, Any] | None:
 
 def chat_key(data: dict[str, Any]) -> str | None:
     """The conversation an update belongs to, so that its updates are handled in order: a private
-    chat; in a group, a topic (a mediator's messages there), or the message a button is on."""
+    chat, or a topic of a group (a mediator's messages there). None for a button pressed in a
+    group (a Claim on a card): such presses need no order — exactly one claim wins whatever the
+    order — and ten mediators pressing at once should not wait for each other."""
     query = data.get("callback_query")
     message = message_of(data)
     if message is None:
@@ -132,7 +134,7 @@ def chat_key(data: dict[str, Any]) -> str | None:
     if chat.get("type") == "private":
         return f"{CHANNEL}:{chat.get('id')}"[:160]
     if isinstance(query, dict):
-        return f"{CHANNEL}:{chat.get('id')}:button:{message.get('message_id')}"[:160]
+        return None
     return f"{CHANNEL}:{chat.get('id')}:topic:{message.get('message_thread_id') or 0}"[:160]
 
 
