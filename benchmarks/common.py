@@ -13,6 +13,17 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"
+# What simulated people ask: several languages and scripts, and one question without an answer.
+QUESTIONS = [
+    "how do I register with a family doctor",
+    "cum ma inscriu la medicul de familie",
+    "як записатися до сімейного лікаря",
+    "malai kaam chahiyo",
+    "how to enrol my son in school",
+    "my boss does not pay my salary",
+    "where can I learn Romanian",
+    "tell me a joke",
+]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -20,8 +31,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def start_service(folder: Path, fake: Any, port: int, **settings: str) -> subprocess.Popen[bytes]:
-    """`acasa serve` as its own process (SQLite in ``folder``), talking to the fake Bot API ``fake``."""
+def start_service(
+    folder: Path, fake: Any, port: int, *, log: Path | None = None, **settings: str
+) -> subprocess.Popen[bytes]:
+    """`acasa serve` as its own process (SQLite in ``folder`` unless ``DATABASE_URL`` is given),
+    talking to the fake Bot API ``fake`` (with ``token`` and ``url``); stderr to ``log`` if given."""
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'bench.db'}",
@@ -33,14 +47,17 @@ def start_service(folder: Path, fake: Any, port: int, **settings: str) -> subpro
         "LOG_LEVEL": "WARNING",
         **settings,
     }
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env)
+    with log.open("ab") if log else open(os.devnull, "wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env, stderr=stderr if log else None
+        )
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return process
         except httpx.HTTPError:
             time.sleep(0.1)
-    raise SystemExit("service did not start")
+    raise SystemExit("service did not start" + (": " + log.read_text()[-2000:] if log else ""))
 
 
 async def post(client: httpx.AsyncClient, url: str, update: dict) -> None:

@@ -20,11 +20,9 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,22 +35,12 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import SECRET, percentile  # noqa: E402
+from benchmarks.common import QUESTIONS, SECRET, percentile, start_service  # noqa: E402
 from bot.messages import ConversationKey  # noqa: E402
 from bot.store import PersonState, Store, Turn  # noqa: E402
 from tests.conftest import POSTGRES_URL, reset_postgres  # noqa: E402
 from tests.fakes.servers import free_port  # noqa: E402
 
-QUESTIONS = [
-    "how do I register with a family doctor",
-    "cum ma inscriu la medicul de familie",
-    "як записатися до сімейного лікаря",
-    "malai kaam chahiyo",
-    "how to enrol my son in school",
-    "my boss does not pay my salary",
-    "where can I learn Romanian",
-    "tell me a joke",
-]
 TOKEN = "123456:BENCH-token"
 FIRST_CHAT = 5_000_000
 
@@ -61,8 +49,11 @@ class LeanTelegram:
     """The smallest Bot API that `acasa serve` needs, as a raw ASGI app: it records when each
     chat got each message. (The tests' fake is richer and slower; here it must not be the bottleneck.)"""
 
+    token = TOKEN
+
     def __init__(self) -> None:
         self.received: dict[int, list[float]] = defaultdict(list)
+        self.url = ""
         self._next_id = 1
 
     async def __call__(self, scope, receive, send) -> None:
@@ -121,31 +112,6 @@ async def seed(url: str, people: list[int]) -> None:
         await asyncio.gather(*(store.save(Turn(state, at, "/start")) for state in states))
     finally:
         await store.close()
-
-
-def start_instance(database_url: str, fake_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TELEGRAM_API_BASE_URL": fake_url,
-        "TELEGRAM_MESSAGES_PER_SECOND": "0",
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-    }
-    with log.open("ab") as handle:
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=env, stderr=handle)
-    import httpx
-
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit("service did not start: " + log.read_text()[-2000:])
 
 
 def update(chat: int, text: str, update_id: int) -> dict:
@@ -243,7 +209,7 @@ def main() -> None:
     fake = LeanTelegram()
     fake_port = free_port()
     serve_fake(fake, fake_port)
-    fake_url = f"http://127.0.0.1:{fake_port}"
+    fake.url = f"http://127.0.0.1:{fake_port}"
     people = list(range(FIRST_CHAT, FIRST_CHAT + args.people))
     with tempfile.TemporaryDirectory() as folder:
         if args.db == "sqlite":
@@ -252,7 +218,17 @@ def main() -> None:
             database_url = asyncio.run(reset_postgres()) if POSTGRES_URL else POSTGRES_URL
         asyncio.run(seed(database_url, people))
         ports = [free_port() for _ in range(args.instances)]
-        processes = [start_instance(database_url, fake_url, p, Path(folder) / f"{p}.log") for p in ports]
+        processes = [
+            start_service(
+                Path(folder),
+                fake,
+                p,
+                log=Path(folder) / f"{p}.log",
+                DATABASE_URL=database_url,
+                TELEGRAM_MESSAGES_PER_SECOND="0",
+            )
+            for p in ports
+        ]
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         ids = iter(range(1, 10**9))
         # Warm up (caches, connection pools) at a rate every configuration sustains; not reported.

@@ -27,20 +27,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import percentile, post, start_service  # noqa: E402
+from benchmarks.common import QUESTIONS, percentile, post, start_service  # noqa: E402
 from tests.fakes.servers import ThreadedServer, free_port  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, button_update, text_update  # noqa: E402
-
-QUESTIONS = [
-    "how do I register with a family doctor",
-    "cum ma inscriu la medicul de familie",
-    "як записатися до сімейного лікаря",
-    "malai kaam chahiyo",
-    "how to enrol my son in school",
-    "my boss does not pay my salary",
-    "where can I learn Romanian",
-    "tell me a joke",
-]
 
 
 async def latency(fake: FakeTelegram, url: str, people: int, rate: float, seconds: float) -> None:
