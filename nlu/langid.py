@@ -12,6 +12,9 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+import numpy as np
+
+from nlu import cache
 from nlu.languages import LANGUAGES, NATIVE_SCRIPT
 from nlu.normalize import normalize
 
@@ -87,6 +90,30 @@ class LanguageIdentifier:
                 self._logprob[script][lang] = {g: math.log((c + 0.5) / total) for g, c in grams.items()}
                 self._unseen[script][lang] = math.log(0.5 / total)
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The trained tables as arrays (for ``nlu.cache``)."""
+        arrays: dict[str, np.ndarray] = {}
+        tables = [(script, lang) for script, by_lang in self._logprob.items() for lang in by_lang]
+        arrays["langid_tables"] = cache.pack([f"{script} {lang}" for script, lang in tables])
+        arrays["langid_unseen"] = np.array([self._unseen[s][lang] for s, lang in tables], dtype=np.float64)
+        for i, (script, lang) in enumerate(tables):
+            table = self._logprob[script][lang]
+            arrays[f"langid_grams_{i}"] = cache.pack(list(table))
+            arrays[f"langid_logprob_{i}"] = np.fromiter(table.values(), dtype=np.float64, count=len(table))
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> LanguageIdentifier:
+        identifier = cls(())
+        for i, name in enumerate(cache.unpack(arrays["langid_tables"])):
+            script, lang = name.split(" ")
+            grams = cache.unpack(arrays[f"langid_grams_{i}"])
+            identifier._logprob.setdefault(script, {})[lang] = dict(
+                zip(grams, arrays[f"langid_logprob_{i}"].tolist(), strict=True)
+            )
+            identifier._unseen.setdefault(script, {})[lang] = float(arrays["langid_unseen"][i])
+        return identifier
+
     def candidates(self, script: str | None) -> tuple[str, ...]:
         if script is None:
             return ()
@@ -94,6 +121,22 @@ class LanguageIdentifier:
         if trained:
             return trained
         return tuple(lang for lang in LANGUAGES if NATIVE_SCRIPT[lang] == script)
+
+    def guess(self, text: str, hint: str | None = None, *, short: bool = False) -> str | None:
+        """The language to offer first, or None without real evidence.
+
+        A greeting or a one- or two-word message ("hello", "namaste", "salam") says little about
+        the language: the platform's ``hint`` (the phone's language) stands unless the script
+        rules it out, and a script only one language uses decides. Longer text is identified.
+        """
+        normalized = normalize(text)
+        script = dominant_script(normalized)
+        candidates = self.candidates(script)
+        if len(candidates) == 1:
+            return candidates[0]
+        if short or len(normalized.split()) <= 2:
+            return hint if hint and (not candidates or hint in candidates) else None
+        return self.detect(text, hint) if candidates else hint
 
     def detect(self, text: str, hint: str | None = None) -> str:
         """The most likely language of ``text``; the hint wins when the text does not say otherwise."""

@@ -8,15 +8,19 @@ TF-IDF vector over several feature families that make spelling variants meet:
 - ``g`` character 3- and 4-grams of the phonetic form (misspellings, inflections);
 - ``s`` consonant skeletons of words (vowel-free romanisation, Arabic and Urdu abjads).
 
-Unknown query words are corrected against the vocabulary with rapidfuzz before scoring. A query
-is scored against all examples at once (numpy), each intent takes the score of its best example,
-and the winner is accepted, offered as "did you mean", or refused by thresholds on the score and
-its margin over the runner-up. An out-of-scope example that beats every intent means "no match".
+A linear classifier (``nlu.classifier``) learns from all the examples at once which features tell
+the labels apart. The labels are the entries, "out of scope", topics next to the knowledge base
+("nearby:banking": named, never answered) and kinds of immediate danger ("crisis:medical").
+Unknown query words are corrected against the vocabulary with rapidfuzz before scoring. The most
+probable entry is answered, offered as "did you mean", or refused by thresholds on its
+probability and its lead over the runner-up; a nearby topic or "out of scope" on top means no
+answer.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -25,13 +29,21 @@ from enum import StrEnum
 from typing import Protocol
 
 import numpy as np
+import scipy.sparse as sp
 from rapidfuzz import fuzz, process
 
+from nlu import cache
+from nlu.classifier import LinearClassifier, TrainingOptions
 from nlu.langid import LanguageIdentifier
 from nlu.normalize import normalize
 from nlu.translit import phonetic_word, skeleton_word, to_latin
 
 OUT_OF_SCOPE = "__out_of_scope__"
+# Pseudo-intents that are never answered with an entry: a named topic the bot has no entry for
+# ("nearby:banking"), and a kind of immediate danger ("crisis:medical").
+NEARBY = "nearby:"
+CRISIS = "crisis:"
+_PSEUDO = (NEARBY, CRISIS)
 _SHORTLIST = 16  # intents whose scores are computed in full for each query
 
 
@@ -60,6 +72,7 @@ class Prediction:
     language: str
     candidates: tuple[Candidate, ...] = ()
     source: str = "builtin"
+    nearby: str | None = None  # no entry answers it, but it is about this topic ("banking")
 
     @property
     def intent(self) -> str | None:
@@ -83,6 +96,7 @@ class Prediction:
             "confidence": round(self.confidence, 4),
             "language": self.language,
             "alternatives": [{"intent": c.intent, "confidence": round(c.confidence, 4)} for c in self.alternatives],
+            "nearby": self.nearby,
         }
 
 
@@ -94,13 +108,15 @@ class Matcher(Protocol):
 class Thresholds:
     """Decision thresholds on the calibrated confidence (see ``BuiltinMatcher.predict``)."""
 
-    answer: float = 0.18
+    answer: float = 0.08  # the most probable label must be an entry with at least this probability
     answer_margin: float = 0.01
-    suggest: float = 0.1
+    suggest: float = 0.05
     max_suggestions: int = 3
     short_query_words: int = 2
     short_query_margin: float = 0.25  # a short query's winner must lead by this share of its score
-    out_of_scope_margin: float = 0.0
+    nearby: float = 0.0  # a nearby topic on top is named when at least this probable
+    crisis: float = 0.25  # the kinds of danger together at least this probable: an emergency ...
+    crisis_words: int = 3  # ... in a message of at least this many words (shorter ones say too little)
 
 
 @dataclass(frozen=True)
@@ -109,8 +125,6 @@ class FeatureWeights:
     phonetic: float = 1.0
     grams: float = 1.0
     skeleton: float = 0.6
-    unknown: float = 9.0  # squared weight of a query feature no example has (dilutes long off-topic text)
-    runner_up_examples: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)  # weights of an intent's 2nd, 3rd... best examples
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -146,15 +160,41 @@ class _Index:
     doc_ids: np.ndarray
     values: np.ndarray
     doc_count: int
-    intent_starts: np.ndarray
-    intents: list[str]
-    intent_ends: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    out_of_scope: int | None = None  # position of the out-of-scope pseudo-intent, if any
     vocabulary_buckets: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.vocabulary_buckets:
+            # Spelling correction looks only at words of similar length with the same first letter.
+            for feature in self.feature_ids:
+                if feature.startswith("p:") and len(feature) > 4:
+                    word = feature[2:]
+                    self.vocabulary_buckets.setdefault((word[0], len(word)), []).append(word)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "features": cache.pack(list(self.feature_ids)),
+            "idf": self.idf,
+            "indptr": self.indptr,
+            "doc_ids": self.doc_ids,
+            "values": self.values,
+            "doc_count": np.array(self.doc_count),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> _Index:
+        names = cache.unpack(arrays["features"])
+        return cls(
+            feature_ids={name: i for i, name in enumerate(names)},
+            idf=arrays["idf"],
+            indptr=arrays["indptr"],
+            doc_ids=arrays["doc_ids"],
+            values=arrays["values"],
+            doc_count=int(arrays["doc_count"]),
+        )
 
 
 class BuiltinMatcher:
-    """TF-IDF over multilingual forms, nearest example per intent, with calibrated thresholds."""
+    """TF-IDF over multilingual forms, a linear classifier over them, and decision thresholds."""
 
     def __init__(
         self,
@@ -164,6 +204,7 @@ class BuiltinMatcher:
         thresholds: Thresholds | None = None,
         weights: FeatureWeights | None = None,
         spelling_correction: bool = True,
+        training: TrainingOptions | None = None,
     ):
         self.thresholds = thresholds or Thresholds()
         self.weights = weights or FeatureWeights()
@@ -172,13 +213,31 @@ class BuiltinMatcher:
         if not examples:
             raise ValueError("the matcher needs at least one example")
         self._examples = examples
-        example_forms = [_forms(e.text) for e in examples]
-        self._index = self._build(examples, example_forms)
-        # Every example, out-of-scope ones included, is text in a known language.
-        samples = [(lang, normalize(text)) for lang, text in language_samples]
-        samples += [(e.lang, " ".join(forms.words)) for e, forms in zip(examples, example_forms, strict=True)]
-        self.languages = LanguageIdentifier(samples, normalized=True)
+        language_samples = list(language_samples)
+        # Everything built below depends only on these: a restart with the same content reuses it.
+        training = training or TrainingOptions()
+        key = hashlib.sha256(repr((self.weights, training)).encode())
+        for lang, text in language_samples:
+            key.update(f"{lang}\x1f{text}\x1e".encode())
+        for e in examples:
+            key.update(f"{e.intent}\x1f{e.lang}\x1f{e.text}\x1e".encode())
+        cached = cache.load("matcher", key.hexdigest())
+        if cached is not None:
+            self._index = _Index.from_arrays(cached)
+            self._classifier = LinearClassifier.from_arrays(cached)
+            self.languages = LanguageIdentifier.from_arrays(cached)
+        else:
+            example_forms = [_forms(e.text) for e in examples]
+            self._index = self._build(examples, example_forms)
+            self._classifier = self._train(examples, training)
+            # Every example, out-of-scope ones included, is text in a known language.
+            samples = [(lang, normalize(text)) for lang, text in language_samples]
+            samples += [(e.lang, " ".join(forms.words)) for e, forms in zip(examples, example_forms, strict=True)]
+            self.languages = LanguageIdentifier(samples, normalized=True)
+            arrays = self._index.to_arrays() | self._classifier.to_arrays() | self.languages.to_arrays()
+            cache.save("matcher", key.hexdigest(), arrays)
         self._correction_cache: dict[str, list[tuple[str, float]]] = {}
+        self._last_scores: tuple[str | None, dict[str, float]] = (None, {})
 
     # -- building -----------------------------------------------------------------------------
 
@@ -226,19 +285,6 @@ class BuiltinMatcher:
         order = np.argsort(fids, kind="stable")
         indptr = np.zeros(len(feature_ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(fids, minlength=len(feature_ids)), out=indptr[1:])
-        intents: list[str] = []
-        starts: list[int] = []
-        for i, e in enumerate(examples):
-            if not intents or intents[-1] != e.intent:
-                intents.append(e.intent)
-                starts.append(i)
-        # Spelling correction looks only at words of similar length with the same first letter.
-        buckets: dict[tuple[str, int], list[str]] = {}
-        for feature in feature_ids:
-            if feature.startswith("p:") and len(feature) > 4:
-                word = feature[2:]
-                buckets.setdefault((word[0], len(word)), []).append(word)
-        out_of_scope = intents.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in intents else None
         return _Index(
             feature_ids=feature_ids,
             idf=idf,
@@ -246,12 +292,15 @@ class BuiltinMatcher:
             doc_ids=docs[order],
             values=values[order],
             doc_count=n,
-            intent_starts=np.array(starts),
-            intents=intents,
-            intent_ends=np.array([*starts[1:], n]),
-            out_of_scope=out_of_scope,
-            vocabulary_buckets=buckets,
         )
+
+    def _train(self, examples: list[Example], options: TrainingOptions | None) -> LinearClassifier:
+        index = self._index
+        shape = (index.doc_count, len(index.feature_ids))
+        matrix = sp.csc_matrix((index.values, index.doc_ids, index.indptr), shape=shape).tocsr()
+        labels = sorted({e.intent for e in examples})
+        position = {label: i for i, label in enumerate(labels)}
+        return LinearClassifier.fit(matrix, [position[e.intent] for e in examples], labels, options)
 
     # -- matching -----------------------------------------------------------------------------
 
@@ -267,8 +316,8 @@ class BuiltinMatcher:
             self._correction_cache[word] = result
         return result
 
-    def intent_scores(self, text: str) -> dict[str, float]:
-        """Cosine similarity of the best example of each intent (0 for intents with no overlap)."""
+    def _query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The query's known feature ids and their TF-IDF values, L2-normalised like the examples."""
         index = self._index
         forms = _forms(text)
         feats = self._features(forms)
@@ -277,72 +326,71 @@ class BuiltinMatcher:
                 if len(word) >= 4 and ("p:" + word) not in index.feature_ids:
                     for fixed, similarity in self._corrections(word):
                         feats["p:" + fixed] += self.weights.phonetic * similarity
-        query: list[tuple[int, float]] = []
+        ids: list[int] = []
+        values: list[float] = []
         for f, c in feats.items():
             fid = index.feature_ids.get(f)
             if fid is not None:
-                query.append((fid, (1 + math.log(c) if c >= 1 else c) * float(index.idf[fid])))
-        if not query:
+                ids.append(fid)
+                values.append((1 + math.log(c) if c >= 1 else c) * float(index.idf[fid]))
+        vector = np.asarray(values, dtype=np.float32)
+        norm = float(np.sqrt(np.dot(vector, vector))) if len(vector) else 0.0
+        return np.asarray(ids, dtype=np.int64), vector / (norm or 1.0)
+
+    def intent_scores(self, text: str) -> dict[str, float]:
+        """The probability of every label (entries, out of scope, nearby topics, kinds of danger);
+        empty when the text shares no feature with any example."""
+        ids, values = self._query(text)
+        if not len(ids):
             return {}
-        # Unknown features count towards the query norm: a long text that shares one word is not a match.
-        unknown = self.weights.unknown * sum(
-            ((1 + math.log(c)) if c >= 1 else c) ** 2 for f, c in feats.items() if f not in index.feature_ids
-        )
-        norm = math.sqrt(sum(w * w for _, w in query) + unknown) or 1.0
-        slices_docs = []
-        slices_vals = []
-        for fid, w in query:
-            start, end = index.indptr[fid], index.indptr[fid + 1]
-            slices_docs.append(index.doc_ids[start:end])
-            slices_vals.append(index.values[start:end] * (w / norm))
-        docs = np.concatenate(slices_docs)
-        vals = np.concatenate(slices_vals)
-        scores = np.bincount(docs, weights=vals, minlength=index.doc_count)
-        best = np.maximum.reduceat(scores, index.intent_starts)
-        extra = self.weights.runner_up_examples
-        if not extra:
-            return {intent: float(s) for intent, s in zip(index.intents, best, strict=True) if s > 0}
-        # Several examples of one intent agreeing is evidence too: an intent's score is a weighted
-        # mean of its best few example similarities. Only a shortlist of intents by best example
-        # (plus the out-of-scope pseudo-intent) can end up in the ranking, so only they are averaged.
-        weights = np.array((1.0, *extra))
-        k = len(weights)
-        shortlist = np.argpartition(-best, min(_SHORTLIST, len(best) - 1))[:_SHORTLIST]
-        if index.out_of_scope is not None:
-            shortlist = np.union1d(shortlist, [index.out_of_scope])
-        result: dict[str, float] = {}
-        for i in shortlist:
-            if best[i] <= 0:
-                continue
-            segment = scores[index.intent_starts[i] : index.intent_ends[i]]
-            top = np.partition(segment, len(segment) - k)[-k:] if len(segment) > k else segment
-            top = np.sort(top)[::-1]
-            result[index.intents[i]] = float(np.dot(top, weights[: len(top)]) / weights.sum())
-        return result
+        probabilities = self._classifier.probabilities(ids, values)
+        return dict(zip(self._classifier.labels, probabilities.tolist(), strict=True))
+
+    def _scores(self, text: str) -> dict[str, float]:
+        """``intent_scores`` of the last text asked (the bot asks twice: danger, then the answer)."""
+        if self._last_scores[0] != text:
+            self._last_scores = (text, self.intent_scores(text))
+        return dict(self._last_scores[1])
 
     def predict(self, text: str, lang_hint: str | None = None) -> Prediction:
         language = self.languages.detect(text, lang_hint)
-        scores = self.intent_scores(text)
-        out_of_scope = scores.pop(OUT_OF_SCOPE, 0.0)
-        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-        if not ranked:
+        scores = self._scores(text)
+        if not scores:
             return Prediction(Outcome.NONE, language)
         t = self.thresholds
-        top_score = ranked[0][1]
-        second = ranked[1][1] if len(ranked) > 1 else 0.0
-        candidates = tuple(Candidate(i, round(min(1.0, s), 4)) for i, s in ranked[: t.max_suggestions + 1])
-        if out_of_scope >= top_score + t.out_of_scope_margin:
+        top_label, top_score = max(scores.items(), key=lambda kv: kv[1])
+        if top_label.startswith(NEARBY) and top_score >= t.nearby:
+            return Prediction(Outcome.NONE, language, nearby=top_label[len(NEARBY) :])
+        entries = sorted(
+            ((i, s) for i, s in scores.items() if i != OUT_OF_SCOPE and not i.startswith(_PSEUDO)),
+            key=lambda kv: kv[1],
+            reverse=True,
+        )
+        candidates = tuple(Candidate(i, round(s, 4)) for i, s in entries[: t.max_suggestions + 1])
+        if top_label == OUT_OF_SCOPE or top_label.startswith(NEARBY) or not candidates:
             return Prediction(Outcome.NONE, language, ())
+        best, second = entries[0][1], entries[1][1] if len(entries) > 1 else 0.0
         margin = t.answer_margin
         if len(text.split()) <= t.short_query_words:
             # One or two words ("doctor", "permit") rarely say which of several entries is meant.
-            margin = max(margin, top_score * t.short_query_margin)
-        if top_score >= t.answer and top_score - second >= margin:
+            margin = max(margin, best * t.short_query_margin)
+        if top_label == entries[0][0] and best >= t.answer and best - second >= margin:
             return Prediction(Outcome.ANSWER, language, candidates)
         suggestions = tuple(c for c in candidates[: t.max_suggestions] if c.confidence >= t.suggest)
         if suggestions:
             return Prediction(Outcome.SUGGEST, language, suggestions)
         return Prediction(Outcome.NONE, language, ())
+
+    def danger(self, text: str) -> str | None:
+        """The kind of immediate danger ``text`` reads like ("medical"), or None. One or two words
+        ("menu", "ok") give the classifier too little to go on: only the crisis phrases judge them."""
+        if len(text.split()) < self.thresholds.crisis_words:
+            return None
+        scores = self._scores(text)
+        danger = {i[len(CRISIS) :]: s for i, s in scores.items() if i.startswith(CRISIS)}
+        if danger and sum(danger.values()) >= self.thresholds.crisis:
+            return max(danger.items(), key=lambda kv: kv[1])[0]
+        return None
 
     async def match(self, text: str, lang_hint: str | None = None) -> Prediction:
         return self.predict(text, lang_hint)

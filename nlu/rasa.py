@@ -14,7 +14,17 @@ from collections.abc import Iterable
 import httpx
 import yaml
 
-from nlu.matcher import OUT_OF_SCOPE, BuiltinMatcher, Candidate, Example, Outcome, Prediction, Thresholds
+from nlu.matcher import (
+    CRISIS,
+    NEARBY,
+    OUT_OF_SCOPE,
+    BuiltinMatcher,
+    Candidate,
+    Example,
+    Outcome,
+    Prediction,
+    Thresholds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +47,17 @@ _Dumper.add_representer(_Literal, _literal_representer)
 
 
 def export_training_data(examples: Iterable[Example]) -> str:
-    """Rasa 3.x NLU training data (``version: "3.1"``), one intent per knowledge entry."""
+    """Rasa 3.x NLU training data (``version: "3.1"``), one intent per knowledge entry.
+
+    Questions next to the knowledge base are out of scope for Rasa (the built-in matcher names
+    their topic); examples of emergencies are left out (the bot recognises danger before matching).
+    """
     by_intent: dict[str, list[str]] = defaultdict(list)
     for example in examples:
-        name = RASA_OUT_OF_SCOPE if example.intent == OUT_OF_SCOPE else example.intent
+        if example.intent.startswith(CRISIS):
+            continue
+        outside = example.intent == OUT_OF_SCOPE or example.intent.startswith(NEARBY)
+        name = RASA_OUT_OF_SCOPE if outside else example.intent
         text = " ".join(example.text.split())
         if text and text not in by_intent[name]:
             by_intent[name].append(text)
@@ -110,6 +127,8 @@ class RasaMatcher:
 
     async def match(self, text: str, lang_hint: str | None = None) -> Prediction:
         builtin = self.builtin.predict(text, lang_hint)
+        if builtin.nearby:  # a named topic the knowledge base does not cover: say so, whatever Rasa thinks
+            return builtin
         try:
             ranking = await self._parse(text)
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
@@ -120,7 +139,7 @@ class RasaMatcher:
         scores: dict[str, float] = defaultdict(float)
         for c in ranking:
             scores[c.intent] += c.confidence / 2
-        local = self.builtin.intent_scores(text)
+        local = {i: s for i, s in self.builtin.intent_scores(text).items() if not i.startswith((NEARBY, CRISIS))}
         out_of_scope = local.pop(OUT_OF_SCOPE, 0.0)
         # Built-in scores are similarities, not probabilities: scale them so the best one is 1,
         # unless the out-of-scope examples matched better.
