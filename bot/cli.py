@@ -14,7 +14,8 @@ from bot import paths
 from bot.app import rasa_options, running_engine
 from bot.channels.terminal import chat, render
 from bot.config import Settings, SettingsError, load_settings
-from bot.content import SCHEDULE_FILE, ContentError, request_reload
+from bot.content import SCHEDULE_FILE, ContentError, danger_classifier, request_reload
+from bot.crisis import CrisisDetector, load_crisis_lexicon
 from bot.handlers.answer import compose_reply
 from bot.handoff.desk_text import desk_languages, load_desk_text
 from bot.handoff.schedule import load_schedule
@@ -22,12 +23,14 @@ from bot.kb import KnowledgeBase, load_knowledge
 from bot.kb.coverage import coverage_matrix
 from bot.locales import Locales, load_locales
 from bot.logs import configure_logging
-from bot.matching import build_matcher
+from bot.matching import build_builtin, build_matcher
 from bot.messages import Outgoing
+from bot.smalltalk import SmallTalk, load_smalltalk
 from bot.store import Store
 from bot.store.notify import CONTENT_CHANNEL, notify
 from nlu.evaluate import evaluate, format_report, read_questions
 from nlu.languages import LANGUAGES, base_code
+from nlu.matcher import Matcher
 from nlu.rasa import export_training_data
 
 DEFAULT_EVAL_SET = paths.PROJECT_ROOT / "tests" / "nlu" / "dev_questions.jsonl"
@@ -62,6 +65,8 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     _, locale_problems = load_locales(locales_dir)
     problems.extend(locale_problems)
     problems.extend(load_schedule(Path(kb_dir) / SCHEDULE_FILE)[1])
+    problems.extend(load_crisis_lexicon(Path(kb_dir) / "nlu" / "crisis.yaml")[1])
+    problems.extend(load_smalltalk(Path(kb_dir) / "nlu" / "smalltalk.yaml")[1])
     for desk_lang in desk_languages(Path(locales_dir)):
         problems.extend(load_desk_text(Path(locales_dir), desk_lang)[1])
     errors = problems.errors
@@ -83,9 +88,22 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recognisers(kb: KnowledgeBase) -> tuple[Matcher, CrisisDetector, SmallTalk]:
+    """The matcher, and the emergency and small-talk recognisers, as the running bot builds them."""
+    builtin = build_builtin(kb)
+    crisis, crisis_problems = load_crisis_lexicon(kb.root / "nlu" / "crisis.yaml")
+    smalltalk, smalltalk_problems = load_smalltalk(kb.root / "nlu" / "smalltalk.yaml")
+    if crisis is None or smalltalk is None:
+        for problem in crisis_problems.errors + smalltalk_problems.errors:
+            print(problem.format(Path.cwd()), file=sys.stderr)
+        raise CliError("the crisis or small-talk phrases have errors; run 'acasa kb check'.")
+    matcher = build_matcher(kb, rasa_options(_settings()), builtin=builtin)
+    return matcher, crisis.with_classifier(danger_classifier(builtin, smalltalk)), smalltalk
+
+
 def cmd_nlu_predict(args: argparse.Namespace) -> int:
     kb, _ = _load(args.kb)
-    matcher = build_matcher(kb, rasa_options(_settings()))
+    matcher, crisis, _smalltalk = _recognisers(kb)
 
     async def run() -> None:
         for number, line in enumerate(sys.stdin, start=1):
@@ -106,6 +124,7 @@ def cmd_nlu_predict(args: argparse.Namespace) -> int:
                             "confidence": 0.0,
                             "language": None,
                             "alternatives": [],
+                            "crisis": False,
                             "error": "invalid input line",
                         }
                     ),
@@ -113,20 +132,46 @@ def cmd_nlu_predict(args: argparse.Namespace) -> int:
                 )
                 continue
             prediction = await matcher.match(text, lang)
-            print(json.dumps(prediction.to_json(), ensure_ascii=False), flush=True)
+            found = crisis.detect(text)
+            line = prediction.to_json() | {"crisis": found is not None, "crisis_kind": found and found.category}
+            print(json.dumps(line, ensure_ascii=False), flush=True)
 
     asyncio.run(run())
     return 0
 
 
+def _question_files(names: list[str]) -> list[Path]:
+    """Files as given; a folder stands for the ``*.jsonl`` files in it."""
+    found: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.jsonl")))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise CliError(f"{name}: no such file or folder")
+    return found
+
+
 def cmd_nlu_eval(args: argparse.Namespace) -> int:
     kb, _ = _load(args.kb)
-    questions = read_questions(Path(args.file))
-    report = asyncio.run(evaluate(build_matcher(kb, rasa_options(_settings())), questions, use_hint=not args.no_hint))
+    files = _question_files(args.files or [str(DEFAULT_EVAL_SET)])
+    questions = [q for path in files for q in read_questions(path)]
+    matcher, crisis, smalltalk = _recognisers(kb)
+    report = asyncio.run(
+        evaluate(
+            matcher,
+            questions,
+            use_hint=not args.no_hint,
+            crisis=lambda text: crisis.detect(text) is not None,
+            smalltalk=smalltalk.kind,
+        )
+    )
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(f"{len(questions)} questions from {args.file}\n")
+        print(f"{len(questions)} questions from {', '.join(str(f) for f in files)}\n")
         print(format_report(report, show_failures=args.failures))
     return 0
 
@@ -362,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--kb", type=Path)
     predict.set_defaults(func=cmd_nlu_predict)
     ev = nlu.add_parser("eval", help="accuracy on a labelled question set")
-    ev.add_argument("file", nargs="?", default=str(DEFAULT_EVAL_SET))
+    ev.add_argument("files", nargs="*", help="question sets (JSON lines) or folders of them; default: the dev set")
     ev.add_argument("--kb", type=Path)
     ev.add_argument("--no-hint", action="store_true", help="do not pass the question's language as a hint")
     ev.add_argument("--failures", action="store_true", help="list every wrong prediction")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +20,9 @@ from bot.handoff.schedule import Schedule, load_schedule
 from bot.kb import KnowledgeBase, Problem, load_knowledge
 from bot.locales import Locales, load_locales
 from bot.matching import RasaOptions, build_builtin, build_matcher
+from bot.smalltalk import SmallTalk, load_smalltalk
 from nlu.langid import LanguageIdentifier
-from nlu.matcher import Matcher
+from nlu.matcher import BuiltinMatcher, Matcher
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class Content:
     crisis: CrisisDetector
     version: int
     schedule: Schedule
+    smalltalk: SmallTalk
 
 
 class ContentError(Exception):
@@ -75,14 +78,22 @@ class ContentService:
         kb, kb_problems = load_knowledge(self.knowledge_dir)
         locales, locale_problems = load_locales(self.locales_dir)
         crisis, crisis_problems = load_crisis_lexicon(self.knowledge_dir / "nlu" / "crisis.yaml")
+        smalltalk, smalltalk_problems = load_smalltalk(self.knowledge_dir / "nlu" / "smalltalk.yaml")
         schedule, schedule_problems = load_schedule(self.knowledge_dir / SCHEDULE_FILE)
-        errors = kb_problems.errors + locale_problems.errors + crisis_problems.errors + schedule_problems.errors
-        if errors or kb is None or locales is None or crisis is None or schedule is None:
+        errors = (
+            kb_problems.errors
+            + locale_problems.errors
+            + crisis_problems.errors
+            + smalltalk_problems.errors
+            + schedule_problems.errors
+        )
+        if errors or kb is None or locales is None or crisis is None or smalltalk is None or schedule is None:
             raise ContentError(errors)
         version = self._current.version + 1 if self._current else 1
         builtin = build_builtin(kb)
         matcher = build_matcher(kb, self.rasa, builtin=builtin, client=self._rasa_client)
-        return Content(kb, locales, matcher, builtin.languages, crisis, version, schedule)
+        crisis = crisis.with_classifier(danger_classifier(builtin, smalltalk))
+        return Content(kb, locales, matcher, builtin.languages, crisis, version, schedule, smalltalk)
 
     def load(self) -> Content:
         """Load the content; raises ``ContentError`` if it has errors (used at start)."""
@@ -126,6 +137,16 @@ class ContentService:
                     await asyncio.to_thread(self.reload)
             except Exception:  # a watcher must never die silently
                 log.exception("content watcher failed; will try again")
+
+
+def danger_classifier(builtin: BuiltinMatcher, smalltalk: SmallTalk) -> Callable[[str], str | None]:
+    """The matcher's reading of danger, except for small talk: "good morning" or "thank you
+    brother" gives the matcher too little to go on, and is no emergency."""
+
+    def danger(text: str) -> str | None:
+        return None if smalltalk.kind(text) is not None else builtin.danger(text)
+
+    return danger
 
 
 def request_reload(knowledge_dir: Path) -> Path:

@@ -1,26 +1,33 @@
 """Recognise messages about immediate danger, in any language, before anything else happens.
 
-The lexicon (``knowledge/nlu/crisis.yaml``) lists short phrases per language and category. A
-message matches when it contains a phrase as whole words, in its own script or in the phonetic
-Latin form (so romanised "mujhe maar raha hai" meets "مجھے مار رہا ہے"), or, for longer phrases,
-with a small typo. Showing emergency numbers once too often is harmless; missing a crisis is not.
+Two recognisers, either one is enough:
+
+- the lexicon (``knowledge/nlu/crisis.yaml``) lists short phrases per language and category. A
+  message matches when it contains a phrase as whole words, in its own script or in the phonetic
+  Latin form (so romanised "mujhe maar raha hai" meets "مجھے مار رہا ہے"), or, for longer phrases,
+  with a small typo;
+- the matcher, trained on whole examples of emergencies told in plain words
+  (``knowledge/nlu/emergencies.yaml``: "my friend fell from the scaffolding and is bleeding"),
+  judges the message and each of its sentences.
+
+Showing emergency numbers once too often is harmless; missing a crisis is not.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot.kb.lexicon import read_lexicon
+from bot.kb.model import CRISIS_CATEGORIES
 from bot.kb.problems import ProblemList
-from bot.kb.yamlsrc import read_yaml
-from nlu.languages import ENGLISH_NAMES
 from nlu.normalize import normalize
 from nlu.translit import phonetic, to_latin
 
-CATEGORIES = ("violence", "self_harm", "medical", "trafficking", "child_at_risk")
 _FUZZY_MIN_WORD = 5
 _FUZZY_CUTOFF = 88
 
@@ -28,7 +35,10 @@ _FUZZY_CUTOFF = 88
 @dataclass(frozen=True)
 class CrisisMatch:
     category: str
-    phrase: str
+    phrase: str  # the lexicon phrase found, or "" when the matcher recognised the message as a whole
+
+
+Classifier = Callable[[str], "str | None"]  # text -> kind of danger, or None
 
 
 def _forms(text: str) -> tuple[str, str]:
@@ -37,8 +47,11 @@ def _forms(text: str) -> tuple[str, str]:
 
 
 class CrisisDetector:
-    def __init__(self, phrases: dict[str, list[str]]):
-        """``phrases`` maps a category to phrases in any language."""
+    def __init__(self, phrases: dict[str, list[str]], classifier: Classifier | None = None):
+        """``phrases`` maps a category to phrases in any language; ``classifier`` is asked when no
+        phrase is found."""
+        self._phrases = phrases
+        self._classifier = classifier
         self._by_form: dict[str, CrisisMatch] = {}
         for category, items in phrases.items():
             for phrase in items:
@@ -57,8 +70,22 @@ class CrisisDetector:
         self._vocabulary = sorted({w for f in latin for w in f.split() if len(w) >= _FUZZY_MIN_WORD})
         self._known = frozenset(self._vocabulary)
 
+    def with_classifier(self, classifier: Classifier) -> CrisisDetector:
+        return CrisisDetector(self._phrases, classifier)
+
     def detect(self, text: str) -> CrisisMatch | None:
-        if not text or self._pattern is None:
+        if not text:
+            return None
+        found = self.detect_phrase(text)
+        if found is None and self._classifier is not None:
+            kind = self._classifier(text)
+            if kind is not None:
+                return CrisisMatch(kind, "")
+        return found
+
+    def detect_phrase(self, text: str) -> CrisisMatch | None:
+        """A phrase of the lexicon in ``text``, if any."""
+        if self._pattern is None:
             return None
         normalized, phon = _forms(text)
         for form in (normalized, phon):
@@ -81,37 +108,7 @@ class CrisisDetector:
 
 
 def load_crisis_lexicon(path: Path) -> tuple[CrisisDetector | None, ProblemList]:
-    problems = ProblemList()
-    doc = read_yaml(path, problems) if path.exists() else None
-    if doc is None:
-        if not problems:
-            problems.error(path, None, None, "the crisis lexicon is missing; the bot must recognise emergencies.")
+    phrases, problems = read_lexicon(path, CRISIS_CATEGORIES, "the crisis lexicon (the bot must recognise emergencies)")
+    if phrases is None:
         return None, problems
-    if not isinstance(doc.data, dict):
-        problems.error(path, 1, None, "list phrases under a language code and a category, e.g. 'en: violence: [...]'.")
-        return None, problems
-    phrases: dict[str, list[str]] = {c: [] for c in CATEGORIES}
-    for lang, categories in doc.data.items():
-        if lang == "categories":
-            continue
-        if lang not in ENGLISH_NAMES:
-            problems.error(path, doc.line(lang), str(lang), f"'{lang}' is not a language code the bot knows.")
-            continue
-        if not isinstance(categories, dict):
-            problems.error(path, doc.line(lang), lang, "must list categories (violence, self_harm, ...).")
-            continue
-        for category, items in categories.items():
-            if category not in CATEGORIES:
-                problems.error(
-                    path,
-                    doc.line(lang, category),
-                    f"{lang}.{category}",
-                    f"'{category}' is not a category; use one of {', '.join(CATEGORIES)}.",
-                )
-            elif not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
-                problems.error(path, doc.line(lang, category), f"{lang}.{category}", "must be a list of phrases.")
-            else:
-                phrases[category].extend(items)
-    if problems.errors:
-        return None, problems
-    return CrisisDetector(phrases), problems
+    return CrisisDetector({c: [p for _, p in items] for c, items in phrases.items()}), problems

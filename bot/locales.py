@@ -63,6 +63,10 @@ class Locales:
         file = self._files.get(lang)
         return file.direction == "rtl" if file else lang in RIGHT_TO_LEFT
 
+    def has(self, key: str) -> bool:
+        """Whether the string ``key`` exists (in English, and so in every language)."""
+        return key in self._files[SOURCE_LANGUAGE].strings
+
     def _raw(self, lang: str, key: str) -> tuple[str, Value]:
         file = self._files.get(lang)
         if file and key in file.strings:

@@ -21,18 +21,23 @@ def test_predict_writes_one_line_per_input_in_order() -> None:
         {"text": "будет ли завтра дождь в тимишоаре"},
         {"text": "malai kaam chahiyo timisoara ma", "lang": "ne"},
         {"text": "doctor"},
+        {"text": "my friend fell from the scaffolding and is bleeding a lot", "lang": "en"},
+        {"text": "can I open a bank account with my residence permit", "lang": "en"},
     ]
     result = acasa("nlu", "predict", stdin="".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(out) == len(lines)
     for row in out:
-        assert set(row) == {"intent", "confidence", "language", "alternatives"}
+        assert set(row) == {"intent", "confidence", "language", "alternatives", "nearby", "crisis", "crisis_kind"}
         assert 0.0 <= row["confidence"] <= 1.0
         assert len(row["alternatives"]) <= 3
         assert all(set(a) == {"intent", "confidence"} and 0 <= a["confidence"] <= 1 for a in row["alternatives"])
     assert out[0]["intent"] == "health.family_doctor" and out[0]["language"] == "en"
     assert out[1]["intent"] is None and out[1]["language"] == "ru"
+    assert [row["crisis"] for row in out] == [False, False, False, False, True, False]
+    assert out[4]["crisis_kind"] == "medical"
+    assert out[5]["intent"] is None and out[5]["nearby"] == "banking"
     assert out[2]["intent"] == "work.find_job" and out[2]["language"] == "ne"
     assert out[3]["intent"] is None  # one ambiguous word: did-you-mean, not an answer
     assert out[3]["alternatives"], "an ambiguous question should offer choices"
@@ -97,7 +102,8 @@ def test_eval_prints_per_language_and_confusions(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert "In scope: 100.0% answered correctly (2/2)" in result.stdout
     assert "Out of scope answered (should be low): 0.0% (0/1)" in result.stdout
-    assert "  uk   100.0%  (1/1)" in result.stdout
+    uk = next(line for line in result.stdout.splitlines() if line.startswith("  uk "))
+    assert uk.split()[1] == "100.0%" and "1/1" in uk, uk
     assert "Most confused" in result.stdout
 
 

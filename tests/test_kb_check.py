@@ -170,3 +170,18 @@ def test_cli_exits_1_and_prints_location(small_kb: Path) -> None:
     assert result.returncode == 1
     assert "entry.yaml, line 4, field 'contacts': 'nobody' is not a contact in contacts.yaml" in result.stdout
     assert "Nothing can be published" in result.stdout
+
+
+def test_broken_phrase_lists_are_errors_kb_check_names(tmp_path: Path) -> None:
+    import shutil
+
+    kb = tmp_path / "knowledge"
+    shutil.copytree(PROJECT / "knowledge", kb)
+    (kb / "nlu" / "smalltalk.yaml").write_text('en:\n  greetings: ["hi"]\n', encoding="utf-8")
+    (kb / "nlu" / "nearby.yaml").write_text('en:\n  banking: "bank account"\n', encoding="utf-8")
+    (kb / "nlu" / "emergencies.yaml").write_text('xx:\n  medical: ["he fell"]\n', encoding="utf-8")
+    result = run_check(kb, PROJECT / "locales")
+    assert result.returncode == 1
+    assert "'greetings' is not a category; use one of greeting, thanks, ok, bye, bot, filler" in result.stdout
+    assert "nearby.yaml, line 2, field 'en.banking': must be a list of phrases" in result.stdout
+    assert "'xx' is not a language code the bot knows" in result.stdout

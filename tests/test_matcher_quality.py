@@ -53,3 +53,71 @@ async def test_matcher_meets_accuracy_targets(matcher: BuiltinMatcher, path: Pat
 async def test_language_is_identified(matcher: BuiltinMatcher) -> None:
     report = await evaluate(matcher, read_questions(DEV_SET), use_hint=False)
     assert report.language_id.rate >= 0.85, format_report(report)
+
+
+# -- realistic sets: long, romanised, code-mixed messages, near-domain questions, emergencies --------
+
+REALISTIC = PROJECT / "tests" / "nlu" / "realistic"
+HALF_ROMANISED = ("ne", "si", "ta", "bn", "ur", "ar")
+
+
+def _realistic(part: str) -> list:
+    return [q for path in sorted((REALISTIC / part).glob("*.jsonl")) for q in read_questions(path)]
+
+
+@pytest.fixture(scope="module")
+def understanding(shipped_kb, matcher: BuiltinMatcher):
+    """The matcher with the bot's emergency and small-talk recognisers, as ``acasa nlu eval`` builds them."""
+    from bot.content import danger_classifier
+    from bot.crisis import load_crisis_lexicon
+    from bot.smalltalk import load_smalltalk
+
+    lexicon, _ = load_crisis_lexicon(shipped_kb.root / "nlu" / "crisis.yaml")
+    smalltalk, _ = load_smalltalk(shipped_kb.root / "nlu" / "smalltalk.yaml")
+    crisis = lexicon.with_classifier(danger_classifier(matcher, smalltalk))
+    return matcher, (lambda text: crisis.detect(text) is not None), smalltalk.kind
+
+
+@pytest.mark.parametrize("part", ["dev", "holdout"])
+def test_realistic_sets_cover_every_language_as_people_write(part: str) -> None:
+    questions = _realistic(part)
+    for lang in LANGUAGES:
+        mine = [q for q in questions if q.lang == lang]
+        assert sum(q.kind == "question" and q.intent is None and bool(q.topic) for q in mine) >= 15, lang
+        assert sum(q.kind == "emergency" for q in mine) >= 20, lang
+        assert sum(q.kind == "not_emergency" for q in mine) >= 10, lang
+        assert sum(q.kind == "smalltalk" for q in mine) >= 10, lang
+        assert sum("long" in q.tags for q in mine) >= 12, lang
+        if lang in HALF_ROMANISED:
+            assert sum("romanised" in q.tags for q in mine) >= 0.4 * len(mine), lang
+
+
+def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb) -> None:
+    from nlu.normalize import normalize
+
+    known = {normalize(e.text) for e in shipped_kb.examples()}
+    dev = {normalize(q.text) for q in _realistic("dev")}
+    holdout = {normalize(q.text) for q in _realistic("holdout")}
+    assert not (dev & known) and not (holdout & known)  # never trained on
+    # Written independently: only a few short ones ("ok", "malai kaam chahiyo") occur in both.
+    questions = {normalize(q.text) for q in _realistic("holdout") if q.kind != "smalltalk"}
+    assert len(dev & questions) <= 5
+
+
+@pytest.mark.parametrize(
+    ("part", "in_scope", "out_of_scope", "recall", "false_alarms"),
+    # Floors just under the figures measured (docs/benchmarks.md). The held-out set is only
+    # measured, never tuned on; its emergency recall (94%) still falls short of the aim (98%).
+    [("dev", 0.91, 0.07, 0.96, 0.03), ("holdout", 0.91, 0.08, 0.93, 0.035)],
+)
+async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, recall, false_alarms) -> None:
+    matcher, crisis, smalltalk = understanding
+    report = await evaluate(matcher, _realistic(part), crisis=crisis, smalltalk=smalltalk)
+    summary = format_report(report)
+    assert report.in_scope.rate >= in_scope, summary
+    assert all(t.rate >= 0.83 for t in report.by_language.values()), summary
+    assert report.out_of_scope_answered.rate <= out_of_scope, summary
+    assert report.nearby_named.rate >= 0.85, summary
+    assert report.total(report.crisis_recall).rate >= recall, summary
+    assert report.total(report.crisis_false_alarms).rate <= false_alarms, summary
+    assert report.smalltalk_swallowed.correct == 0, summary  # no question is taken for small talk

@@ -26,6 +26,7 @@ from bot.messages import ConversationKey, Incoming, Location
 from bot.outbox import Blocked, Failed, Outcome, Pace, Progress, Retry, Sent
 from bot.render import TELEGRAM_LIMIT, split_message, to_telegram_html
 from bot.store import Job, Store
+from nlu.languages import base_code
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def _incoming(update: Update) -> Incoming | None:
         return Incoming(
             ConversationKey(CHANNEL, str(query.message.chat.id)),
             payload=query.data,
-            lang_hint=_optional_text(query.from_user.language_code) if query.from_user else None,
+            lang_hint=base_code(_optional_text(query.from_user.language_code)) if query.from_user else None,
             message_id=message_id,
             ack_id=query.id,
             pressed_on=str(query.message.message_id),
@@ -106,7 +107,7 @@ def _incoming(update: Update) -> Incoming | None:
         ConversationKey(CHANNEL, str(message.chat.id)),
         text=_optional_text(message.text if not media else message.caption),
         media=media,
-        lang_hint=_optional_text(message.from_user.language_code) if message.from_user else None,
+        lang_hint=base_code(_optional_text(message.from_user.language_code)) if message.from_user else None,
         location=location,
         message_id=message_id,
     )

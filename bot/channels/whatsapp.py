@@ -23,6 +23,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from bot.channels.phone_language import language_of_number
 from bot.locales import Locales
 from bot.messages import ConversationKey, Incoming, Location
 from bot.outbox import Blocked, Failed, Hold, Outcome, Pace, Progress, Retry, Sent
@@ -74,7 +75,13 @@ def parse_message(params: dict[str, Any]) -> Incoming | None:
     # A photo's caption is kept as text ("this letter came from immigration"); a location has none.
     text = None if location else (params.get("Body") or ("" if not has_media else None))
     return Incoming(
-        key, text=text, payload=payload, location=location, message_id=f"wa:{params['MessageSid']}", media=has_media
+        key,
+        text=text,
+        payload=payload,
+        location=location,
+        message_id=f"wa:{params['MessageSid']}",
+        media=has_media,
+        lang_hint=language_of_number(number),
     )
 
 

@@ -81,6 +81,17 @@ def compose_reply(kb: KnowledgeBase, locales: Locales, prediction: Prediction, l
     """What the bot says after matching a free-text question."""
     if prediction.outcome is Outcome.ANSWER and prediction.intent in kb.entries:
         return compose_answer(kb, locales, kb.entries[prediction.intent], lang)
+    if prediction.nearby and locales.has(f"nearby.{prediction.nearby}"):
+        # Next to what the knowledge base covers: say so plainly rather than answer something else.
+        topic = locales.text(lang, f"nearby.{prediction.nearby}")
+        return Outgoing(
+            locales.text(lang, "nearby.message", topic=topic),
+            lang,
+            (
+                Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN),
+                Button(locales.text(lang, "button.menu"), PAYLOAD_MENU),
+            ),
+        )
     suggestions = [c for c in prediction.candidates if c.intent in kb.entries]
     if prediction.outcome is Outcome.SUGGEST and suggestions:
         buttons = [Button(kb.entries[c.intent].translation(lang).title, PAYLOAD_ENTRY + c.intent) for c in suggestions]

@@ -1,13 +1,14 @@
 """Route one incoming message to the handlers, in a fixed order of precedence.
 
-1. buttons (payloads) and numbered choices; 2. crisis words (emergency numbers first);
+1. buttons (payloads) and numbered choices; 2. immediate danger (emergency numbers first);
 3. a pending "forget" confirmation; 4. first contact and language choice; 5. commands and
-keywords in the person's language (and English); 6. everything else is a question.
+keywords in the person's language (and English); 6. small talk ("thanks", "ok"); 7. everything
+else is a question.
 """
 
 from __future__ import annotations
 
-from bot.handlers import crisis, feedback, handoff, location, menu, privacy, start
+from bot.handlers import crisis, feedback, handoff, location, menu, privacy, smalltalk, start
 from bot.handlers.answer import HUMAN_ENTRY, PAYLOAD_ENTRY, answer_question, show_entry
 from bot.handlers.context import Context
 from nlu.normalize import normalize
@@ -153,10 +154,12 @@ async def _route(ctx: Context) -> None:
         named = start.language_named(ctx, text)
         if named:
             await start.choose(ctx, named)
-        elif step == "choose_language" or in_crisis:
-            # They wrote instead of choosing: take the language they wrote in, and answer.
-            ctx.state.data["pending"] = text
+        elif in_crisis:
+            # The emergency numbers went out in the language they wrote in: keep to it, and answer.
+            start.keep_pending(ctx, text)
             await start.choose(ctx, ctx.content.languages.detect(text, incoming.lang_hint))
+        elif step == "choose_language":
+            await start.wrote_instead_of_choosing(ctx, text)
         else:
             await start.first_contact(ctx, None if _command(ctx, text) else text)
         return
@@ -170,4 +173,6 @@ async def _route(ctx: Context) -> None:
             await start.choose(ctx, named)
             return
         ctx.state.step = "idle"
+    if not in_crisis and smalltalk.reply(ctx, text):
+        return
     await answer_question(ctx, text)

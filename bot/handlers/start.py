@@ -10,7 +10,6 @@ from bot.handlers.context import Context
 from bot.kb.model import TOPICS
 from bot.messages import Button, Outgoing
 from nlu.languages import ENGLISH_NAMES, LANGUAGES, base_code
-from nlu.matcher import Outcome
 from nlu.normalize import normalize
 
 PAYLOAD_LANGUAGE = "lang:"
@@ -45,8 +44,21 @@ def language_named(ctx: Context, text: str) -> str | None:
     return base_code(wanted) if len(wanted) <= 3 else None
 
 
+MAX_PENDING = 3  # questions kept while the language is being chosen
+
+
+def keep_pending(ctx: Context, text: str) -> None:
+    """Keep a question asked before the language is chosen, to answer it right after."""
+    pending = ctx.state.data.get("pending") or []
+    if isinstance(pending, str):  # kept by an older version: one question
+        pending = [pending]
+    if text not in pending:
+        pending.append(text)
+    ctx.state.data["pending"] = pending[-MAX_PENDING:]
+
+
 async def choose(ctx: Context, lang: str) -> None:
-    """Set the language. The first time, also the welcome and privacy notice, then the question
+    """Set the language. The first time, also the welcome and privacy notice, then the questions
     the person asked before choosing (nothing they wrote is dropped), else the main menu."""
     first_time = ctx.state.language is None
     ctx.state.language = lang
@@ -55,22 +67,43 @@ async def choose(ctx: Context, lang: str) -> None:
     if first_time:
         ctx.say(ctx.t("welcome") + "\n\n" + ctx.t("privacy.notice", days=ctx.retention_days))
     pending = ctx.state.data.pop("pending", None)
+    if isinstance(pending, str):
+        pending = [pending]
     if pending:
-        await answer_question(ctx, pending)
+        for question in pending:
+            await answer_question(ctx, question)
     else:
         menu.show_main(ctx)
 
 
+def guess_language(ctx: Context, text: str | None) -> str | None:
+    """The language to preselect: from the text only on real evidence, else the platform's hint."""
+    hint = ctx.incoming.lang_hint
+    if not text or text.startswith("/"):
+        return hint
+    small = ctx.content.smalltalk.kind(text) is not None
+    return ctx.content.languages.guess(text, hint, short=small)
+
+
 async def first_contact(ctx: Context, text: str | None) -> None:
     """A new person: keep their question, offer the language picker preselected from what we know."""
-    guess = ctx.incoming.lang_hint
-    if text and not text.startswith("/"):
-        guess = ctx.content.languages.detect(text, ctx.incoming.lang_hint)
-        # A question is answered right after the choice; a greeting ("hi", "salam") is not a question.
-        prediction = await ctx.content.matcher.match(text, guess)
-        if prediction.outcome is Outcome.ANSWER:
-            ctx.state.data["pending"] = text
-    show_picker(ctx, guess)
+    if text and not text.startswith("/") and ctx.content.smalltalk.kind(text) is None:
+        keep_pending(ctx, text)  # answered right after the choice; "hi" or "salam" is not a question
+    show_picker(ctx, guess_language(ctx, text))
+
+
+async def wrote_instead_of_choosing(ctx: Context, text: str) -> None:
+    """At the language picker the person wrote again. A question in a language we can tell is
+    answered in it (with anything asked before); otherwise it is kept and the picker shown again."""
+    if ctx.content.smalltalk.kind(text) is not None:
+        show_picker(ctx, guess_language(ctx, text))
+        return
+    keep_pending(ctx, text)
+    guess = guess_language(ctx, text)
+    if guess is None:
+        show_picker(ctx, None)
+    else:
+        await choose(ctx, guess)
 
 
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -9,7 +9,8 @@ from typing import Any
 
 from rapidfuzz import process
 
-from bot.kb.model import TOPICS, Contact, Entry, KnowledgeBase, Source, Translation
+from bot.kb.lexicon import read_lexicon
+from bot.kb.model import CRISIS_CATEGORIES, NEARBY_TOPICS, TOPICS, Contact, Entry, KnowledgeBase, Source, Translation
 from bot.kb.problems import ProblemList
 from bot.kb.yamlsrc import YamlDocument, read_yaml
 from bot.markdown import MarkdownError, is_web_url, parse
@@ -545,6 +546,15 @@ class _Reader:
             result[lang] = tuple(q.strip() for q in questions if q.strip())
         return result
 
+    def lexicon(self, name: str, categories: tuple[str, ...], what: str) -> dict[str, tuple[tuple[str, str], ...]]:
+        """``nlu/<name>``: examples under a language and a category (optional file)."""
+        path = self.root / "nlu" / name
+        if not path.exists():
+            return {}
+        found, problems = read_lexicon(path, categories, what)
+        self.problems.extend(problems)
+        return {category: tuple(items) for category, items in (found or {}).items() if items}
+
 
 def load_knowledge(root: Path | str, *, today: dt.date | None = None) -> tuple[KnowledgeBase | None, ProblemList]:
     """Load and validate; the knowledge base is returned only when there is no error."""
@@ -556,6 +566,8 @@ def load_knowledge(root: Path | str, *, today: dt.date | None = None) -> tuple[K
     contacts = reader.contacts()
     entries = reader.entries(contacts)
     out_of_scope = reader.out_of_scope()
+    nearby = reader.lexicon("nearby.yaml", NEARBY_TOPICS, "questions next to the knowledge base")
+    emergencies = reader.lexicon("emergencies.yaml", CRISIS_CATEGORIES, "examples of emergencies")
     if reader.problems.errors:
         return None, reader.problems
-    return KnowledgeBase(root, entries, contacts, out_of_scope), reader.problems
+    return KnowledgeBase(root, entries, contacts, out_of_scope, nearby, emergencies), reader.problems

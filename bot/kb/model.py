@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlu.languages import FALLBACK_ORDER
-from nlu.matcher import OUT_OF_SCOPE, Example
+from nlu.matcher import CRISIS, NEARBY, OUT_OF_SCOPE, Example
 
 TOPICS: tuple[str, ...] = ("rights", "health", "education", "work", "housing", "general")
 
@@ -77,12 +77,33 @@ class Entry:
         return next(iter(self.translations.values()))
 
 
+# Questions next to what the knowledge base covers: the bot names the topic ("I do not have
+# information about bank accounts yet") instead of answering with an unrelated entry. Each topic
+# has its name in every locale (``nearby.<topic>``).
+NEARBY_TOPICS = (
+    "banking",
+    "driving_licence",
+    "sim_card",
+    "taxes",
+    "marriage",
+    "citizenship",
+    "pension",
+    "tourist_visa",
+    "transport_pass",
+    "worship",
+)
+# Kinds of immediate danger (``knowledge/nlu/crisis.yaml`` phrases, ``emergencies.yaml`` examples).
+CRISIS_CATEGORIES = ("violence", "self_harm", "medical", "trafficking", "child_at_risk", "fire")
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     root: Path
     entries: Mapping[str, Entry]
     contacts: Mapping[str, Contact]
     out_of_scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    nearby: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # topic → (lang, question)
+    emergencies: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # category → (lang, text)
 
     def entries_in_topic(self, topic: str) -> list[Entry]:
         return [e for e in self.entries.values() if e.topic == topic]
@@ -96,4 +117,8 @@ class KnowledgeBase:
                 found.extend(Example(entry.id, lang, q) for q in text.examples)
         for lang, questions in self.out_of_scope.items():
             found.extend(Example(OUT_OF_SCOPE, lang, q) for q in questions)
+        for topic, items in self.nearby.items():
+            found.extend(Example(NEARBY + topic, lang, q) for lang, q in items)
+        for category, items in self.emergencies.items():
+            found.extend(Example(CRISIS + category, lang, q) for lang, q in items)
         return found

@@ -55,7 +55,7 @@ def test_forget_on_telegram_with_a_mediator_leaves_nothing(
     amir = TelegramUser(fake_telegram, desk_service.url, chat)
     amir.send("/start")
     amir.press("lang:en")
-    amir.send("my landlord Zanzibarov keeps my passport what can i do")
+    amir.send("my landlord Zanzibarov wants more rent what can i do")
     amir.send("quokka teleportation licence renewal")  # nothing in the knowledge base: kept for editors
     amir.send("person")
     amir.press("handoff:yes")

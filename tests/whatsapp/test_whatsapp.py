@@ -82,7 +82,7 @@ def test_flow_with_numbered_menus(
 
 
 def test_media_and_location_get_polite_answers(service, fake_twilio: FakeTwilio) -> None:
-    user = WhatsAppUser(fake_twilio, service, "+9779800000003")
+    user = WhatsAppUser(fake_twilio, service, "+919800000003")
     user.send("/start")
     user.send("2")  # English
     [reply] = user.send("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/1", MediaContentType0="audio/ogg")
@@ -111,14 +111,14 @@ def test_429_and_5xx_are_retried(service, fake_twilio: FakeTwilio) -> None:
 
 
 def test_63016_holds_replies_sends_template_and_delivers_after_next_message(service, fake_twilio: FakeTwilio) -> None:
-    user = WhatsAppUser(fake_twilio, service, "+9779800000006")
+    user = WhatsAppUser(fake_twilio, service, "+919800000006")
     user.send("/start")
-    fake_twilio.window_closed_for.add("+9779800000006")
+    fake_twilio.window_closed_for.add("+919800000006")
     assert user.post(user.params("2")).status_code == 200  # choose English; the reply bounces with 63016
     fake_twilio.wait_for(lambda: any(c.params.get("ContentSid") == TEMPLATE for c in fake_twilio.delivered()))
-    template = [c for c in fake_twilio.delivered("+9779800000006") if c.params.get("ContentSid")]
+    template = [c for c in fake_twilio.delivered("+919800000006") if c.params.get("ContentSid")]
     assert len(template) == 1 and "Body" not in template[0].params
-    user.seen = len(fake_twilio.delivered("+9779800000006"))
+    user.seen = len(fake_twilio.delivered("+919800000006"))
     db = sqlite3.connect(service.db)
     assert db.execute("SELECT status FROM outbox").fetchall() == [("held",)]
     fake_twilio.window_closed_for.clear()
@@ -133,10 +133,10 @@ def test_reply_due_after_24_hours_is_held_without_trying(service, fake_twilio: F
 
     from bot.store import Store
 
-    user = WhatsAppUser(fake_twilio, service, "+9779800000007")
+    user = WhatsAppUser(fake_twilio, service, "+919800000007")
     user.send("/start")
     db = sqlite3.connect(service.db)
-    db.execute("UPDATE people SET last_seen = '2026-01-01 00:00:00' WHERE platform_id = '+9779800000007'")
+    db.execute("UPDATE people SET last_seen = '2026-01-01 00:00:00' WHERE platform_id = '+919800000007'")
     db.commit()
 
     async def late_reply() -> None:
@@ -144,7 +144,7 @@ def test_reply_due_after_24_hours_is_held_without_trying(service, fake_twilio: F
         try:
             await store.requeue(
                 "whatsapp",
-                "+9779800000007",
+                "+919800000007",
                 {"kind": "send", "text": "A late answer", "lang": "en", "buttons": []},
                 held=False,
             )
@@ -152,20 +152,20 @@ def test_reply_due_after_24_hours_is_held_without_trying(service, fake_twilio: F
             await store.close()
 
     asyncio.run(late_reply())
-    fake_twilio.wait_for(lambda: any(c.params.get("ContentSid") for c in fake_twilio.delivered("+9779800000007")))
+    fake_twilio.wait_for(lambda: any(c.params.get("ContentSid") for c in fake_twilio.delivered("+919800000007")))
     time.sleep(1.0)
-    free_text = [c for c in fake_twilio.calls if c.params.get("To") == "whatsapp:+9779800000007" and "Body" in c.params]
+    free_text = [c for c in fake_twilio.calls if c.params.get("To") == "whatsapp:+919800000007" and "Body" in c.params]
     assert len(free_text) == 1  # only the first reply, sent while the window was open
-    user.seen = len(fake_twilio.delivered("+9779800000007"))
+    user.seen = len(fake_twilio.delivered("+919800000007"))
     late, answer = user.send("2", expect=2)
     assert late == "A late answer"  # held, then delivered before the answer to the new message
     assert "What do you need help with?" in answer
 
 
 def test_status_callbacks_are_recorded_and_a_late_63016_is_held(service, fake_twilio: FakeTwilio) -> None:
-    user = WhatsAppUser(fake_twilio, service, "+9779800000008")
+    user = WhatsAppUser(fake_twilio, service, "+919800000008")
     user.send("/start")
-    sid = fake_twilio.delivered("+9779800000008")[0].sid
+    sid = fake_twilio.delivered("+919800000008")[0].sid
     status_path = "/webhooks/twilio/status"
     for status in ("sent", "delivered", "read"):
         params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": fake_twilio.account_sid}
@@ -175,8 +175,8 @@ def test_status_callbacks_are_recorded_and_a_late_63016_is_held(service, fake_tw
     db = sqlite3.connect(service.db)
     assert db.execute("SELECT status, body FROM deliveries WHERE platform_id = ?", (sid,)).fetchone() == ("read", "{}")
     user.send("2")
-    sid = fake_twilio.delivered("+9779800000008")[-1].sid
+    sid = fake_twilio.delivered("+919800000008")[-1].sid
     params = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "63016"}
     assert signed_post(service.url, service.public_url, status_path, params, fake_twilio.auth_token).status_code == 204
-    fake_twilio.wait_for(lambda: any(c.params.get("ContentSid") for c in fake_twilio.delivered("+9779800000008")))
+    fake_twilio.wait_for(lambda: any(c.params.get("ContentSid") for c in fake_twilio.delivered("+919800000008")))
     assert db.execute("SELECT status FROM outbox").fetchall() == [("held",)]

@@ -1,0 +1,132 @@
+"""How the bot understands people as they really write: greetings, small talk, questions typed
+before a language is chosen, questions next to the knowledge base, emergencies in plain words."""
+
+from __future__ import annotations
+
+import yaml
+
+from bot.engine import Engine
+from tests.conversations.conftest import PROJECT, Person, rows
+
+
+def locale(lang: str) -> dict:
+    return yaml.safe_load((PROJECT / "locales" / f"{lang}.yaml").read_text(encoding="utf-8"))
+
+
+def ticked(person: Person) -> list[str]:
+    return [label for label in person.buttons if label.startswith("✓")]
+
+
+async def chosen(engine: Engine, name: str, lang: str) -> Person:
+    person = Person(engine, name, lang_hint=lang)
+    await person.send("/start")
+    await person.send(payload=f"lang:{lang}")
+    return person
+
+
+async def test_a_greeting_keeps_the_phone_language(engine: Engine) -> None:
+    for name, greeting in [("g1", "hello"), ("g2", "namaste"), ("g3", "hi"), ("g4", "salam"), ("g5", "Hello!!")]:
+        person = Person(engine, name, lang_hint="en")
+        await person.send(greeting)
+        assert ticked(person) == ["✓ English"], (greeting, person.buttons)
+
+
+async def test_a_greeting_without_a_phone_language_preselects_nothing_unless_the_script_says(engine: Engine) -> None:
+    for name, greeting in [("n1", "hello"), ("n2", "salam"), ("n3", "hi"), ("n4", "привіт")]:
+        person = Person(engine, name)
+        await person.send(greeting)
+        assert ticked(person) == [], (greeting, person.buttons)
+        assert len(person.buttons) == 11
+    tamil = Person(engine, "n5")
+    await tamil.send("வணக்கம்")  # only Tamil is written in this script
+    assert ticked(tamil) == ["✓ தமிழ்"]
+
+
+async def test_a_greeting_is_not_kept_as_a_question(engine: Engine, settings) -> None:
+    ravi = Person(engine, "ravi", lang_hint="en")
+    await ravi.send("hi")
+    await ravi.press("English")
+    assert any(b.startswith("topic:") for b in ravi.payloads)  # the menu, not "I don't know"
+    assert rows(settings, "SELECT count(*) FROM unanswered") == [(0,)]
+
+
+async def test_small_talk_gets_a_short_reply_in_the_persons_language(engine: Engine, settings) -> None:
+    john = await chosen(engine, "john", "en")
+    for text, key in [
+        ("thanks a lot 🙏", "smalltalk.thanks"),
+        ("thank you so much brother", "smalltalk.thanks"),
+        ("ok got it", "smalltalk.ok"),
+        ("👍", "smalltalk.ok"),
+        ("bye, take care", "smalltalk.bye"),
+        ("good morning", "smalltalk.greeting"),
+    ]:
+        await john.send(text)
+        assert john.text == locale("en")[key], text
+        assert john.intents == [None]
+    await john.send("are you a robot or a real person?")
+    assert john.text.startswith("I am Acasă")
+    assert "human" in john.payloads  # asking for a person: offered one
+    olena = await chosen(engine, "olena", "uk")
+    await olena.send("Дякую!")
+    assert olena.text == locale("uk")["smalltalk.thanks"]
+    bikash = await chosen(engine, "bikash", "ne")
+    await bikash.send("dhanyabad dai")
+    assert bikash.text == locale("ne")["smalltalk.thanks"]
+    assert rows(settings, "SELECT count(*) FROM unanswered") == [(0,)]
+
+
+async def test_small_talk_words_inside_a_question_do_not_hide_it(engine: Engine) -> None:
+    john = await chosen(engine, "john2", "en")
+    await john.send("thanks, and how do I register with a family doctor?")
+    assert "health.family_doctor" in john.intents
+
+
+async def test_a_question_is_kept_when_the_person_types_again_instead_of_choosing(engine: Engine) -> None:
+    amir = Person(engine, "amir")
+    await amir.send("how can I renew my residence permit, it expires next month")
+    await amir.send("hello??")  # typed again instead of choosing: nothing says which language
+    assert len(amir.buttons) == 11  # the picker again
+    await amir.press("English")
+    assert "rights.residence_permit" in amir.intents
+
+
+async def test_two_questions_before_choosing_are_both_answered(engine: Engine) -> None:
+    lena = Person(engine, "lena")
+    await lena.send("як записатися до сімейного лікаря")
+    await lena.send("і як записати дитину до школи?")  # a second question, in a language we can tell
+    assert "health.family_doctor" in lena.intents
+    assert "education.school_enrolment" in lena.intents
+    assert all(r.lang == "uk" for r in lena.replies)
+
+
+async def test_a_question_next_to_the_knowledge_base_gets_an_honest_answer(engine: Engine, settings) -> None:
+    john = await chosen(engine, "john3", "en")
+    await john.send("can I open a bank account with my residence permit? which bank is easy for foreigners")
+    assert john.intents == [None]  # not the residence permit entry
+    topic = locale("en")["nearby.banking"]
+    assert john.text == locale("en")["nearby.message"].format(topic=topic)
+    assert "human" in john.payloads
+    assert rows(settings, "SELECT language, text FROM unanswered")[0][0] == "en"  # kept for the editors
+    sanjay = await chosen(engine, "sanjay", "ne")
+    await sanjay.send("nepal ko driving license yaha change garna milcha?")
+    assert locale("ne")["nearby.driving_licence"] in sanjay.text
+
+
+async def test_emergencies_in_plain_words_get_112_first(engine: Engine) -> None:
+    for name, text in [
+        ("e1", "prietenul meu a căzut de pe schelă și sângerează tare"),
+        ("e2", "my friend took a lot of pills and is not waking up"),
+        ("e3", "en friend site la irunthu vizhunthuttan, romba blood varuthu"),
+        ("e4", "the kitchen is on fire and smoke everywhere"),
+    ]:
+        person = Person(engine, name)
+        await person.send(text)
+        assert "112" in person.replies[0].text, (text, person.text)
+
+
+async def test_ordinary_questions_with_scary_words_raise_no_alarm(engine: Engine) -> None:
+    john = await chosen(engine, "john4", "en")
+    for text in ["is the emergency room free without insurance?", "I lost my passport, what do I do"]:
+        await john.send(text)
+        assert "112" not in john.replies[0].text.split("\n")[0] or john.intents[0] is not None, text
+        assert not john.replies[0].text.startswith(locale("en")["crisis.message"][:20]), text
