@@ -107,15 +107,16 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
 @pytest.mark.parametrize(
     ("part", "in_scope", "out_of_scope", "recall", "false_alarms"),
     # Floors just under the figures measured (docs/benchmarks.md). The held-out set is only
-    # measured, never tuned on; its emergency recall (94%) still falls short of the aim (98%).
-    [("dev", 0.91, 0.07, 0.96, 0.03), ("holdout", 0.91, 0.08, 0.93, 0.035)],
+    # measured, never tuned on; its emergency recall (96%) and false alarms (3.4%) still fall short
+    # of the aims (98%, 3%).
+    [("dev", 0.92, 0.06, 0.96, 0.03), ("holdout", 0.91, 0.07, 0.95, 0.04)],
 )
 async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, recall, false_alarms) -> None:
     matcher, crisis, smalltalk = understanding
     report = await evaluate(matcher, _realistic(part), crisis=crisis, smalltalk=smalltalk)
     summary = format_report(report)
     assert report.in_scope.rate >= in_scope, summary
-    assert all(t.rate >= 0.83 for t in report.by_language.values()), summary
+    assert all(t.rate >= 0.82 for t in report.by_language.values()), summary
     assert report.out_of_scope_answered.rate <= out_of_scope, summary
     assert report.nearby_named.rate >= 0.85, summary
     assert report.total(report.crisis_recall).rate >= recall, summary
