@@ -84,3 +84,47 @@ def test_unconfirmed_contacts_are_marked(shipped_kb: KnowledgeBase) -> None:
     unconfirmed = {c.id for c in shipped_kb.contacts.values() if not c.confirmed}
     assert {"suicide_prevention_line", "anti_trafficking_line"} <= unconfirmed
     assert shipped_kb.contacts["emergency_112"].confirmed
+
+
+# -- facts an audit found wrong or missing (December 2026): they must not come back -----------------
+
+DV_HELPLINE = "0800 500 333"
+
+
+def test_no_language_states_the_old_work_permit_fee_or_revisal_as_current(shipped_kb: KnowledgeBase) -> None:
+    for entry in shipped_kb.entries.values():
+        for lang, text in entry.translations.items():
+            answer = text.answer
+            assert not re.search(r"200\s*(€|euro|евро|євро|يورو|یورو|यूरो|ইউরো|යුරෝ|யூரோ)|€\s*200", answer, re.I), (
+                entry.id,
+                lang,
+            )
+            if "REVISAL" in answer.upper():  # only as the register REGES-ONLINE replaced
+                assert "REGES" in answer.upper(), (entry.id, lang)
+
+
+def test_asylum_decision_times_are_complete_in_every_language(shipped_kb: KnowledgeBase) -> None:
+    asylum = shipped_kb.entries["rights.asylum"]
+    for lang in LANGUAGES:
+        answer = asylum.translation(lang).answer
+        for number in ("30", "6", "9", "3"):
+            assert re.search(rf"(?<!\d){number}(?!\d)", answer) or _native_digit(number, answer), (lang, number)
+
+
+def _native_digit(number: str, text: str) -> bool:
+    """Devanagari, Bengali, Arabic-Indic and Persian digits count too."""
+    zeros = (0x0966, 0x09E6, 0x0660, 0x06F0)
+    return any("".join(chr(zero + int(d)) for d in number) in text for zero in zeros)
+
+
+def test_the_domestic_violence_helpline_is_in_the_crisis_and_violence_texts(shipped_kb: KnowledgeBase) -> None:
+    import yaml
+
+    from tests.conftest import PROJECT
+
+    for lang in LANGUAGES:
+        strings = yaml.safe_load((PROJECT / "locales" / f"{lang}.yaml").read_text(encoding="utf-8"))
+        assert DV_HELPLINE in strings["crisis.message"], lang
+        for entry in ("health.mental_health", "work.report_abuse", "housing.emergency_shelter"):
+            assert DV_HELPLINE in shipped_kb.entries[entry].translation(lang).answer, (entry, lang)
+    assert DV_HELPLINE in shipped_kb.contacts["anes_dv_helpline"].phones
