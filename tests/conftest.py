@@ -85,7 +85,7 @@ def small_kb(tmp_path: Path) -> Path:
           confirmed: true
           sources:
             - title: IGI
-              url: https://igi.mai.gov.ro
+              url: https://igi.mai.gov.ro/en/asylum/
           last_verified: 2026-11-01
         """,
     )
@@ -99,7 +99,7 @@ def small_kb(tmp_path: Path) -> Path:
             contacts: [igi]
             sources:
               - title: IGI
-                url: https://igi.mai.gov.ro
+                url: https://igi.mai.gov.ro/en/asylum/
             last_verified: 2026-11-01
             """,
         )

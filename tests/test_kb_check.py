@@ -104,8 +104,8 @@ def test_bad_url(small_kb: Path) -> None:
     path = small_kb / "entries" / "rights.asylum" / "entry.yaml"
     path.write_text(path.read_text().replace("url: https://igi.mai.gov.ro", "url: igi.mai.gov.ro"), encoding="utf-8")
     assert errors_of(small_kb) == [
-        "ERROR: entries/rights.asylum/entry.yaml, line 7, field 'sources[1].url': 'igi.mai.gov.ro' is not a valid web "
-        "address; it must be a full link starting with https:// (or http://)."
+        "ERROR: entries/rights.asylum/entry.yaml, line 7, field 'sources[1].url': 'igi.mai.gov.ro/en/asylum/' is not a "
+        "valid web address; it must be a full link starting with https:// (or http://)."
     ]
 
 
@@ -185,3 +185,31 @@ def test_broken_phrase_lists_are_errors_kb_check_names(tmp_path: Path) -> None:
     assert "'greetings' is not a category; use one of greeting, thanks, ok, bye, bot, filler" in result.stdout
     assert "nearby.yaml, line 2, field 'en.banking': must be a list of phrases" in result.stdout
     assert "'xx' is not a language code the bot knows" in result.stdout
+
+
+def test_kb_check_reports_home_page_sources_unconfirmed_contacts_and_a_factual_summary(tmp_path: Path) -> None:
+    import shutil
+
+    kb = tmp_path / "knowledge"
+    shutil.copytree(PROJECT / "knowledge", kb)
+    entry = kb / "entries" / "rights.asylum" / "entry.yaml"
+    text = entry.read_text(encoding="utf-8")
+    start = text.index("sources:")
+    end = text.index("last_verified:")
+    entry.write_text(
+        text[:start] + "sources:\n  - title: IGI\n    url: https://igi.mai.gov.ro/\n" + text[end:], encoding="utf-8"
+    )
+    result = run_check(kb, PROJECT / "locales")
+    assert result.returncode == 0, result.stdout
+    out = result.stdout
+    assert (
+        "entries/rights.asylum/entry.yaml, line 5, field 'sources': every source is a home page; "
+        "cite the page or the legal act that backs these facts." in out
+    )
+    assert "field 'logs_timisoara.confirmed': not confirmed by an official page" in out
+    assert "field 'anes_dv_helpline.note': no note in ro, uk, ru" in out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("No errors, ")
+    assert "Of 286 texts, 0 are reviewed by a native speaker and 286 are machine-drafted" in summary
+    assert "4 cite only home pages" in summary
+    assert "The content can be published" not in out

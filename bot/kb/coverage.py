@@ -19,6 +19,7 @@ def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
     header = f"{'entry':<{width}}  " + " ".join(f"{lang:>2}" for lang in LANGUAGES) + "  examples  checked"
     lines = [header, "-" * len(header)]
     unreviewed = dict.fromkeys(LANGUAGES, 0)
+    reviewed = dict.fromkeys(LANGUAGES, 0)
     missing = dict.fromkeys(LANGUAGES, 0)
     stale: list[str] = []
     for eid in sorted(kb.entries):
@@ -30,6 +31,7 @@ def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
                 missing[lang] += 1
                 marks.append(MARK_MISSING)
             elif text.reviewed:
+                reviewed[lang] += 1
                 marks.append(MARK_REVIEWED)
             else:
                 unreviewed[lang] += 1
@@ -44,6 +46,7 @@ def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
             + f"  {examples:>8}  {entry.last_verified.isoformat()}{' OLD' if is_stale else ''}"
         )
     lines.append("-" * len(header))
+    lines.append(f"{'reviewed':<{width}}  " + " ".join(f"{reviewed[lang]:>2}" for lang in LANGUAGES))
     lines.append(f"{'unreviewed':<{width}}  " + " ".join(f"{unreviewed[lang]:>2}" for lang in LANGUAGES))
     lines.append(f"{'missing':<{width}}  " + " ".join(f"{missing[lang]:>2}" for lang in LANGUAGES))
     lines.append("")

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from rapidfuzz import process
 
@@ -163,6 +164,13 @@ class _Reader:
                 continue
             if isinstance(title, str) and title.strip():
                 sources.append(Source(title.strip(), url))
+        if sources and all(is_home_page(s.url) for s in sources):
+            self.problems.warning(
+                path,
+                doc.line(*prefix, "sources"),
+                f"{prefix[0]}.sources" if prefix else "sources",
+                "every source is a home page; cite the page or the legal act that backs these facts.",
+            )
         return tuple(sources)
 
     # -- contacts --------------------------------------------------------------------------------
@@ -279,6 +287,21 @@ class _Reader:
                     notes[lang] = text.strip()
         sources = self._sources(path, doc, data, p)
         verified = self._date(path, doc, data, "last_verified", p)
+        if confirmed is False:
+            self.problems.warning(
+                path,
+                doc.line(cid, "confirmed") or doc.line(cid),
+                f"{cid}.confirmed",
+                "not confirmed by an official page: people see a warning with it. Confirm it (and cite the "
+                "page) or remove the details nobody could confirm.",
+            )
+        if notes and (missing := [lang for lang in LANGUAGES if lang not in notes]):
+            self.problems.warning(
+                path,
+                doc.line(cid, "note"),
+                f"{cid}.note",
+                f"no note in {', '.join(missing)}: people see the English note instead.",
+            )
         for key in ("name_en", "address", "hours"):
             if key in data and not isinstance(data[key], str):
                 self.problems.error(path, doc.line(cid, key), f"{cid}.{key}", f"'{key}' must be text.")
@@ -554,6 +577,12 @@ class _Reader:
         found, problems = read_lexicon(path, categories, what)
         self.problems.extend(problems)
         return {category: tuple(items) for category, items in (found or {}).items() if items}
+
+
+def is_home_page(url: str) -> bool:
+    """A link to a site's front page, which backs no particular fact."""
+    parsed = urlparse(url)
+    return parsed.path in ("", "/") and not parsed.query and not parsed.fragment
 
 
 def load_knowledge(root: Path | str, *, today: dt.date | None = None) -> tuple[KnowledgeBase | None, ProblemList]:
