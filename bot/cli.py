@@ -92,14 +92,14 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 def content_summary(kb: KnowledgeBase) -> str:
     """What people would be shown, in figures: not a reassurance."""
-    texts = [t for e in kb.entries.values() for t in e.translations.values()]
+    texts = [t for e in kb.entries.values() for t in e.translations.values() if t.lang != e.written_in]
     reviewed = sum(t.reviewed for t in texts)
     today = dt.date.today()
     stale = sum(today - e.last_verified > STALE_AFTER for e in kb.entries.values())
     home_only = sum(all(is_home_page(s.url) for s in e.sources) for e in kb.entries.values())
     unconfirmed = sum(not c.confirmed for c in kb.contacts.values())
     return (
-        f"Publishing is possible. Of {len(texts)} texts, {reviewed} are reviewed by a native speaker and "
+        f"Publishing is possible. Of {len(texts)} translations, {reviewed} are reviewed by a native speaker and "
         f"{len(texts) - reviewed} are machine-drafted; {stale} of {len(kb.entries)} entries have facts older than "
         f"6 months; {home_only} cite only home pages; {unconfirmed} of {len(kb.contacts)} contacts are unconfirmed."
     )

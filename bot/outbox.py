@@ -251,6 +251,10 @@ class Outbox:
             last_part = time.time()
 
         async def progress(parts_sent: int, delivery: tuple[str, dict[str, Any]] | None = None) -> None:
+            nonlocal last_part
+            # The pace counts from when a message was accepted, not from when it was sent: a
+            # request that took a while must not bring the next one closer than the chat allows.
+            last_part = time.time()
             job.parts_sent = parts_sent
             until = dt.datetime.now(dt.UTC) + self.lease  # still working on it: keep the claim
             self.recorder.add(progress=(job.id, parts_sent, until))
@@ -269,7 +273,8 @@ class Outbox:
                 log.error("delivery of job %d failed unexpectedly: %s", job.id, where(exc))
                 error = f"unexpected {type(exc).__name__}"
                 outcome = Failed(error) if job.attempts + 1 >= UNEXPECTED_ATTEMPTS else Retry(None, error)
-            next_for_chat = _moment(last_part + per_chat) if last_part and per_chat else None
+            # Counted from now, when the last message is surely accepted (see ``progress``).
+            next_for_chat = _moment(time.time() + per_chat) if last_part and per_chat else None
             await self._record(job, outcome, pacer, next_for_chat)
         except asyncio.CancelledError:
             raise

@@ -67,3 +67,16 @@ def test_no_match_is_honest_and_offers_a_person(shipped_kb: KnowledgeBase, shipp
     reply = compose_reply(shipped_kb, shipped_locales, Prediction(Outcome.NONE, "ne"), "ne")
     assert reply.text == shipped_locales.text("ne", "nomatch.message")
     assert [b.payload for b in reply.buttons] == ["menu", "human"]
+
+
+def test_the_machine_translation_notice_is_only_on_translations(
+    shipped_kb: KnowledgeBase, shipped_locales: Locales
+) -> None:
+    entry = shipped_kb.entries["rights.asylum"]
+    assert entry.written_in == "en" and not entry.translations["uk"].reviewed
+    original = compose_answer(shipped_kb, shipped_locales, entry, "en")
+    translated = compose_answer(shipped_kb, shipped_locales, entry, "uk")
+    assert shipped_locales.text("en", "answer.unreviewed") not in original.text
+    notice = shipped_locales.text("uk", "answer.unreviewed")
+    assert notice in translated.text
+    assert f"_{notice}_" not in translated.text  # no markup the channels cannot render

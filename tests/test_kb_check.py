@@ -210,6 +210,6 @@ def test_kb_check_reports_home_page_sources_unconfirmed_contacts_and_a_factual_s
     assert "field 'anes_dv_helpline.note': no note in ro, uk, ru" in out
     summary = out.strip().splitlines()[-1]
     assert summary.startswith("No errors, ")
-    assert "Of 286 texts, 0 are reviewed by a native speaker and 286 are machine-drafted" in summary
+    assert "Of 260 translations, 0 are reviewed by a native speaker and 260 are machine-drafted" in summary
     assert "4 cite only home pages" in summary
     assert "The content can be published" not in out

@@ -42,14 +42,12 @@ def compose_answer(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str)
     parts: list[str] = []
     if text.lang != lang:
         parts.append(
-            "_"
-            + locales.text(
+            locales.text(
                 lang,
                 "answer.fallback_language",
                 language=locales.native_name(lang),
                 fallback=locales.native_name(text.lang),
             )
-            + "_"
         )
     parts.append(f"**{text.title}**")
     parts.append(text.answer.strip())
@@ -62,8 +60,8 @@ def compose_answer(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str)
         f"{locales.text(lang, 'answer.sources')}: {sources}\n"
         f"{locales.text(lang, 'answer.last_checked', date=entry.last_verified.isoformat())}"
     )
-    if not text.reviewed:
-        parts.append("_" + locales.text(lang, "answer.unreviewed") + "_")
+    if not text.reviewed and text.lang != entry.written_in:  # the original is no translation
+        parts.append(locales.text(lang, "answer.unreviewed"))
     parts.append(locales.text(lang, "answer.helpful"))
     buttons = [
         Button(locales.text(lang, "button.helpful_yes"), f"{PAYLOAD_FEEDBACK}{entry.id}:1"),

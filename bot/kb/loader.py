@@ -20,7 +20,7 @@ from nlu.languages import ENGLISH_NAMES, LANGUAGES
 REQUIRED_LANGUAGES: tuple[str, ...] = ("en", "ro")  # an entry cannot be published without these
 STALE_AFTER = dt.timedelta(days=183)  # about six months
 
-_ENTRY_FIELDS = {"id", "topic", "related", "contacts", "sources", "last_verified"}
+_ENTRY_FIELDS = {"id", "topic", "related", "contacts", "sources", "last_verified", "written_in"}
 _TEXT_FIELDS = {"title", "answer", "examples", "review", "reviewed_by", "reviewed_on"}
 _CONTACT_FIELDS = {
     "name",
@@ -434,7 +434,16 @@ class _Reader:
                 )
         if len(self.problems.errors) > before or topic is None or verified is None or not translations:
             return None
-        return Entry(eid, topic, related, contact_ids, sources, verified, translations)
+        written_in = data.get("written_in", "en")
+        if written_in not in LANGUAGES:
+            self.problems.error(
+                path,
+                doc.line("written_in"),
+                "written_in",
+                f"'{written_in}' is not a language code; the language the entry was written in, e.g. 'en'.",
+            )
+            return None
+        return Entry(eid, topic, related, contact_ids, sources, verified, translations, written_in)
 
     def _id_list(
         self, path: Path, doc: YamlDocument, data: dict[str, Any], key: str, known: set[str], what: str, own_id: str

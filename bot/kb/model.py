@@ -68,6 +68,7 @@ class Entry:
     sources: tuple[Source, ...]
     last_verified: dt.date
     translations: Mapping[str, Translation]
+    written_in: str = "en"  # the language the text was written in; the others are translations of it
 
     def translation(self, lang: str) -> Translation:
         """The text in ``lang``, else the first available fallback language."""
