@@ -8,13 +8,14 @@ Two recognisers, either one is enough:
   with a small typo;
 - the matcher, trained on whole examples of emergencies told in plain words
   (``knowledge/nlu/emergencies.yaml``: "my friend fell from the scaffolding and is bleeding"),
-  judges the message and each of its sentences.
+  judges the whole message.
 
 Showing emergency numbers once too often is harmless; missing a crisis is not.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +51,6 @@ class CrisisDetector:
     def __init__(self, phrases: dict[str, list[str]], classifier: Classifier | None = None):
         """``phrases`` maps a category to phrases in any language; ``classifier`` is asked when no
         phrase is found."""
-        self._phrases = phrases
         self._classifier = classifier
         self._by_form: dict[str, CrisisMatch] = {}
         for category, items in phrases.items():
@@ -71,7 +71,10 @@ class CrisisDetector:
         self._known = frozenset(self._vocabulary)
 
     def with_classifier(self, classifier: Classifier) -> CrisisDetector:
-        return CrisisDetector(self._phrases, classifier)
+        """The same phrases (not compiled again) with ``classifier`` asked too."""
+        detector = copy.copy(self)
+        detector._classifier = classifier
+        return detector
 
     def detect(self, text: str) -> CrisisMatch | None:
         if not text:

@@ -44,7 +44,6 @@ OUT_OF_SCOPE = "__out_of_scope__"
 NEARBY = "nearby:"
 CRISIS = "crisis:"
 _PSEUDO = (NEARBY, CRISIS)
-_SHORTLIST = 16  # intents whose scores are computed in full for each query
 
 
 class Outcome(StrEnum):
@@ -114,7 +113,6 @@ class Thresholds:
     max_suggestions: int = 3
     short_query_words: int = 2
     short_query_margin: float = 0.25  # a short query's winner must lead by this share of its score
-    nearby: float = 0.0  # a nearby topic on top is named when at least this probable
     crisis: float = 0.25  # the kinds of danger together at least this probable: an emergency ...
     crisis_words: int = 3  # ... in a message of at least this many words (shorter ones say too little)
 
@@ -339,27 +337,25 @@ class BuiltinMatcher:
 
     def intent_scores(self, text: str) -> dict[str, float]:
         """The probability of every label (entries, out of scope, nearby topics, kinds of danger);
-        empty when the text shares no feature with any example."""
-        ids, values = self._query(text)
-        if not len(ids):
-            return {}
-        probabilities = self._classifier.probabilities(ids, values)
-        return dict(zip(self._classifier.labels, probabilities.tolist(), strict=True))
-
-    def _scores(self, text: str) -> dict[str, float]:
-        """``intent_scores`` of the last text asked (the bot asks twice: danger, then the answer)."""
+        empty when the text shares no feature with any example. The last text's are kept: the bot
+        asks twice for one message (danger, then the answer), and so does the Rasa combination."""
         if self._last_scores[0] != text:
-            self._last_scores = (text, self.intent_scores(text))
+            ids, values = self._query(text)
+            scores: dict[str, float] = {}
+            if len(ids):
+                probabilities = self._classifier.probabilities(ids, values)
+                scores = dict(zip(self._classifier.labels, probabilities.tolist(), strict=True))
+            self._last_scores = (text, scores)
         return dict(self._last_scores[1])
 
     def predict(self, text: str, lang_hint: str | None = None) -> Prediction:
         language = self.languages.detect(text, lang_hint)
-        scores = self._scores(text)
+        scores = self.intent_scores(text)
         if not scores:
             return Prediction(Outcome.NONE, language)
         t = self.thresholds
-        top_label, top_score = max(scores.items(), key=lambda kv: kv[1])
-        if top_label.startswith(NEARBY) and top_score >= t.nearby:
+        top_label = max(scores, key=scores.__getitem__)
+        if top_label.startswith(NEARBY):
             return Prediction(Outcome.NONE, language, nearby=top_label[len(NEARBY) :])
         entries = sorted(
             ((i, s) for i, s in scores.items() if i != OUT_OF_SCOPE and not i.startswith(_PSEUDO)),
@@ -367,7 +363,7 @@ class BuiltinMatcher:
             reverse=True,
         )
         candidates = tuple(Candidate(i, round(s, 4)) for i, s in entries[: t.max_suggestions + 1])
-        if top_label == OUT_OF_SCOPE or top_label.startswith(NEARBY) or not candidates:
+        if top_label == OUT_OF_SCOPE or not candidates:
             return Prediction(Outcome.NONE, language, ())
         best, second = entries[0][1], entries[1][1] if len(entries) > 1 else 0.0
         margin = t.answer_margin
@@ -386,7 +382,7 @@ class BuiltinMatcher:
         ("menu", "ok") give the classifier too little to go on: only the crisis phrases judge them."""
         if len(text.split()) < self.thresholds.crisis_words:
             return None
-        scores = self._scores(text)
+        scores = self.intent_scores(text)
         danger = {i[len(CRISIS) :]: s for i, s in scores.items() if i.startswith(CRISIS)}
         if danger and sum(danger.values()) >= self.thresholds.crisis:
             return max(danger.items(), key=lambda kv: kv[1])[0]

@@ -141,8 +141,8 @@ class RasaMatcher:
             scores[c.intent] += c.confidence / 2
         local = {i: s for i, s in self.builtin.intent_scores(text).items() if not i.startswith((NEARBY, CRISIS))}
         out_of_scope = local.pop(OUT_OF_SCOPE, 0.0)
-        # Built-in scores are similarities, not probabilities: scale them so the best one is 1,
-        # unless the out-of-scope examples matched better.
+        # Built-in probabilities are spread over many labels: scale them so the best one is 1,
+        # unless "out of scope" is more probable.
         top = max([out_of_scope, *local.values()], default=0.0)
         for intent, score in local.items():
             scores[intent] += (score / top if top else 0.0) / 2

@@ -47,11 +47,14 @@ def language_named(ctx: Context, text: str) -> str | None:
 MAX_PENDING = 3  # questions kept while the language is being chosen
 
 
+def _pending(ctx: Context) -> list[str]:
+    pending = ctx.state.data.get("pending") or []
+    return [pending] if isinstance(pending, str) else pending  # an older version kept one question
+
+
 def keep_pending(ctx: Context, text: str) -> None:
     """Keep a question asked before the language is chosen, to answer it right after."""
-    pending = ctx.state.data.get("pending") or []
-    if isinstance(pending, str):  # kept by an older version: one question
-        pending = [pending]
+    pending = _pending(ctx)
     if text not in pending:
         pending.append(text)
     ctx.state.data["pending"] = pending[-MAX_PENDING:]
@@ -66,9 +69,8 @@ async def choose(ctx: Context, lang: str) -> None:
     ctx.say(ctx.t("language.changed", language=ctx.content.locales.native_name(lang)))
     if first_time:
         ctx.say(ctx.t("welcome") + "\n\n" + ctx.t("privacy.notice", days=ctx.retention_days))
-    pending = ctx.state.data.pop("pending", None)
-    if isinstance(pending, str):
-        pending = [pending]
+    pending = _pending(ctx)
+    ctx.state.data.pop("pending", None)
     if pending:
         for question in pending:
             await answer_question(ctx, question)
@@ -76,27 +78,28 @@ async def choose(ctx: Context, lang: str) -> None:
         menu.show_main(ctx)
 
 
-def guess_language(ctx: Context, text: str | None) -> str | None:
-    """The language to preselect: from the text only on real evidence, else the platform's hint."""
+def guess_language(ctx: Context, text: str | None, *, small: bool = False) -> str | None:
+    """The language to preselect: from the text only on real evidence, else the platform's hint.
+    ``small``: the text is small talk, which says as little as one or two words."""
     hint = ctx.incoming.lang_hint
     if not text or text.startswith("/"):
         return hint
-    small = ctx.content.smalltalk.kind(text) is not None
     return ctx.content.languages.guess(text, hint, short=small)
 
 
 async def first_contact(ctx: Context, text: str | None) -> None:
     """A new person: keep their question, offer the language picker preselected from what we know."""
-    if text and not text.startswith("/") and ctx.content.smalltalk.kind(text) is None:
+    small = bool(text) and ctx.content.smalltalk.kind(text) is not None
+    if text and not text.startswith("/") and not small:
         keep_pending(ctx, text)  # answered right after the choice; "hi" or "salam" is not a question
-    show_picker(ctx, guess_language(ctx, text))
+    show_picker(ctx, guess_language(ctx, text, small=small))
 
 
 async def wrote_instead_of_choosing(ctx: Context, text: str) -> None:
     """At the language picker the person wrote again. A question in a language we can tell is
     answered in it (with anything asked before); otherwise it is kept and the picker shown again."""
     if ctx.content.smalltalk.kind(text) is not None:
-        show_picker(ctx, guess_language(ctx, text))
+        show_picker(ctx, guess_language(ctx, text, small=True))
         return
     keep_pending(ctx, text)
     guess = guess_language(ctx, text)
