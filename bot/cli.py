@@ -98,10 +98,12 @@ def content_summary(kb: KnowledgeBase) -> str:
     stale = sum(today - e.last_verified > STALE_AFTER for e in kb.entries.values())
     home_only = sum(all(is_home_page(s.url) for s in e.sources) for e in kb.entries.values())
     unconfirmed = sum(not c.confirmed for c in kb.contacts.values())
+    doubtful = [e for e in kb.entries.values() if e.doubts]
     return (
         f"Publishing is possible. Of {len(texts)} translations, {reviewed} are reviewed by a native speaker and "
         f"{len(texts) - reviewed} are machine-drafted; {stale} of {len(kb.entries)} entries have facts older than "
-        f"6 months; {home_only} cite only home pages; {unconfirmed} of {len(kb.contacts)} contacts are unconfirmed."
+        f"6 months; {len(doubtful)} entries list {sum(len(e.doubts) for e in doubtful)} unconfirmed claims; "
+        f"{home_only} cite only home pages; {unconfirmed} of {len(kb.contacts)} contacts are unconfirmed."
     )
 
 

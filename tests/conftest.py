@@ -80,6 +80,7 @@ def small_kb(tmp_path: Path) -> Path:
         """
         igi:
           name: Inspectoratul General pentru Imigrări
+          names: {NAMES}
           kind: authority
           website: https://igi.mai.gov.ro
           confirmed: true
@@ -87,7 +88,7 @@ def small_kb(tmp_path: Path) -> Path:
             - title: IGI
               url: https://igi.mai.gov.ro/en/asylum/
           last_verified: 2026-11-01
-        """,
+        """.replace("{NAMES}", "{" + ", ".join(f"{lang}: IGI ({lang})" for lang in LANGUAGES if lang != "ro") + "}"),
     )
     for eid, related in (("rights.asylum", "rights.residence_permit"), ("rights.residence_permit", "rights.asylum")):
         write(
@@ -100,6 +101,7 @@ def small_kb(tmp_path: Path) -> Path:
             sources:
               - title: IGI
                 url: https://igi.mai.gov.ro/en/asylum/
+                supports: where and how to apply
             last_verified: 2026-11-01
             """,
         )

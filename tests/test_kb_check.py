@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.cli import content_summary
 from bot.kb import Severity, load_knowledge
+from bot.kb.coverage import coverage_matrix
 from tests.conftest import PROJECT
 
 TODAY = dt.date(2026, 11, 22)
@@ -97,7 +99,7 @@ def test_duplicate_contact_id(small_kb: Path) -> None:
     path = small_kb / "contacts.yaml"
     path.write_text(path.read_text() + "igi:\n  name: Again\n", encoding="utf-8")
     errors = errors_of(small_kb)
-    assert any("contacts.yaml, line 10, field 'igi': 'igi' appears twice here (first on line 1)" in e for e in errors)
+    assert any("contacts.yaml, line 11, field 'igi': 'igi' appears twice here (first on line 1)" in e for e in errors)
 
 
 def test_bad_url(small_kb: Path) -> None:
@@ -124,7 +126,7 @@ def test_bad_date(small_kb: Path) -> None:
         path.read_text().replace("last_verified: 2026-11-01", "last_verified: 22.11.2026"), encoding="utf-8"
     )
     assert errors_of(small_kb) == [
-        "ERROR: entries/rights.asylum/entry.yaml, line 8, field 'last_verified': '22.11.2026' is not a valid date; "
+        "ERROR: entries/rights.asylum/entry.yaml, line 9, field 'last_verified': '22.11.2026' is not a valid date; "
         "write it as YYYY-MM-DD, for example 2026-11-22."
     ]
 
@@ -134,7 +136,7 @@ def test_a_date_that_does_not_exist_is_an_error_not_a_crash(small_kb: Path) -> N
     path.write_text(path.read_text().replace("2026-11-01", "2026-02-30"), encoding="utf-8")
     errors = errors_of(small_kb)
     assert any(
-        "line 8" in e and "'2026-02-30' is not a real value (day is out of range for month)" in e for e in errors
+        "line 9" in e and "'2026-02-30' is not a real value (day is out of range for month)" in e for e in errors
     )
 
 
@@ -214,6 +216,149 @@ def test_kb_check_reports_home_page_sources_unconfirmed_contacts_and_a_factual_s
     assert "field 'anes_dv_helpline.note': no note in ro: people see the English note instead." in out
     summary = out.strip().splitlines()[-1]
     assert summary.startswith("No errors, ")
-    assert "Of 260 translations, 0 are reviewed by a native speaker and 260 are machine-drafted" in summary
-    assert "4 cite only home pages" in summary
+    shipped, _ = load_knowledge(kb)
+    assert shipped is not None
+    translations = sum(len(e.translations) - 1 for e in shipped.entries.values())
+    reviewed = sum(t.reviewed for e in shipped.entries.values() for t in e.translations.values() if t.lang != "en")
+    assert (
+        f"Of {translations} translations, {reviewed} are reviewed by a native speaker and "
+        f"{translations - reviewed} are machine-drafted" in summary
+    )
+    assert "1 cite only home pages" in summary  # the entry broken above; every shipped entry cites a specific page
     assert "The content can be published" not in out
+
+
+def test_a_renamed_field_in_one_contact_gives_one_error_at_its_root(small_kb: Path) -> None:
+    path = small_kb / "contacts.yaml"
+    path.write_text(path.read_text().replace("  name: Inspectoratul", "  nmae: Inspectoratul"), encoding="utf-8")
+    assert errors_of(small_kb) == [
+        "ERROR: contacts.yaml, line 2, field 'nmae': 'nmae' is not a field the bot knows. Did you mean 'name'? "
+        "Allowed fields: address, confirmed, coordinates, email, hours, kind, last_verified, name, name_en, names, "
+        "note, phone, sources, website."
+    ]  # not also "name is missing", nor one error per entry that lists the contact
+
+
+def test_contacts_may_live_in_several_files_but_an_id_only_once(small_kb: Path) -> None:
+    extra = small_kb / "contacts" / "social.yaml"
+    extra.parent.mkdir()
+    extra.write_text(
+        "das_timisoara:\n  name: Direcția de Asistență Socială Timișoara\n  kind: authority\n  confirmed: true\n"
+        "  sources:\n    - title: DAS\n      url: https://www.dasmt.ro/contact\n  last_verified: 2026-11-01\n",
+        encoding="utf-8",
+    )
+    kb, problems = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None, [p.format() for p in problems.errors]
+    assert set(kb.contacts) == {"igi", "das_timisoara"}
+
+    extra.write_text(extra.read_text().replace("das_timisoara:", "igi:"), encoding="utf-8")
+    assert errors_of(small_kb) == [
+        "ERROR: contacts/social.yaml, line 1, field 'igi': the contact id 'igi' is already used in contacts.yaml; "
+        "every contact needs its own id."
+    ]
+
+
+def test_sources_say_what_they_support_and_doubts_are_kept(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "entry.yaml"
+    text = path.read_text()
+    text = text.replace(
+        "    supports: where and how to apply\n", "    supports: where to apply\n    checked: 2026-11-20\n"
+    )
+    text += 'doubts:\n  - "The fee: no official page found; the text says to ask IGI."\n'
+    path.write_text(text, encoding="utf-8")
+    other = small_kb / "entries" / "rights.residence_permit" / "entry.yaml"
+    other.write_text(other.read_text().replace("    supports: where and how to apply\n", ""), encoding="utf-8")
+    kb, problems = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None, [p.format() for p in problems.errors]
+    asylum = kb.entries["rights.asylum"]
+    assert asylum.sources[0].supports == "where to apply"
+    assert asylum.sources[0].checked == dt.date(2026, 11, 20)
+    assert asylum.doubts == ("The fee: no official page found; the text says to ask IGI.",)
+    unsupported = [p.format(small_kb) for p in problems.warnings if "which claims this page backs" in p.message]
+    assert unsupported == [
+        "WARNING: entries/rights.residence_permit/entry.yaml, line 6, field 'sources[1].supports': say which claims "
+        "this page backs (supports: ...), so the next editor knows what to re-check."
+    ]
+
+    path.write_text(text.replace("checked: 2026-11-20", "checked: 2026-12-20"), encoding="utf-8")
+    assert any("2026-12-20 is in the future" in e for e in errors_of(small_kb))
+    path.write_text(text.replace('  - "The fee', '  fee: "The fee'), encoding="utf-8")
+    assert any("'doubts' must be a list of claims" in e for e in errors_of(small_kb))
+
+
+def test_contact_names_in_every_language_are_warned_about_and_shown(small_kb: Path) -> None:
+    path = small_kb / "contacts.yaml"
+    text = path.read_text()
+    start = text.index("  names:")
+    text = (
+        text[:start]
+        + "  name_en: General Inspectorate for Immigration (IGI)\n  names:\n"
+        + '    uk: "Генеральна інспекція з питань імміграції (IGI)"\n'
+        + text[text.index("\n", start) + 1 :]
+    )
+    path.write_text(text, encoding="utf-8")
+    kb, problems = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None
+    igi = kb.contacts["igi"]
+    assert igi.display_name("uk") == "Генеральна інспекція з питань імміграції (IGI)"
+    assert igi.official_name("uk") == "Inspectoratul General pentru Imigrări"
+    assert igi.display_name("ro") == "Inspectoratul General pentru Imigrări" and igi.official_name("ro") is None
+    assert igi.display_name("ne") == "General Inspectorate for Immigration (IGI)"
+    assert [p.message for p in problems.warnings if p.field == "igi.names"] == [
+        "no name in ru, ar, ne, si, ta, bn, ur, fr: people see the English name instead."
+    ]
+
+
+def _glossary(root: Path, text: str) -> None:
+    (root / "glossary").mkdir(exist_ok=True)
+    (root / "glossary" / "uk.yaml").write_text(text, encoding="utf-8")
+
+
+def test_glossary_warns_about_variants_and_near_spellings_but_not_inflections(small_kb: Path) -> None:
+    _glossary(
+        small_kb,
+        "Timișoara:\n  use: Тімішоара\n  forms: [Тімішоари]\n"
+        "permis de ședere:\n  use: дозвіл на проживання\n  avoid: [посвідка на проживання]\n",
+    )
+    path = small_kb / "entries" / "rights.asylum" / "uk.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "Ask **IGI**.",
+            "У Тімішоарі і в Тімішоарі. Посвідка на проживання видається в Тимішоарі. Мова: тімішоарська.",
+        ),
+        encoding="utf-8",
+    )
+    kb, problems = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None
+    found = {p.message for p in problems.warnings if "glossary" in p.message}
+    advice = "Use the glossary's rendering, or add this form to the term's 'forms' if it is right."
+    assert found == {
+        "writes 'посвідка на проживання' for permis de ședere; the glossary (glossary/uk.yaml) says "
+        f"'дозвіл на проживання'. {advice}",
+        f"writes 'Тимішоарі' for Timișoara; the glossary (glossary/uk.yaml) says 'Тімішоара'. {advice}",
+    }  # not "Тімішоарі" (an inflection of the rendering), nor "тімішоарська"
+    assert all(p.file == path and p.field == "answer" for p in problems.warnings if "glossary" in p.message)
+
+
+def test_a_broken_glossary_is_an_error(small_kb: Path) -> None:
+    _glossary(small_kb, "IGI:\n  usе: IGI\nCNP:\n  use: CNP\n  forms: [CNP]\n  avoid: [cnp]\n")
+    errors = errors_of(small_kb)
+    assert any("field 'IGI.usе': 'usе' is not a glossary field" in e for e in errors), errors
+    assert any("field 'CNP.avoid': 'cnp' is both accepted and to be avoided" in e for e in errors), errors
+
+
+def test_kb_check_prints_per_language_review_stale_and_doubt_rows(small_kb: Path) -> None:
+    path = small_kb / "entries" / "rights.asylum" / "entry.yaml"
+    path.write_text(path.read_text() + 'doubts:\n  - "The fee: not confirmed."\n', encoding="utf-8")
+    path = small_kb / "entries" / "rights.residence_permit" / "entry.yaml"
+    path.write_text(path.read_text().replace("last_verified: 2026-11-01", "last_verified: 2025-01-01"))
+    contacts = small_kb / "contacts.yaml"
+    contacts.write_text(contacts.read_text().replace(", ne: IGI (ne)", ""), encoding="utf-8")
+    kb, _ = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None
+    matrix = coverage_matrix(kb, today=TODAY)
+    rows = {line[:22].strip(): line[22:].split() for line in matrix.splitlines() if line[:1].isalpha()}
+    assert rows["unreviewed"] == ["2"] * 11
+    assert rows["stale (> 6 months)"] == ["1"] * 11
+    assert rows["with doubts"] == ["1"] * 11
+    assert rows["contact names missing"] == ["0"] * 5 + ["1"] + ["0"] * 5  # ne is the sixth language
+    assert "1 entries list 1 unconfirmed claims" in content_summary(kb)

@@ -18,6 +18,8 @@ HUMAN_ENTRY = "general.human"
 
 def _contact_card(contact: Contact, lang: str, locales: Locales) -> str:
     lines = [f"**{contact.display_name(lang)}**"]
+    if official := contact.official_name(lang):
+        lines.append(official)  # the name on the door and on the forms
     if contact.address:
         lines.append(f"{locales.text(lang, 'contact.address')}: {contact.address}")
     if contact.phones:

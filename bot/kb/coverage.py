@@ -16,11 +16,14 @@ MARK_MISSING = "-"
 def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
     today = today or dt.date.today()
     width = max([len(e) for e in kb.entries] + [5])
-    header = f"{'entry':<{width}}  " + " ".join(f"{lang:>2}" for lang in LANGUAGES) + "  examples  checked"
+    width = max(width, len("contact names missing"))
+    header = f"{'entry':<{width}}  " + " ".join(f"{lang:>2}" for lang in LANGUAGES) + "  examples  checked  doubts"
     lines = [header, "-" * len(header)]
     unreviewed = dict.fromkeys(LANGUAGES, 0)
     reviewed = dict.fromkeys(LANGUAGES, 0)
     missing = dict.fromkeys(LANGUAGES, 0)
+    stale_in = dict.fromkeys(LANGUAGES, 0)
+    doubtful_in = dict.fromkeys(LANGUAGES, 0)
     stale: list[str] = []
     for eid in sorted(kb.entries):
         entry = kb.entries[eid]
@@ -40,19 +43,30 @@ def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
         is_stale = today - entry.last_verified > STALE_AFTER
         if is_stale:
             stale.append(eid)
+        for lang in entry.translations:
+            stale_in[lang] += is_stale
+            doubtful_in[lang] += bool(entry.doubts)
         lines.append(
             f"{eid:<{width}}  "
             + " ".join(f"{m:>2}" for m in marks)
-            + f"  {examples:>8}  {entry.last_verified.isoformat()}{' OLD' if is_stale else ''}"
+            + f"  {examples:>8}  {entry.last_verified.isoformat()}{' OLD' if is_stale else '    '}"
+            + f"  {len(entry.doubts):>6}"
         )
     lines.append("-" * len(header))
     lines.append(f"{'reviewed':<{width}}  " + " ".join(f"{reviewed[lang]:>2}" for lang in LANGUAGES))
     lines.append(f"{'unreviewed':<{width}}  " + " ".join(f"{unreviewed[lang]:>2}" for lang in LANGUAGES))
     lines.append(f"{'missing':<{width}}  " + " ".join(f"{missing[lang]:>2}" for lang in LANGUAGES))
+    lines.append(f"{'stale (> 6 months)':<{width}}  " + " ".join(f"{stale_in[lang]:>2}" for lang in LANGUAGES))
+    lines.append(f"{'with doubts':<{width}}  " + " ".join(f"{doubtful_in[lang]:>2}" for lang in LANGUAGES))
+    contacts = list(kb.contacts.values())
+    no_note = {lang: sum(bool(c.notes) and lang not in c.notes for c in contacts) for lang in LANGUAGES}
+    no_name = {lang: sum(lang not in ("ro", "en") and lang not in c.names for c in contacts) for lang in LANGUAGES}
+    lines.append(f"{'contact notes missing':<{width}}  " + " ".join(f"{no_note[lang]:>2}" for lang in LANGUAGES))
+    lines.append(f"{'contact names missing':<{width}}  " + " ".join(f"{no_name[lang]:>2}" for lang in LANGUAGES))
     lines.append("")
     lines.append(
         f"{MARK_REVIEWED} = reviewed by a native speaker, {MARK_UNREVIEWED} = unreviewed (machine-drafted), "
-        f"{MARK_MISSING} = missing (English is shown instead)"
+        f"{MARK_MISSING} = missing (English is shown instead); doubts = claims no source confirmed (see entry.yaml)"
     )
     lines.append(
         f"{len(kb.entries)} entries, {len(kb.contacts)} contacts, "

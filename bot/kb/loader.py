@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 from rapidfuzz import process
 
+from bot.kb.glossary import check_glossary, read_glossaries
 from bot.kb.lexicon import read_lexicon
 from bot.kb.model import CRISIS_CATEGORIES, NEARBY_TOPICS, TOPICS, Contact, Entry, KnowledgeBase, Source, Translation
 from bot.kb.problems import ProblemList
@@ -20,11 +21,12 @@ from nlu.languages import ENGLISH_NAMES, LANGUAGES
 REQUIRED_LANGUAGES: tuple[str, ...] = ("en", "ro")  # an entry cannot be published without these
 STALE_AFTER = dt.timedelta(days=183)  # about six months
 
-_ENTRY_FIELDS = {"id", "topic", "related", "contacts", "sources", "last_verified", "written_in"}
+_ENTRY_FIELDS = {"id", "topic", "related", "contacts", "sources", "last_verified", "written_in", "doubts"}
 _TEXT_FIELDS = {"title", "answer", "examples", "review", "reviewed_by", "reviewed_on"}
 _CONTACT_FIELDS = {
     "name",
     "name_en",
+    "names",
     "kind",
     "address",
     "phone",
@@ -55,6 +57,10 @@ class _Reader:
         self.root = root
         self.today = today
         self.problems = ProblemList()
+        # Fields reported as misspelt ("nmae" for "name"): their "missing" error would repeat the same mistake.
+        self._misspelt: set[tuple[Path, tuple[str | int, ...], str]] = set()
+        # Contacts that are written but have errors: entries naming them are not wrong, the contact is.
+        self.broken_contacts: set[str] = set()
 
     # -- shared field checks ---------------------------------------------------------------------
 
@@ -63,6 +69,9 @@ class _Reader:
     ) -> None:
         for key in data:
             if key not in allowed:
+                found = process.extractOne(str(key), sorted(allowed), score_cutoff=60)
+                if found and found[0] not in data:
+                    self._misspelt.add((path, prefix, found[0]))
                 self.problems.error(
                     path,
                     doc.line(*prefix, key),
@@ -83,7 +92,7 @@ class _Reader:
     ) -> str | None:
         value = data.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
+            if required and (path, prefix, key) not in self._misspelt:
                 self.problems.error(path, doc.line(*prefix), key, f"'{key}' is missing or empty.")
             return None
         if not isinstance(value, str):
@@ -104,7 +113,7 @@ class _Reader:
         value = data.get(key)
         line = doc.line(*prefix, key)
         if value is None:
-            if required:
+            if required and (path, prefix, key) not in self._misspelt:
                 self.problems.error(
                     path,
                     doc.line(*prefix),
@@ -127,10 +136,19 @@ class _Reader:
         return value
 
     def _sources(
-        self, path: Path, doc: YamlDocument, data: dict[str, Any], prefix: tuple[str | int, ...] = ()
+        self,
+        path: Path,
+        doc: YamlDocument,
+        data: dict[str, Any],
+        prefix: tuple[str | int, ...] = (),
+        *,
+        claims: bool = False,
     ) -> tuple[Source, ...]:
+        """``claims``: an entry's sources, which say what they back (``supports``) and when (``checked``)."""
         raw = data.get("sources")
         if not isinstance(raw, list) or not raw:
+            if (path, prefix, "sources") in self._misspelt:
+                return ()
             self.problems.error(
                 path,
                 doc.line(*prefix, "sources"),
@@ -138,32 +156,48 @@ class _Reader:
                 "at least one source (title and url) is required: where do these facts come from?",
             )
             return ()
+        allowed = {"title", "url", "supports", "checked"} if claims else {"title", "url"}
         sources: list[Source] = []
         for i, item in enumerate(raw):
             field = f"sources[{i + 1}]"
+            where = (*prefix, "sources", i)
             if not isinstance(item, dict):
                 self.problems.error(
                     path,
-                    doc.line(*prefix, "sources", i),
+                    doc.line(*where),
                     field,
                     "each source needs a 'title' and a 'url' on separate lines.",
                 )
                 continue
-            self._unknown_fields(path, doc, item, {"title", "url"}, (*prefix, "sources", i))
+            self._unknown_fields(path, doc, item, allowed, where)
             title = item.get("title")
             url = item.get("url")
             if not isinstance(title, str) or not title.strip():
-                self.problems.error(path, doc.line(*prefix, "sources", i), f"{field}.title", "the source has no title.")
+                self.problems.error(path, doc.line(*where), f"{field}.title", "the source has no title.")
             if not isinstance(url, str) or not is_web_url(url):
                 self.problems.error(
                     path,
-                    doc.line(*prefix, "sources", i, "url"),
+                    doc.line(*where, "url"),
                     f"{field}.url",
                     f"'{url}' is not a valid web address; it must be a full link starting with https:// (or http://).",
                 )
                 continue
+            supports = item.get("supports")
+            if supports is not None and not isinstance(supports, str):
+                self.problems.error(
+                    path, doc.line(*where, "supports"), f"{field}.supports", "'supports' must be text; quote it."
+                )
+                supports = None
+            checked = self._date(path, doc, item, "checked", where, required=False) if claims else None
+            if claims and not (supports or "").strip() and not is_home_page(url):
+                self.problems.warning(
+                    path,
+                    doc.line(*where),
+                    f"{field}.supports",
+                    "say which claims this page backs (supports: ...), so the next editor knows what to re-check.",
+                )
             if isinstance(title, str) and title.strip():
-                sources.append(Source(title.strip(), url))
+                sources.append(Source(title.strip(), url, (supports or "").strip() or None, checked))
         if sources and all(is_home_page(s.url) for s in sources):
             self.problems.warning(
                 path,
@@ -173,33 +207,97 @@ class _Reader:
             )
         return tuple(sources)
 
+    def _doubts(self, path: Path, doc: YamlDocument, data: dict[str, Any]) -> tuple[str, ...]:
+        raw = data.get("doubts")
+        if raw is None:
+            return ()
+        if not isinstance(raw, list) or not all(isinstance(d, str) and d.strip() for d in raw):
+            self.problems.error(
+                path,
+                doc.line("doubts"),
+                "doubts",
+                "'doubts' must be a list of claims nobody could confirm, one per line starting with '- '.",
+            )
+            return ()
+        return tuple(d.strip() for d in raw)
+
     # -- contacts --------------------------------------------------------------------------------
 
     def contacts(self) -> dict[str, Contact]:
-        path = self.root / "contacts.yaml"
-        if not path.exists():
-            self.problems.error(path, None, None, "contacts.yaml is missing.")
-            return {}
-        doc = read_yaml(path, self.problems)
-        if doc is None:
-            return {}
-        if not isinstance(doc.data, dict):
-            self.problems.error(path, 1, None, "the file must list contacts as 'id:' followed by their fields.")
+        """``contacts.yaml`` and any ``contacts/*.yaml`` (one file per group of offices)."""
+        main = self.root / "contacts.yaml"
+        extra = sorted((self.root / "contacts").glob("*.yaml")) if (self.root / "contacts").is_dir() else []
+        if not main.exists() and not extra:
+            self.problems.error(main, None, None, "contacts.yaml is missing.")
             return {}
         contacts: dict[str, Contact] = {}
-        for cid, data in doc.data.items():
-            if not isinstance(cid, str) or not _CONTACT_ID.match(cid):
-                self.problems.error(
-                    path, doc.line(cid), str(cid), "a contact id may contain only lower-case letters, digits and '_'."
-                )
+        defined_in: dict[str, Path] = {}
+        for path in ([main] if main.exists() else []) + extra:
+            doc = read_yaml(path, self.problems)
+            if doc is None:
                 continue
-            if not isinstance(data, dict):
-                self.problems.error(path, doc.line(cid), cid, "the contact has no fields.")
+            if not isinstance(doc.data, dict):
+                self.problems.error(path, 1, None, "the file must list contacts as 'id:' followed by their fields.")
                 continue
-            contact = self._contact(path, doc, cid, data)
-            if contact:
-                contacts[cid] = contact
+            for cid, data in doc.data.items():
+                if not isinstance(cid, str) or not _CONTACT_ID.match(cid):
+                    self.problems.error(
+                        path,
+                        doc.line(cid),
+                        str(cid),
+                        "a contact id may contain only lower-case letters, digits and '_'.",
+                    )
+                    continue
+                if cid in defined_in:
+                    self.problems.error(
+                        path,
+                        doc.line(cid),
+                        cid,
+                        f"the contact id '{cid}' is already used in {defined_in[cid].relative_to(self.root)}; "
+                        "every contact needs its own id.",
+                    )
+                    continue
+                defined_in[cid] = path
+                if not isinstance(data, dict):
+                    self.problems.error(path, doc.line(cid), cid, "the contact has no fields.")
+                    self.broken_contacts.add(cid)
+                    continue
+                contact = self._contact(path, doc, cid, data)
+                if contact:
+                    contacts[cid] = contact
+                else:
+                    self.broken_contacts.add(cid)
         return contacts
+
+    def _translated_names(
+        self, path: Path, doc: YamlDocument, cid: str, data: dict[str, Any], key: str, what: str
+    ) -> dict[str, str]:
+        """``note`` / ``names``: one text per language code."""
+        raw = data.get(key) or {}
+        if not isinstance(raw, dict):
+            self.problems.error(
+                path,
+                doc.line(cid, key),
+                f"{cid}.{key}",
+                f"'{key}' must list one text per language code, e.g. 'en: ...'.",
+            )
+            return {}
+        found: dict[str, str] = {}
+        for lang, text in raw.items():
+            if lang not in ENGLISH_NAMES:
+                self.problems.error(
+                    path,
+                    doc.line(cid, key, lang),
+                    f"{cid}.{key}.{lang}",
+                    f"'{lang}' is not a language code the bot knows ({', '.join(LANGUAGES)}).",
+                )
+            elif not isinstance(text, str) or not text.strip():
+                self.problems.error(
+                    path, doc.line(cid, key, lang), f"{cid}.{key}.{lang}", f"the {what} must be text; quote it."
+                )
+            else:
+                found[lang] = text.strip()
+        return found
 
     def _contact(self, path: Path, doc: YamlDocument, cid: str, data: dict[str, Any]) -> Contact | None:
         before = len(self.problems.errors)
@@ -265,26 +363,8 @@ class _Reader:
                 path, doc.line(cid, "confirmed"), f"{cid}.confirmed", "'confirmed' must be true or false."
             )
             confirmed = False
-        notes_raw = data.get("note") or {}
-        notes: dict[str, str] = {}
-        if not isinstance(notes_raw, dict):
-            self.problems.error(
-                path,
-                doc.line(cid, "note"),
-                f"{cid}.note",
-                "'note' must list one text per language code, e.g. 'en: ...'.",
-            )
-        else:
-            for lang, text in notes_raw.items():
-                if lang not in ENGLISH_NAMES:
-                    self.problems.error(
-                        path,
-                        doc.line(cid, "note", lang),
-                        f"{cid}.note.{lang}",
-                        f"'{lang}' is not a language code the bot knows ({', '.join(LANGUAGES)}).",
-                    )
-                elif isinstance(text, str):
-                    notes[lang] = text.strip()
+        notes = self._translated_names(path, doc, cid, data, "note", "note")
+        names = self._translated_names(path, doc, cid, data, "names", "name")
         sources = self._sources(path, doc, data, p)
         verified = self._date(path, doc, data, "last_verified", p)
         if confirmed is False:
@@ -301,6 +381,14 @@ class _Reader:
                 doc.line(cid, "note"),
                 f"{cid}.note",
                 f"no note in {', '.join(missing)}: people see the English note instead.",
+            )
+        if missing_names := [lang for lang in LANGUAGES if lang not in ("ro", "en") and lang not in names]:
+            self.problems.warning(
+                path,
+                doc.line(cid, "names") or doc.line(cid, "name"),
+                f"{cid}.names",
+                f"no name in {', '.join(missing_names)}: people see the "
+                f"{'English' if data.get('name_en') else 'Romanian'} name instead.",
             )
         for key in ("name_en", "address", "hours"):
             if key in data and not isinstance(data[key], str):
@@ -322,6 +410,7 @@ class _Reader:
             hours=data.get("hours"),
             coordinates=coords,
             notes=notes,
+            names=names,
         )
 
     # -- entries ---------------------------------------------------------------------------------
@@ -398,8 +487,11 @@ class _Reader:
                 path, doc.line("topic"), "topic", f"the id '{eid}' should start with the topic '{topic}.'."
             )
         related = self._id_list(path, doc, data, "related", all_ids, "an entry", eid)
-        contact_ids = self._id_list(path, doc, data, "contacts", set(contacts), "a contact in contacts.yaml", eid)
-        sources = self._sources(path, doc, data)
+        contact_ids = self._id_list(
+            path, doc, data, "contacts", set(contacts) | self.broken_contacts, "a contact in contacts.yaml", eid
+        )
+        sources = self._sources(path, doc, data, claims=True)
+        doubts = self._doubts(path, doc, data)
         verified = self._date(path, doc, data, "last_verified")
         if verified and self.today - verified > STALE_AFTER:
             self.problems.warning(
@@ -443,7 +535,7 @@ class _Reader:
                 f"'{written_in}' is not a language code; the language the entry was written in, e.g. 'en'.",
             )
             return None
-        return Entry(eid, topic, related, contact_ids, sources, verified, translations, written_in)
+        return Entry(eid, topic, related, contact_ids, sources, verified, translations, written_in, doubts)
 
     def _id_list(
         self, path: Path, doc: YamlDocument, data: dict[str, Any], key: str, known: set[str], what: str, own_id: str
@@ -606,6 +698,9 @@ def load_knowledge(root: Path | str, *, today: dt.date | None = None) -> tuple[K
     out_of_scope = reader.out_of_scope()
     nearby = reader.lexicon("nearby.yaml", NEARBY_TOPICS, "questions next to the knowledge base")
     emergencies = reader.lexicon("emergencies.yaml", CRISIS_CATEGORIES, "examples of emergencies")
+    glossary = read_glossaries(root / "glossary", reader.problems)
     if reader.problems.errors:
         return None, reader.problems
-    return KnowledgeBase(root, entries, contacts, out_of_scope, nearby, emergencies), reader.problems
+    kb = KnowledgeBase(root, entries, contacts, out_of_scope, nearby, emergencies, glossary)
+    check_glossary(kb, reader.problems)
+    return kb, reader.problems

@@ -17,6 +17,8 @@ TOPICS: tuple[str, ...] = ("rights", "health", "education", "work", "housing", "
 class Source:
     title: str
     url: str
+    supports: str | None = None  # which claims of the entry this page backs
+    checked: dt.date | None = None  # the day an editor last read the page and found the claims there
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,20 @@ class Contact:
     hours: str | None = None
     coordinates: tuple[float, float] | None = None
     notes: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)  # the name in other languages, by language code
 
     def display_name(self, lang: str) -> str:
-        if lang == "ro" or not self.name_en:
+        """The name in ``lang``; the official Romanian name where no translation exists."""
+        if lang == "ro":
             return self.name
-        return self.name_en
+        if lang in self.names:
+            return self.names[lang]
+        return self.name_en or self.name
+
+    def official_name(self, lang: str) -> str | None:
+        """The Romanian name, to show beside a translated one: it is what signs and counters say."""
+        shown = self.display_name(lang)
+        return None if shown == self.name else self.name
 
     def note(self, lang: str) -> str | None:
         for code in (lang, *FALLBACK_ORDER):
@@ -69,6 +80,7 @@ class Entry:
     last_verified: dt.date
     translations: Mapping[str, Translation]
     written_in: str = "en"  # the language the text was written in; the others are translations of it
+    doubts: tuple[str, ...] = ()  # claims no public source confirmed; the texts say whom to ask instead
 
     def translation(self, lang: str) -> Translation:
         """The text in ``lang``, else the first available fallback language."""
@@ -76,6 +88,16 @@ class Entry:
             if code in self.translations:
                 return self.translations[code]
         return next(iter(self.translations.values()))
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    """One official name or term and the single way a language renders it."""
+
+    key: str  # the Romanian term, e.g. "permis de ședere"
+    use: str  # the rendering translators use
+    forms: tuple[str, ...] = ()  # inflected forms of ``use`` that are also right
+    avoid: tuple[str, ...] = ()  # renderings found in texts that must be replaced by ``use``
 
 
 # Questions next to what the knowledge base covers: the bot names the topic ("I do not have
@@ -105,6 +127,7 @@ class KnowledgeBase:
     out_of_scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     nearby: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # topic → (lang, question)
     emergencies: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # category → (lang, text)
+    glossary: Mapping[str, tuple[GlossaryTerm, ...]] = field(default_factory=dict)  # lang → terms
 
     def entries_in_topic(self, topic: str) -> list[Entry]:
         return [e for e in self.entries.values() if e.topic == topic]
