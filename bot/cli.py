@@ -478,7 +478,20 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("purge", help="apply retention now (RETENTION_DAYS; see docs/privacy.md)").set_defaults(
         func=cmd_db_purge
     )
+    from bot import cli_users
+
+    cli_users.add_parsers(sub, cmd_user)
     return parser
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from bot import cli_users
+
+    settings = _settings()
+    try:
+        return int(args.user_func(args, settings.database_url, settings.public_url))
+    except cli_users.UserError as exc:
+        raise CliError(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,7 @@ class Settings:
     port: int = 8000
     mediator_chat_id: int | None = None  # the mediators' Telegram supergroup (with topics)
     mediator_language: str = "ro"  # the desk's own texts: locales/desk/<language>.yaml
+    web_desk: bool = False  # mediators work in the web console (/console), with or without the Telegram group
     mediator_messages_per_minute: float = 20.0  # Telegram allows about 20 per minute in one group
     handoff_remind_minutes: float = 15.0  # a ticket waiting this long is announced again
     handoff_no_reply_minutes: float = 10.0  # a claimed ticket without a mediator reply is flagged
@@ -61,6 +62,10 @@ class Settings:
 
     @property
     def handoff_enabled(self) -> bool:
+        return self.telegram_desk_enabled or self.web_desk
+
+    @property
+    def telegram_desk_enabled(self) -> bool:
         return self.mediator_chat_id is not None and self.telegram_bot_token is not None
 
 
@@ -191,6 +196,10 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
             )
         if not token:
             problems.append("MEDIATOR_CHAT_ID needs TELEGRAM_BOT_TOKEN: the mediator desk is a Telegram group")
+    web_desk_value = merged.get("WEB_DESK", "").strip().lower()
+    if web_desk_value not in ("", "0", "1", "true", "false", "yes", "no"):
+        problems.append(f"WEB_DESK must be true or false (got {web_desk_value!r})")
+    web_desk = web_desk_value in ("1", "true", "yes")
     mediator_language = merged.get("MEDIATOR_LANGUAGE", "ro").strip() or "ro"
     if not (locales_dir / "desk" / f"{mediator_language}.yaml").is_file():
         problems.append(
@@ -227,6 +236,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         port=int(number("PORT", 8000, minimum=1, integer=True)),
         mediator_chat_id=mediator_chat_id,
         mediator_language=mediator_language,
+        web_desk=web_desk,
         mediator_messages_per_minute=number("MEDIATOR_MESSAGES_PER_MINUTE", 20.0, minimum=1.0),
         handoff_remind_minutes=number("HANDOFF_REMIND_MINUTES", 15.0, minimum=1.0),
         handoff_no_reply_minutes=number("HANDOFF_NO_REPLY_MINUTES", 10.0, minimum=1.0),

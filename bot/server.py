@@ -26,7 +26,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from bot.app import running_engine
 from bot.config import Settings
@@ -51,6 +51,7 @@ class Service:
     telegram_bot: Any = None
     whatsapp: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    console: Any = None  # bot.web.console.Console, when mediators may work in the browser
 
 
 def _refusal(refused: Refused, *, json_body: bool) -> Response:
@@ -200,9 +201,17 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
             if single is not None:
                 single.close()
 
+    async def console(scope: Any, receive: Any, send: Any) -> None:
+        if service.console is None:
+            reason = "starting" if service.engine is None else "the web console is off (WEB_DESK=false)"
+            await Response(reason, status_code=503)(scope, receive, send)
+            return
+        await service.console.app(scope, receive, send)
+
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Mount("/console", app=console),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
             Route("/webhooks/twilio/whatsapp", twilio_whatsapp, methods=["POST"]),
             Route("/webhooks/twilio/status", twilio_status, methods=["POST"]),
@@ -250,27 +259,38 @@ async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
         parsers[whatsapp.CHANNEL] = whatsapp.parse_message
     desk_inbox = None
     watch = None
-    if settings.handoff_enabled and service.telegram_bot is not None:
-        from bot.channels import telegram_desk
+    if settings.handoff_enabled:
         from bot.handoff.desk import Desk
         from bot.handoff.desk_text import load_desk_text
         from bot.handoff.watch import Limits, Watch
 
-        assert settings.mediator_chat_id is not None
         text, problems = load_desk_text(settings.locales_dir, settings.mediator_language)
         if text is None:
             raise RuntimeError("the mediator desk's texts have errors: " + "; ".join(p.format() for p in problems))
         desk = Desk(store, engine.content, text)
-        senders[DESK] = telegram_desk.TelegramDeskSender(
-            service.telegram_bot,
-            settings.mediator_chat_id,
-            store,
-            engine.content,
-            text,
-            settings.mediator_messages_per_minute,
-        )
-        desk_inbox = telegram_desk.DeskInbox(service.telegram_bot, settings.mediator_chat_id, desk)
+        if settings.telegram_desk_enabled and service.telegram_bot is not None:
+            from bot.channels import telegram_desk
+
+            assert settings.mediator_chat_id is not None
+            senders[DESK] = telegram_desk.TelegramDeskSender(
+                service.telegram_bot,
+                settings.mediator_chat_id,
+                store,
+                engine.content,
+                text,
+                settings.mediator_messages_per_minute,
+            )
+            desk_inbox = telegram_desk.DeskInbox(service.telegram_bot, settings.mediator_chat_id, desk)
+        else:
+            from bot.web.desk import WebOnlyDesk
+
+            senders[DESK] = WebOnlyDesk()
         watch = Watch(desk, Limits.from_settings(settings))
+        if settings.web_desk:
+            from bot.web.console import Console
+
+            secure = (settings.public_url or "").startswith("https://")
+            service.console = Console(store, engine.content, desk, text, secure_cookies=secure)
     lease = dt.timedelta(seconds=settings.claim_lease_seconds)
     service.outbox = Outbox(store, senders, owner=service.instance, shared_pace=not store.is_sqlite, lease=lease)
     service.inbox = InboxProcessor(

@@ -45,6 +45,7 @@ class DeskAction:
     target: Mediator | None = None  # /transfer as a reply to another mediator's message
     ack_id: str | None = None  # a button press to acknowledge
     coordinator: bool = False  # an administrator of the group: may close, release or transfer any ticket
+    in_place: bool = False  # the desk shows answers to the actor itself (the web console), not as messages
 
 
 def rating_buttons(ticket_id: int) -> list[Button]:
@@ -143,22 +144,31 @@ class Desk:
 
     # -- actions ---------------------------------------------------------------------------------
 
-    async def handle(self, action: DeskAction, inbox_id: int | None, at: dt.datetime | None = None) -> None:
+    async def handle(self, action: DeskAction, inbox_id: int | None, at: dt.datetime | None = None) -> list[str]:
+        """Apply ``action``; returns, for an ``in_place`` action, what the actor is told (a refusal,
+        "#12 is yours"), which a platform desk would have sent as a message or a button answer."""
         at = at or dt.datetime.now(dt.UTC)
 
-        async def work(conn: AsyncConnection) -> None:
+        async def work(conn: AsyncConnection) -> list[str]:
             if inbox_id is not None and not await mark_updates_done(conn, [inbox_id], at):
                 raise AlreadyDone  # another instance acted on this update meanwhile: change nothing
             jobs: list[tuple[str, dict[str, Any]]] = []
             mediator = await upsert_mediator(conn, action.mediator, at) if action.kind != "refused" else None
             handler = getattr(self, f"_{action.kind}")
             jobs.extend(await handler(conn, action, mediator or action.mediator, at))
-            if action.ack_id is not None and not any(body.get("kind") == "ack" for _, body in jobs):
+            told: list[str] = []
+            if action.in_place:
+                for _, body in jobs:
+                    if (body.get("kind") == "ack" or body.get("here")) and body.get("text"):
+                        told.append(body["text"])
+                jobs = [(chat, body) for chat, body in jobs if body.get("kind") != "ack" and not body.get("here")]
+            elif action.ack_id is not None and not any(body.get("kind") == "ack" for _, body in jobs):
                 jobs.append((f"ack:{action.ack_id}", {"kind": "ack", "callback_id": action.ack_id, "text": ""}))
             if jobs:
                 await conn.execute(insert(outbox), [outbox_row(DESK, chat, body, at) for chat, body in jobs])
+            return told
 
-        await self.store.write(work)
+        return await self.store.write(work)
 
     async def _refused(self, conn: AsyncConnection, action: DeskAction, mediator: Mediator, at: dt.datetime):
         why = self.text(action.text)  # the reason is a desk text key
@@ -211,15 +221,21 @@ class Desk:
     async def _ticket_here(
         self, conn: AsyncConnection, action: DeskAction, mediator: Mediator
     ) -> tuple[Ticket | None, list[tuple[str, dict[str, Any]]]]:
-        """The open ticket of the topic the mediator wrote in, if they hold it; else why not."""
-        if action.thread_id is None:
+        """The open ticket the mediator acts on (the topic they wrote in, or the one the console
+        names), if they hold it; else why not."""
+        if action.in_place and action.ticket_id is not None:
+            ticket = await read_ticket(conn, action.ticket_id)
+            if ticket is None:
+                return None, [reply(action, self.text("no_ticket"))]
+        elif action.thread_id is None:
             return None, [reply(action, self.text("write_in_topic"))]
-        row = (
-            await conn.execute(
-                select(tickets.c.id).where(tickets.c.thread_id == action.thread_id).order_by(tickets.c.id.desc())
-            )
-        ).first()
-        ticket = await read_ticket(conn, row.id) if row else None
+        else:
+            row = (
+                await conn.execute(
+                    select(tickets.c.id).where(tickets.c.thread_id == action.thread_id).order_by(tickets.c.id.desc())
+                )
+            ).first()
+            ticket = await read_ticket(conn, row.id) if row else None
         if ticket is None:  # the queue topic or another one: talk among mediators is not answered
             return None, [] if action.kind == "say" else [reply(action, self.text("not_a_ticket_topic"))]
         if not ticket.is_open:

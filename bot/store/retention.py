@@ -14,7 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.messages import ConversationKey
 from bot.store.base import try_singleton, utcnow
 from bot.store.jobs import DESK, outbox_row
-from bot.store.schema import conversations, deliveries, inbox, messages, outbox, people, tickets, unanswered
+from bot.store.schema import (
+    conversations,
+    deliveries,
+    inbox,
+    login_failures,
+    messages,
+    outbox,
+    people,
+    staff_sessions,
+    ticket_notes,
+    tickets,
+    unanswered,
+)
 from bot.store.turns import delete_chat_bookkeeping, delete_person
 
 log = logging.getLogger(__name__)
@@ -42,6 +54,9 @@ class RetentionStore:
             await _expire_ticket_topics(conn, cutoff, now)
             result = await conn.execute(delete(messages).where(messages.c.created_at < cutoff))
             await conn.execute(delete(unanswered).where(unanswered.c.created_at < cutoff))
+            await conn.execute(delete(ticket_notes).where(ticket_notes.c.created_at < cutoff))
+            await conn.execute(delete(staff_sessions).where(staff_sessions.c.expires_at < now))
+            await conn.execute(delete(login_failures).where(login_failures.c.at < short))
             await _forget_old_words_in_conversations(conn, cutoff)
             # The person's last question on a ticket's card, once the ticket is long closed.
             await conn.execute(

@@ -212,4 +212,76 @@ desk_state = Table(
     Column("value", String(128), nullable=False),
 )
 
-PERSONAL_TABLES = (messages, feedback, unanswered, conversations)  # deleted before people on "forget"
+# Staff of the web console (mediators, coordinators, editors, analysts, admins).
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login", String(64), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(20), nullable=False),  # mediator | coordinator | editor | analyst | admin
+    Column("password_hash", Text),  # argon2; NULL until set through a one-time link
+    Column("totp_secret", String(64)),  # the second factor, once enrolled
+    Column("setup_token_hash", String(64)),  # a one-time link to set the password (and enrol TOTP)
+    Column("setup_expires_at", DateTime(timezone=True)),
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Signed-in browsers: only a hash of the cookie's token is stored.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("second_factor", Boolean, nullable=False),  # the TOTP code was given in this session
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_staff_sessions_user_id", "user_id"),
+)
+
+# Failed sign-ins, by login and by address, for throttling.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(160), nullable=False),  # "login:<name>" or "ip:<address>"
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_login_failures_key_at", "key", "at"),
+)
+
+# Private notes on a ticket: for mediators only, never sent to the person; personal data.
+ticket_notes = Table(
+    "ticket_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("author_name", String(128), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_ticket_notes_ticket_id", "ticket_id", "id"),
+    Index("ix_ticket_notes_created_at", "created_at"),
+)
+
+# Who opened, claimed, wrote to, closed, exported or deleted which conversation, and when. Holds no
+# message text; kept longer than messages. "forget" removes the person link, not the entry.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),  # "web:<login>", "tg:<user id>", "system"
+    Column("actor_name", String(128), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("ticket_id", Integer),  # no foreign key: the entry outlives the ticket
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="SET NULL")),
+    Column("detail", String(200)),  # never message text
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_ticket_id", "ticket_id"),
+)
+
+PERSONAL_TABLES = (messages, feedback, unanswered, conversations, ticket_notes)  # deleted before people on "forget"

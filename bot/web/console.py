@@ -1,0 +1,596 @@
+"""The mediators' web console under ``/console``: sign-in, the shared inbox, a conversation.
+
+Every route declares the roles that may use it (``ROUTES``); the check, the session and the CSRF
+token of every form are enforced here, on the server, before any handler runs. Mediator actions go
+through the same platform-free ``Desk`` as the Telegram group, so both desks work on one queue and
+a claim has exactly one winner. Pages are rendered on the server; a little JavaScript listens to
+``/console/events`` (server-sent events) and reloads the part of the page that changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pyotp
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.staticfiles import StaticFiles
+
+from bot.content import ContentService
+from bot.handoff.desk import Desk, DeskAction
+from bot.handoff.desk_text import DeskText
+from bot.handoff.queue import OPEN, HandoffQueue, Mediator, Ticket, read_ticket
+from bot.render import to_telegram_html
+from bot.store import Store
+from bot.store.base import as_utc, utcnow
+from bot.store.schema import messages, ticket_notes, tickets
+from bot.web import audit
+from bot.web.accounts import AccountError, Accounts, new_totp_secret, totp_uri
+from bot.web.sessions import COOKIE, Sessions, StaffSession
+
+HERE = Path(__file__).parent
+CONVERSATION_ROLES = ("mediator", "coordinator", "admin")
+AUDIT_ROLES = ("coordinator", "admin")
+ANY_ROLE = ("mediator", "coordinator", "editor", "analyst", "admin")
+WHATSAPP_WINDOW = dt.timedelta(hours=24)
+EVENTS_POLL_SECONDS = 0.4
+EVENTS_KEEPALIVE_SECONDS = 15.0
+MAX_TEXT = 4000
+# Waiting-time colours of the inbox (service levels): green, then amber, then red.
+SLA_AMBER = dt.timedelta(minutes=10)
+SLA_RED = dt.timedelta(minutes=30)
+
+Handler = Callable[[Request, StaffSession, FormData | None], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One console route and who may use it (a test walks every route as every role)."""
+
+    path: str
+    method: str
+    roles: tuple[str, ...]
+    name: str
+
+
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("/", "GET", ANY_ROLE, "home"),
+    RouteSpec("/inbox", "GET", CONVERSATION_ROLES, "inbox"),
+    RouteSpec("/inbox/list", "GET", CONVERSATION_ROLES, "inbox_list"),
+    RouteSpec("/events", "GET", CONVERSATION_ROLES, "events"),
+    RouteSpec("/tickets/{ticket_id:int}", "GET", CONVERSATION_ROLES, "ticket"),
+    RouteSpec("/tickets/{ticket_id:int}/panel", "GET", CONVERSATION_ROLES, "ticket_panel"),
+    RouteSpec("/tickets/{ticket_id:int}/claim", "POST", CONVERSATION_ROLES, "claim"),
+    RouteSpec("/tickets/{ticket_id:int}/say", "POST", CONVERSATION_ROLES, "say"),
+    RouteSpec("/tickets/{ticket_id:int}/note", "POST", CONVERSATION_ROLES, "note"),
+    RouteSpec("/tickets/{ticket_id:int}/release", "POST", CONVERSATION_ROLES, "release"),
+    RouteSpec("/tickets/{ticket_id:int}/close", "POST", CONVERSATION_ROLES, "close"),
+    RouteSpec("/audit", "GET", AUDIT_ROLES, "audit"),
+    RouteSpec("/logout", "POST", ANY_ROLE, "logout"),
+)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class Console:
+    def __init__(
+        self,
+        store: Store,
+        content: ContentService,
+        desk: Desk,
+        text: DeskText,
+        *,
+        secure_cookies: bool = False,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ):
+        self.store = store
+        self.content = content
+        self.desk = desk
+        self.text = text
+        self.secure = secure_cookies
+        self.clock = clock
+        self.accounts = Accounts(store)
+        self.sessions = Sessions(store)
+        self.queue = HandoffQueue(store)
+        self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+        self.env.globals["t"] = self._t
+
+    def _t(self, key: str, **values: object) -> str:
+        return self.text(f"console.{key}", **values)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def app(self) -> Router:
+        """The console's routes, relative to where the server mounts it (``/console``)."""
+        inner: list[BaseRoute] = [
+            Route("/login", self.login_page, methods=["GET"]),
+            Route("/login", self.login, methods=["POST"]),
+            Route("/second-factor", self.second_factor_page, methods=["GET"]),
+            Route("/second-factor", self.second_factor, methods=["POST"]),
+            Route("/setup/{token}", self.setup_page, methods=["GET"]),
+            Route("/setup/{token}", self.setup, methods=["POST"]),
+            Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+        ]
+        for spec in ROUTES:
+            inner.append(Route(spec.path, self._guard(spec, getattr(self, spec.name)), methods=[spec.method]))
+        return Router(routes=inner)
+
+    def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        html = self.env.get_template(template).render(lang=self.text.lang, **values)
+        response = HTMLResponse(html, status_code=status)
+        response.headers["Cache-Control"] = "no-store"  # conversations must not stay in a browser cache
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+        )
+        return response
+
+    def _set_cookie(self, response: Response, token: str) -> None:
+        response.set_cookie(
+            COOKIE, token, httponly=True, samesite="strict", secure=self.secure, path="/console", max_age=8 * 3600
+        )
+
+    def _guard(self, spec: RouteSpec, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            session = await self.sessions.read(request.cookies.get(COOKIE), self.clock())
+            if session is None:
+                if spec.method == "GET" and spec.name in ("home", "inbox", "ticket", "audit"):
+                    return RedirectResponse("/console/login", status_code=303)
+                return Response("Sign in first.", status_code=401)
+            if not session.complete:
+                if spec.method == "GET":
+                    return RedirectResponse("/console/second-factor", status_code=303)
+                return Response("Give the second factor first.", status_code=401)
+            if session.user.role not in spec.roles:
+                return self.render("refused.html", 403, session=session)
+            form = None
+            if spec.method == "POST":
+                form = await request.form(max_files=0, max_fields=20)
+                token = form.get("csrf")
+                if not session.csrf_ok(token if isinstance(token, str) else None):
+                    return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
+            return await handler(request, session, form)
+
+        return endpoint
+
+    # -- signing in ---------------------------------------------------------------------------------
+
+    async def login_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+        # The sign-in form has no session yet: a double-submit token guards it against cross-site posts.
+        token = request.cookies.get("acasa_login") or secrets.token_urlsafe(24)
+        response = self.render("login.html", status, csrf=token, error=error)
+        response.set_cookie("acasa_login", token, httponly=True, samesite="strict", secure=self.secure, path="/console")
+        return response
+
+    async def login(self, request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=10)
+        given, expected = form.get("csrf"), request.cookies.get("acasa_login")
+        if not isinstance(given, str) or not expected or not secrets.compare_digest(given, expected):
+            return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
+        login = str(form.get("login") or "").strip().lower()[:64]
+        password = str(form.get("password") or "")[:1024]
+        now = self.clock()
+        if await self.accounts.throttled(login, _client(request), now):
+            return await self.login_page(request, self._t("throttled"), 429)
+        user = await self.accounts.verify_password(login, password, _client(request), now)
+        if user is None:
+            return await self.login_page(request, self._t("wrong_login"), 401)
+        complete = not user.needs_second_factor
+        token = await self.sessions.start(user, complete, now)
+        if complete:
+            await self.store.write(lambda conn: audit.record(conn, now, user.actor, user.name, "sign_in"))
+        response = RedirectResponse("/console/" if complete else "/console/second-factor", status_code=303)
+        self._set_cookie(response, token)
+        return response
+
+    async def second_factor_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+        session = await self.sessions.read(request.cookies.get(COOKIE), self.clock())
+        if session is None:
+            return RedirectResponse("/console/login", status_code=303)
+        if not session.user.totp_enrolled:
+            return self.render("message.html", 403, message=self._t("no_second_factor"))
+        return self.render("second_factor.html", status, session=session, error=error)
+
+    async def second_factor(self, request: Request) -> Response:
+        now = self.clock()
+        session = await self.sessions.read(request.cookies.get(COOKIE), now)
+        if session is None:
+            return RedirectResponse("/console/login", status_code=303)
+        form = await request.form(max_files=0, max_fields=10)
+        csrf = form.get("csrf")
+        if not session.csrf_ok(csrf if isinstance(csrf, str) else None):
+            return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
+        code = str(form.get("code") or "")[:20]
+        if not await self.accounts.verify_totp(session.user.id, code, _client(request), now):
+            return await self.second_factor_page(request, self._t("wrong_code"), 401)
+        token = await self.sessions.second_factor_given(session, now)
+        user = session.user
+        await self.store.write(lambda conn: audit.record(conn, now, user.actor, user.name, "sign_in"))
+        response = RedirectResponse("/console/", status_code=303)
+        self._set_cookie(response, token)
+        return response
+
+    async def setup_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+        token = request.path_params["token"]
+        user = await self.accounts.setup_user(token, self.clock())
+        if user is None:
+            return self.render("message.html", 404, message=self._t("link_expired"))
+        secret = str((await request.form()).get("secret")) if request.method == "POST" else new_totp_secret()
+        csrf = request.cookies.get("acasa_login") or secrets.token_urlsafe(24)
+        response = self.render(
+            "setup.html",
+            status,
+            user=user,
+            secret=secret if user.needs_second_factor else None,
+            uri=totp_uri(secret, user.login) if user.needs_second_factor else None,
+            csrf=csrf,
+            error=error,
+        )
+        response.set_cookie("acasa_login", csrf, httponly=True, samesite="strict", secure=self.secure, path="/console")
+        return response
+
+    async def setup(self, request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=10)
+        given, expected = form.get("csrf"), request.cookies.get("acasa_login")
+        if not isinstance(given, str) or not expected or not secrets.compare_digest(given, expected):
+            return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
+        token = request.path_params["token"]
+        now = self.clock()
+        user = await self.accounts.setup_user(token, now)
+        if user is None:
+            return self.render("message.html", 404, message=self._t("link_expired"))
+        password = str(form.get("password") or "")
+        if password != str(form.get("password_again") or ""):
+            return await self.setup_page(request, self._t("passwords_differ"), 400)
+        secret = None
+        if user.needs_second_factor:
+            secret = str(form.get("secret") or "")
+            try:
+                valid = pyotp.TOTP(secret).verify(str(form.get("code") or ""), for_time=now, valid_window=1)
+            except Exception:  # a tampered secret is not base32
+                valid = False
+            if not valid:
+                return await self.setup_page(request, self._t("wrong_code"), 400)
+        try:
+            await self.accounts.finish_setup(token, password, secret, now)
+        except AccountError as exc:
+            return await self.setup_page(request, str(exc), 400)
+        return RedirectResponse("/console/login", status_code=303)
+
+    async def logout(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        now = self.clock()
+        await self.sessions.end(session)
+        user = session.user
+        await self.store.write(lambda conn: audit.record(conn, now, user.actor, user.name, "sign_out"))
+        response = RedirectResponse("/console/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/console")
+        return response
+
+    # -- pages ------------------------------------------------------------------------------------
+
+    async def home(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        if session.user.role in CONVERSATION_ROLES:
+            return RedirectResponse("/console/inbox", status_code=303)
+        return self.render("home.html", session=session)
+
+    def _filters(self, request: Request) -> dict[str, str]:
+        wanted = ("language", "channel", "urgent", "mine", "unassigned")
+        return {k: str(request.query_params[k])[:20] for k in wanted if request.query_params.get(k)}
+
+    async def _inbox_rows(self, session: StaffSession, filters: dict[str, str]) -> list[dict[str, Any]]:
+        query = select(tickets).where(tickets.c.status.in_(OPEN))
+        if language := filters.get("language"):
+            query = query.where(tickets.c.language == language)
+        if channel := filters.get("channel"):
+            query = query.where(tickets.c.channel == channel)
+        if filters.get("urgent"):
+            query = query.where(tickets.c.urgent.is_(True))
+        if filters.get("mine"):
+            query = query.where(tickets.c.mediator == session.user.actor)
+        if filters.get("unassigned"):
+            query = query.where(tickets.c.status == "waiting")
+        query = query.order_by(tickets.c.last_activity_at.desc(), tickets.c.id.desc())
+        now = self.clock()
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        found = []
+        for row in rows:
+            waiting = now - as_utc(row.created_at)
+            since_activity = now - as_utc(row.last_activity_at)
+            level = "red" if waiting >= SLA_RED else "amber" if waiting >= SLA_AMBER else "green"
+            if row.status == "claimed":
+                level = "red" if since_activity >= SLA_RED else "amber" if since_activity >= SLA_AMBER else "green"
+            found.append(
+                {
+                    "id": row.id,
+                    "status": row.status,
+                    "language": row.language,
+                    "channel": row.channel,
+                    "urgent": row.urgent,
+                    "mediator_name": row.mediator_name,
+                    "mine": row.mediator == session.user.actor,
+                    "summary": row.summary,
+                    "waiting_minutes": int(waiting.total_seconds() // 60),
+                    "idle_minutes": int(since_activity.total_seconds() // 60),
+                    "sla": level,
+                }
+            )
+        return found
+
+    async def inbox(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        filters = self._filters(request)
+        rows = await self._inbox_rows(session, filters)
+        schedule = self.content.current.schedule
+        now = self.clock()
+        banner = None
+        if not schedule.is_open(now):
+            opening = schedule.next_opening(now)
+            when = opening.astimezone(schedule.timezone).strftime("%a %d.%m %H:%M") if opening else "—"
+            banner = self._t("outside_hours", when=when)
+        return self.render(
+            "inbox.html",
+            session=session,
+            rows=rows,
+            filters=filters,
+            query=urlencode(filters),
+            banner=banner,
+            languages=sorted(
+                {r["language"] for r in rows} | ({filters["language"]} if "language" in filters else set())
+            ),
+        )
+
+    async def inbox_list(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        rows = await self._inbox_rows(session, self._filters(request))
+        return self.render("inbox_list.html", session=session, rows=rows)
+
+    async def _ticket_view(self, session: StaffSession, ticket: Ticket) -> dict[str, Any]:
+        now = self.clock()
+        transcript: list[dict[str, Any]] = []
+        earlier: list[Ticket] = []
+        notes: list[dict[str, Any]] = []
+        last_in: dt.datetime | None = None
+        async with self.store.engine.connect() as conn:
+            if ticket.person_id is not None:
+                since = ticket.created_at - dt.timedelta(days=1)
+                rows = await conn.execute(
+                    select(messages.c.direction, messages.c.text, messages.c.intent, messages.c.created_at)
+                    .where(messages.c.person_id == ticket.person_id, messages.c.created_at >= since)
+                    .order_by(messages.c.id)
+                    .limit(1000)
+                )
+                transcript = [_message(r.direction, r.text, r.intent, as_utc(r.created_at)) for r in rows]
+                last_in = as_utc(
+                    (
+                        await conn.execute(
+                            select(func.max(messages.c.created_at)).where(
+                                messages.c.person_id == ticket.person_id, messages.c.direction == "in"
+                            )
+                        )
+                    ).scalar()
+                )
+                earlier_rows = await conn.execute(
+                    select(tickets.c.id)
+                    .where(tickets.c.person_id == ticket.person_id, tickets.c.id != ticket.id)
+                    .order_by(tickets.c.id.desc())
+                    .limit(20)
+                )
+                for r in earlier_rows.all():
+                    found = await read_ticket(conn, r.id)
+                    if found is not None:
+                        earlier.append(found)
+            note_rows = await conn.execute(
+                select(ticket_notes).where(ticket_notes.c.ticket_id == ticket.id).order_by(ticket_notes.c.id)
+            )
+            notes = [{"author": r.author_name, "text": r.text, "at": as_utc(r.created_at)} for r in note_rows]
+        window_open = None
+        if ticket.channel == "whatsapp":
+            window_open = last_in is not None and now - last_in < WHATSAPP_WINDOW
+        return {
+            "ticket": ticket,
+            "transcript": transcript,
+            "earlier": earlier,
+            "notes": notes,
+            "mine": ticket.mediator == session.user.actor,
+            "window_open": window_open,
+            "window_closes": (last_in + WHATSAPP_WINDOW) if last_in else None,
+        }
+
+    async def _open_ticket(self, request: Request) -> Ticket | None:
+        return await self.queue.get(int(request.path_params["ticket_id"]))
+
+    async def ticket(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        ticket = await self._open_ticket(request)
+        if ticket is None:
+            return self.render("message.html", 404, session=session, message=self.text("no_ticket"))
+        now = self.clock()
+        user = session.user
+        await self.store.write(
+            lambda conn: audit.record(
+                conn, now, user.actor, user.name, "open", ticket_id=ticket.id, person_id=ticket.person_id
+            )
+        )
+        view = await self._ticket_view(session, ticket)
+        flash = request.query_params.get("told")
+        return self.render("ticket.html", session=session, flash=flash[:300] if flash else None, **view)
+
+    async def ticket_panel(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        ticket = await self._open_ticket(request)
+        if ticket is None:
+            return Response(status_code=404)
+        return self.render("ticket_panel.html", session=session, **(await self._ticket_view(session, ticket)))
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def _mediator(self, session: StaffSession) -> Mediator:
+        return Mediator(session.user.actor, session.user.name, session.user.login)
+
+    async def _act(
+        self, request: Request, session: StaffSession, kind: str, text: str = "", audit_action: str | None = None
+    ) -> Response:
+        ticket_id = int(request.path_params["ticket_id"])
+        now = self.clock()
+        action = DeskAction(
+            kind,
+            self._mediator(session),
+            ticket_id=ticket_id,
+            text=text,
+            in_place=True,
+            coordinator=session.user.role in AUDIT_ROLES,
+        )
+        told = await self.desk.handle(action, None, at=now)
+        ticket = await self.queue.get(ticket_id)
+        user = session.user
+        done = {
+            "claim": ticket is not None and ticket.status == "claimed" and ticket.mediator == user.actor,
+            "say": not told,
+            "release": ticket is not None and ticket.status == "waiting",
+            "close": ticket is not None and ticket.status == "closed",
+        }[kind]
+        action_name = audit_action or kind
+        detail = None if done else "refused: " + "; ".join(told)[:180]
+        await self.store.write(
+            lambda conn: audit.record(
+                conn,
+                now,
+                user.actor,
+                user.name,
+                action_name if done else "refused",
+                ticket_id=ticket_id,
+                person_id=ticket.person_id if ticket else None,
+                detail=detail if not done else (kind if action_name != kind else None),
+            )
+        )
+        target = f"/console/tickets/{ticket_id}"
+        if told and not done:
+            target += "?" + urlencode({"told": "; ".join(told)})
+        if kind == "close" and done:
+            target = "/console/inbox"
+        return RedirectResponse(target, status_code=303)
+
+    async def claim(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        return await self._act(request, session, "claim")
+
+    async def say(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        text = str((form or {}).get("text") or "").strip()
+        if not text:
+            return RedirectResponse(f"/console/tickets/{request.path_params['ticket_id']}", status_code=303)
+        return await self._act(request, session, "say", text[:MAX_TEXT], "write")
+
+    async def release(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        return await self._act(request, session, "release")
+
+    async def close(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        return await self._act(request, session, "close")
+
+    async def note(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """A private note: stored beside the ticket for colleagues, never sent to the person."""
+        ticket_id = int(request.path_params["ticket_id"])
+        text = str((form or {}).get("text") or "").strip()[:MAX_TEXT]
+        ticket = await self.queue.get(ticket_id)
+        if ticket is None or ticket.person_id is None or not text:
+            return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+        now = self.clock()
+        user = session.user
+        person_id = ticket.person_id
+
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(
+                insert(ticket_notes).values(
+                    ticket_id=ticket_id,
+                    person_id=person_id,
+                    author=user.actor,
+                    author_name=user.name,
+                    text=text,
+                    created_at=now,
+                )
+            )
+            await audit.record(conn, now, user.actor, user.name, "note", ticket_id=ticket_id, person_id=person_id)
+
+        await self.store.write(work)
+        return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+
+    async def audit(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        ticket_id = request.query_params.get("ticket")
+        entries = await audit.recent(
+            self.store, ticket_id=int(ticket_id) if ticket_id and ticket_id.isdigit() else None
+        )
+        return self.render("audit.html", session=session, entries=entries)
+
+    # -- live updates -----------------------------------------------------------------------------
+
+    async def _signature(self) -> tuple[Any, ...]:
+        """Changes whenever an open ticket, a message or a note changes (cheap: open tickets are few)."""
+        async with self.store.engine.connect() as conn:
+            open_tickets = tuple(
+                (r.id, r.status, r.mediator, r.last_activity_at)
+                for r in await conn.execute(
+                    select(tickets.c.id, tickets.c.status, tickets.c.mediator, tickets.c.last_activity_at)
+                    .where(tickets.c.status.in_(OPEN))
+                    .order_by(tickets.c.id)
+                )
+            )
+            last_closed = (await conn.execute(select(func.max(tickets.c.closed_at)))).scalar()
+            last_message = (await conn.execute(select(func.max(messages.c.id)))).scalar()
+            last_note = (await conn.execute(select(func.max(ticket_notes.c.id)))).scalar()
+        return open_tickets, last_closed, last_message, last_note
+
+    async def events(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        async def stream() -> AsyncIterator[str]:
+            yield "retry: 2000\n\n"
+            last = await self._signature()
+            quiet = 0.0
+            while not await request.is_disconnected():
+                await asyncio.sleep(EVENTS_POLL_SECONDS)
+                now_signature = await self._signature()
+                if now_signature != last:
+                    last = now_signature
+                    quiet = 0.0
+                    yield "event: change\ndata: {}\n\n"
+                else:
+                    quiet += EVENTS_POLL_SECONDS
+                    if quiet >= EVENTS_KEEPALIVE_SECONDS:
+                        quiet = 0.0
+                        yield ": still here\n\n"
+
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+LONG_ANSWER = 280  # characters: longer bot answers are folded in the transcript
+
+
+def _message(direction: str, text: str, intent: str | None, at: dt.datetime | None) -> dict[str, Any]:
+    """A transcript line. The bot's own answers are Markdown: shown formatted (escaped, safe)."""
+    html = None
+    if direction == "out" and intent != "mediator":
+        try:
+            html = Markup(to_telegram_html(text))
+        except ValueError:
+            html = None
+    return {
+        "direction": direction,
+        "text": text,
+        "html": html,
+        "intent": intent,
+        "at": at,
+        "fold": html is not None and len(text) > LONG_ANSWER,
+        "first_line": text.strip().split("\n", 1)[0].strip("*")[:120],
+    }

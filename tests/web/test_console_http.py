@@ -1,0 +1,171 @@
+"""The web console over real HTTP, without a browser: roles, CSRF, sign-in, and a mediator's work."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import yaml
+
+from bot.web.console import ROUTES
+from tests.conftest import PROJECT
+from tests.fakes.telegram_api import FakeTelegram
+from tests.handoff.conftest import ANA, MediatorGroup, db_rows
+from tests.telegram.conftest import TelegramUser
+from tests.web.conftest import PASSWORD, STAFF, StaffBrowser, csrf_of, staff
+
+
+def locale(lang: str) -> dict:
+    return yaml.safe_load((PROJECT / "locales" / f"{lang}.yaml").read_text(encoding="utf-8"))
+
+
+def ask_for_a_person(fake: FakeTelegram, url: str, chat_id: int, lang: str, question: str) -> TelegramUser:
+    person = TelegramUser(fake, url, chat_id, lang=lang)
+    person.send("/start")
+    person.press(f"lang:{lang}")
+    person.send(question)
+    person.send(locale(lang)["keywords.human"][0])
+    person.press("handoff:yes")
+    return person
+
+
+def test_every_route_refuses_the_wrong_role_a_stranger_and_a_missing_csrf_token(console_service, browsers) -> None:
+    stranger = httpx.Client(base_url=console_service.url, follow_redirects=False, timeout=10)
+    browsers.append(stranger)
+    for spec in ROUTES:
+        path = spec.path.replace("{ticket_id:int}", "1")
+        response = stranger.request(
+            spec.method, "/console" + path, data={"csrf": "x"} if spec.method == "POST" else None
+        )
+        assert response.status_code in (303, 401), (spec, response.status_code)
+        if response.status_code == 303:
+            assert response.headers["location"] == "/console/login"
+    for member in STAFF:
+        browser = StaffBrowser(console_service.url, member, browsers)
+        browser.sign_in()
+        for spec in ROUTES:
+            if spec.name in ("events", "logout"):
+                continue  # a stream, and the end of the session: below
+            path = "/console" + spec.path.replace("{ticket_id:int}", "1")
+            if spec.method == "GET":
+                response = browser.client.get(path)
+            else:
+                missing = browser.client.post(path, data={})
+                wrong = browser.client.post(path, data={"csrf": "forged"})
+                response = browser.post(path, text="hello")
+            if member.role not in spec.roles:
+                assert response.status_code == 403, (member.role, spec, response.status_code)
+                continue
+            if spec.method == "POST":
+                assert missing.status_code == 403 and wrong.status_code == 403, (member.role, spec)
+            assert response.status_code in (200, 303, 404), (member.role, spec, response.status_code)
+        with browser.client.stream("GET", "/console/events") as events:
+            allowed = member.role in next(s for s in ROUTES if s.name == "events").roles
+            assert events.status_code == (200 if allowed else 403)
+        assert browser.client.post("/console/logout", data={}).status_code == 403  # no CSRF token
+        assert browser.post("/console/logout").status_code == 303
+        assert browser.client.get("/console/").status_code == 303  # signed out: back to the sign-in page
+
+
+def test_signing_in_needs_the_second_factor_and_is_throttled(console_service, browsers) -> None:
+    maria = staff("maria")
+    client = httpx.Client(base_url=console_service.url, follow_redirects=False, timeout=10)
+    browsers.append(client)
+    token = csrf_of(client.get("/console/login").text)
+    assert client.post("/console/login", data={"login": "maria", "password": PASSWORD}).status_code == 403
+    signed = client.post("/console/login", data={"csrf": token, "login": "maria", "password": PASSWORD})
+    assert signed.headers["location"] == "/console/second-factor"
+    assert client.get("/console/inbox").headers["location"] == "/console/second-factor"  # no inbox without it
+    page = client.get("/console/second-factor")
+    wrong = client.post("/console/second-factor", data={"csrf": csrf_of(page.text), "code": "000000"})
+    assert wrong.status_code == 401
+    assert "HttpOnly" in signed.headers["set-cookie"] and "SameSite=strict" in signed.headers["set-cookie"]
+
+    intruder = httpx.Client(base_url=console_service.url, follow_redirects=False, timeout=10)
+    browsers.append(intruder)
+    token = csrf_of(intruder.get("/console/login").text)
+    for _ in range(5):
+        bad = intruder.post("/console/login", data={"csrf": token, "login": "dan", "password": "guess" * 3})
+        assert bad.status_code == 401
+    locked = intruder.post("/console/login", data={"csrf": token, "login": "dan", "password": PASSWORD})
+    assert locked.status_code == 429  # even the right password, for 15 minutes
+    assert maria.totp is not None
+
+
+def test_a_mediator_takes_answers_notes_and_closes_in_the_browser(console_service, fake_telegram, browsers) -> None:
+    olena = ask_for_a_person(fake_telegram, console_service.url, 7101, "uk", "як записатися до сімейного лікаря")
+    maria = StaffBrowser(console_service.url, staff("maria"), browsers)
+    inbox = maria.sign_in()
+    assert "#1" in inbox.text and "uk" in inbox.text
+
+    claimed = maria.post("/console/tickets/1/claim")
+    assert claimed.status_code == 303 and claimed.headers["location"] == "/console/tickets/1"
+    [joined] = olena.replies(1)
+    assert "Maria" in joined["text"]
+    page = maria.client.get("/console/tickets/1")
+    assert "сімейного лікаря" in page.text  # the transcript
+
+    maria.post("/console/tickets/1/say", text="Добрий день! Чим можу допомогти?")
+    [said] = olena.replies(1)
+    assert "Добрий день! Чим можу допомогти?" in said["text"]
+    maria.post("/console/tickets/1/note", text="Needs a Ukrainian-speaking doctor; call back Monday")
+    assert "call back Monday" in maria.client.get("/console/tickets/1").text
+    olena.send("Дякую, мені потрібен лікар", expect=0)
+    fake_telegram.wait_for(lambda: "мені потрібен лікар" in maria.client.get("/console/tickets/1/panel").text)
+
+    closed = maria.post("/console/tickets/1/close")
+    assert closed.headers["location"] == "/console/inbox"
+    closing = olena.replies(2)
+    assert locale("uk")["handoff.rate"] in closing[1]["text"]
+    everything = " ".join(c.params.get("text", "") for c in fake_telegram.sent(7101))
+    assert "call back Monday" not in everything  # a private note never reaches the person
+    assert everything.count("Добрий день! Чим можу допомогти?") == 1
+
+    actions = [a for (a,) in db_rows(console_service.db, "SELECT action FROM audit_log ORDER BY id")]
+    assert actions[:1] == ["sign_in"] and {"open", "claim", "write", "note", "close"} <= set(actions)
+    texts = " ".join(str(row) for row in db_rows(console_service.db, "SELECT * FROM audit_log"))
+    assert "Добрий день" not in texts and "call back Monday" not in texts  # no message text in the audit trail
+
+    coordinator = StaffBrowser(console_service.url, staff("coord"), browsers)
+    coordinator.sign_in()
+    trail = coordinator.client.get("/console/audit?ticket=1").text
+    assert "Maria" in trail and "took" in trail and "closed" in trail
+    assert maria.client.get("/console/audit").status_code == 403
+
+
+def _race(first, second) -> None:
+    """Run both at the same moment."""
+    start = threading.Barrier(2)
+
+    def run(work) -> None:
+        start.wait()
+        work()
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_a_claim_race_between_the_web_console_and_the_telegram_desk_has_one_winner(
+    two_desks_service, fake_telegram, browsers
+) -> None:
+    group = MediatorGroup(fake_telegram, two_desks_service.url)
+    maria = StaffBrowser(two_desks_service.url, staff("maria"), browsers)
+    maria.sign_in()
+    holders = set()
+    for ticket_id, chat in enumerate((7201, 7202, 7203, 7204), start=1):
+        person = ask_for_a_person(fake_telegram, two_desks_service.url, chat, "en", "where is a family doctor")
+        group.wait_for_card(ticket_id)
+        path = f"/console/tickets/{ticket_id}/claim"
+        _race(lambda path=path: maria.post(path), lambda ticket_id=ticket_id: group.claim(ANA, ticket_id))
+        [joined] = person.replies(1)
+        [(holder,)] = db_rows(two_desks_service.db, "SELECT mediator FROM tickets WHERE id = ?", ticket_id)
+        assert holder in ("web:maria", f"tg:{ANA['id']}")
+        assert ("Maria" in joined["text"]) == (holder == "web:maria")
+        holders.add(holder)
+        fake_telegram.wait_for(
+            lambda: not db_rows(two_desks_service.db, "SELECT 1 FROM outbox WHERE status = 'pending'")
+        )
+        assert len(fake_telegram.sent(chat)) == person.seen  # told once who joined, nothing more
