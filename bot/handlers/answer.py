@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.handlers import handoff
 from bot.handlers.context import Context
-from bot.kb.model import Contact, Entry, KnowledgeBase
+from bot.kb.loader import is_home_page
+from bot.kb.model import Contact, Entry, KnowledgeBase, Source
 from bot.locales import Locales
 from bot.messages import Button, Outgoing
 from nlu.matcher import Outcome, Prediction
@@ -38,6 +39,15 @@ def _contact_card(contact: Contact, lang: str, locales: Locales) -> str:
     return "\n".join(lines)
 
 
+SOURCES_SHOWN = 3  # on a phone, a long list of links buries the answer; editors list the main ones first
+
+
+def shown_sources(entry: Entry) -> list[Source]:
+    """The first specific pages (a home page only if there is nothing else), as the editors ordered them."""
+    specific = [s for s in entry.sources if not is_home_page(s.url)]
+    return (specific or list(entry.sources))[:SOURCES_SHOWN]
+
+
 def compose_answer(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> Outgoing:
     """The full answer in ``lang`` (or a fallback language, saying so), with contacts and sources."""
     text = entry.translation(lang)
@@ -57,7 +67,7 @@ def compose_answer(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str)
     if contacts:
         parts.append(f"**{locales.text(lang, 'answer.contacts')}**")
         parts.extend(_contact_card(c, lang, locales) for c in contacts)
-    sources = ", ".join(f"[{s.title}]({s.url})" for s in entry.sources)
+    sources = ", ".join(f"[{s.title}]({s.url})" for s in shown_sources(entry))
     parts.append(
         f"{locales.text(lang, 'answer.sources')}: {sources}\n"
         f"{locales.text(lang, 'answer.last_checked', date=entry.last_verified.isoformat())}"

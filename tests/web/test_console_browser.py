@@ -24,6 +24,9 @@ from tests.whatsapp.conftest import WhatsAppUser, choice_number
 CHROMIUM = os.environ.get("ACASA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = PROJECT / "docs" / "console"
 
+if not Path(CHROMIUM).exists() and os.environ.get("ACASA_REQUIRE_BROWSER"):
+    raise RuntimeError(f"no chromium at {CHROMIUM}: install Debian's chromium (apt-get install chromium)")
+
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
     pytest.mark.xdist_group("browser"),

@@ -169,3 +169,24 @@ def test_a_claim_race_between_the_web_console_and_the_telegram_desk_has_one_winn
             lambda: not db_rows(two_desks_service.db, "SELECT 1 FROM outbox WHERE status = 'pending'")
         )
         assert len(fake_telegram.sent(chat)) == person.seen  # told once who joined, nothing more
+
+
+def test_forget_deletes_private_notes_and_keeps_an_anonymous_audit_trail(
+    console_service, fake_telegram, browsers
+) -> None:
+    amir = ask_for_a_person(fake_telegram, console_service.url, 7401, "en", "how do I renew my residence permit")
+    maria = StaffBrowser(console_service.url, staff("maria"), browsers)
+    maria.sign_in()
+    assert maria.client.get("/console/tickets/1").status_code == 200
+    maria.post("/console/tickets/1/claim")
+    amir.replies(1)
+    maria.post("/console/tickets/1/note", text="Amir K., born 1990, works at the bakery on Str. Mureș")
+    amir.send("forget")
+    amir.press("forget:yes")
+    fake_telegram.wait_for(lambda: not db_rows(console_service.db, "SELECT 1 FROM people"))
+    assert db_rows(console_service.db, "SELECT count(*) FROM ticket_notes") == [(0,)]
+    trail = db_rows(console_service.db, "SELECT action, ticket_id, person_id FROM audit_log WHERE ticket_id = 1")
+    assert {"open", "claim", "note"} <= {action for action, _, _ in trail}
+    assert all(person is None for _, _, person in trail)  # the entries stay, without the person
+    page = maria.client.get("/console/tickets/1").text
+    assert "bakery" not in page
