@@ -81,6 +81,7 @@ def small_kb(tmp_path: Path) -> Path:
         igi:
           name: Inspectoratul General pentru Imigrări
           names: {NAMES}
+          note: {NOTES}
           kind: authority
           website: https://igi.mai.gov.ro
           confirmed: true
@@ -88,7 +89,9 @@ def small_kb(tmp_path: Path) -> Path:
             - title: IGI
               url: https://igi.mai.gov.ro/en/asylum/
           last_verified: 2026-11-01
-        """.replace("{NAMES}", "{" + ", ".join(f"{lang}: IGI ({lang})" for lang in LANGUAGES if lang != "ro") + "}"),
+        """.replace(
+            "{NAMES}", "{" + ", ".join(f"{lang}: IGI ({lang})" for lang in LANGUAGES if lang != "ro") + "}"
+        ).replace("{NOTES}", "{" + ", ".join(f"{lang}: Residence and asylum ({lang})" for lang in LANGUAGES) + "}"),
     )
     for eid, related in (("rights.asylum", "rights.residence_permit"), ("rights.residence_permit", "rights.asylum")):
         write(

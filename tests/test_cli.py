@@ -22,7 +22,7 @@ def test_predict_writes_one_line_per_input_in_order() -> None:
         {"text": "malai kaam chahiyo timisoara ma", "lang": "ne"},
         {"text": "doctor"},
         {"text": "my friend fell from the scaffolding and is bleeding a lot", "lang": "en"},
-        {"text": "can I open a bank account with my residence permit", "lang": "en"},
+        {"text": "where can I buy a prepaid sim card with only my passport", "lang": "en"},
     ]
     result = acasa("nlu", "predict", stdin="".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
     assert result.returncode == 0, result.stderr
@@ -37,7 +37,7 @@ def test_predict_writes_one_line_per_input_in_order() -> None:
     assert out[1]["intent"] is None and out[1]["language"] == "ru"
     assert [row["crisis"] for row in out] == [False, False, False, False, True, False]
     assert out[4]["crisis_kind"] == "medical"
-    assert out[5]["intent"] is None and out[5]["nearby"] == "banking"
+    assert out[5]["intent"] is None and out[5]["nearby"] == "sim_card"
     assert out[2]["intent"] == "work.find_job" and out[2]["language"] == "ne"
     assert out[3]["intent"] is None  # one ambiguous word: did-you-mean, not an answer
     assert out[3]["alternatives"], "an ambiguous question should offer choices"

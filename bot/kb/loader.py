@@ -375,7 +375,14 @@ class _Reader:
                 "not confirmed by an official page: people see a warning with it. Confirm it (and cite the "
                 "page) or remove the details nobody could confirm.",
             )
-        if notes and (missing := [lang for lang in LANGUAGES if lang not in notes]):
+        if not notes:
+            self.problems.warning(
+                path,
+                doc.line(cid),
+                f"{cid}.note",
+                "no note: write in every language, in a sentence or two, what they help with and who can use it.",
+            )
+        elif missing := [lang for lang in LANGUAGES if lang not in notes]:
             self.problems.warning(
                 path,
                 doc.line(cid, "note"),
@@ -411,6 +418,7 @@ class _Reader:
             coordinates=coords,
             notes=notes,
             names=names,
+            defined_in=path,
         )
 
     # -- entries ---------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class Contact:
     coordinates: tuple[float, float] | None = None
     notes: Mapping[str, str] = field(default_factory=dict)
     names: Mapping[str, str] = field(default_factory=dict)  # the name in other languages, by language code
+    defined_in: Path | None = None  # the file it is written in (contacts.yaml or contacts/<group>.yaml)
 
     def display_name(self, lang: str) -> str:
         """The name in ``lang``; the official Romanian name where no translation exists."""
@@ -104,12 +105,9 @@ class GlossaryTerm:
 # information about bank accounts yet") instead of answering with an unrelated entry. Each topic
 # has its name in every locale (``nearby.<topic>``).
 NEARBY_TOPICS = (
-    "banking",
-    "driving_licence",
+    "money",
     "sim_card",
-    "taxes",
     "marriage",
-    "citizenship",
     "pension",
     "tourist_visa",
     "transport_pass",
