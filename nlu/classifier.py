@@ -1,7 +1,7 @@
 """A discriminative classifier over the matcher's sparse features: multinomial logistic regression.
 
 Nearest-example similarity is good at "this looks like that example" but cannot learn which words
-*separate* two entries, or that "bank account" next to "residence permit" is still about banking.
+*separate* two entries, or that "send money home" next to "residence permit" is still about money.
 A linear model trained on every example at once learns exactly that: each feature gets a weight
 per label (entry, out of scope, a nearby topic, a kind of danger), and the probabilities it gives
 are comparable across messages.

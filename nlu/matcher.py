@@ -10,7 +10,7 @@ TF-IDF vector over several feature families that make spelling variants meet:
 
 A linear classifier (``nlu.classifier``) learns from all the examples at once which features tell
 the labels apart. The labels are the entries, "out of scope", topics next to the knowledge base
-("nearby:banking": named, never answered) and kinds of immediate danger ("crisis:medical").
+("nearby:money": named, never answered) and kinds of immediate danger ("crisis:medical").
 Unknown query words are corrected against the vocabulary with rapidfuzz before scoring. The most
 probable entry is answered, offered as "did you mean", or refused by thresholds on its
 probability and its lead over the runner-up; a nearby topic or "out of scope" on top means no
@@ -40,7 +40,7 @@ from nlu.translit import phonetic_word, skeleton_word, to_latin
 
 OUT_OF_SCOPE = "__out_of_scope__"
 # Pseudo-intents that are never answered with an entry: a named topic the bot has no entry for
-# ("nearby:banking"), and a kind of immediate danger ("crisis:medical").
+# ("nearby:money"), and a kind of immediate danger ("crisis:medical").
 NEARBY = "nearby:"
 CRISIS = "crisis:"
 _PSEUDO = (NEARBY, CRISIS)
@@ -71,7 +71,7 @@ class Prediction:
     language: str
     candidates: tuple[Candidate, ...] = ()
     source: str = "builtin"
-    nearby: str | None = None  # no entry answers it, but it is about this topic ("banking")
+    nearby: str | None = None  # no entry answers it, but it is about this topic ("money")
 
     @property
     def intent(self) -> str | None:
