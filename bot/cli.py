@@ -90,6 +90,17 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_doubts(args: argparse.Namespace) -> int:
+    kb, _ = _load(args.kb)
+    listed = [e for e in sorted(kb.entries.values(), key=lambda e: e.id) if e.doubts]
+    for entry in listed:
+        print(f"{entry.id} (checked {entry.last_verified.isoformat()}):")
+        for doubt in entry.doubts:
+            print(f"  - {doubt}")
+    print(f"{sum(len(e.doubts) for e in listed)} unconfirmed claims in {len(listed)} of {len(kb.entries)} entries.")
+    return 0
+
+
 def content_summary(kb: KnowledgeBase) -> str:
     """What people would be shown, in figures: not a reassurance."""
     texts = [t for e in kb.entries.values() for t in e.translations.values() if t.lang != e.written_in]
@@ -420,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--kb", type=Path, help="knowledge folder (default: the project's knowledge/)")
     check.add_argument("--locales", type=Path, help="locales folder (default: the project's locales/)")
     check.set_defaults(func=cmd_kb_check)
+    doubts = kb.add_parser("doubts", help="every claim no public source confirmed, by entry (what to re-check)")
+    doubts.add_argument("--kb", type=Path)
+    doubts.set_defaults(func=cmd_kb_doubts)
 
     nlu = sub.add_parser("nlu", help="question matcher tools").add_subparsers(dest="nlu_command", required=True)
     predict = nlu.add_parser("predict", help="JSON lines in on stdin, one prediction per line out")

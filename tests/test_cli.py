@@ -134,3 +134,11 @@ def test_chat_runs_as_the_readme_says(tmp_path) -> None:
         timeout=180,
     )
     assert "What do you need help with?" in again.stdout  # remembered across runs
+
+
+def test_kb_doubts_lists_every_unconfirmed_claim_by_entry() -> None:
+    result = acasa("kb", "doubts")
+    assert result.returncode == 0, result.stderr
+    assert "rights.temporary_protection_end (checked " in result.stdout
+    assert "2027" in result.stdout
+    assert result.stdout.strip().splitlines()[-1].endswith("entries.")

@@ -160,6 +160,23 @@ def test_the_domestic_violence_helpline_is_in_the_crisis_and_violence_texts(ship
     for lang in LANGUAGES:
         strings = yaml.safe_load((PROJECT / "locales" / f"{lang}.yaml").read_text(encoding="utf-8"))
         assert DV_HELPLINE in strings["crisis.message"], lang
-        for entry in ("health.mental_health", "work.report_abuse", "housing.emergency_shelter"):
+        for entry in (
+            "health.mental_health",
+            "work.report_abuse",
+            "housing.emergency_shelter",
+            "rights.domestic_violence",
+        ):
             assert DV_HELPLINE in shipped_kb.entries[entry].translation(lang).answer, (entry, lang)
     assert DV_HELPLINE in shipped_kb.contacts["anes_dv_helpline"].phones
+
+
+def test_unconfirmed_phone_numbers_are_never_stated_as_certain(shipped_kb: KnowledgeBase) -> None:
+    """Lines no official page confirms appear only on their contact card, with its warning."""
+    unconfirmed = {p.replace(" ", "") for c in shipped_kb.contacts.values() if not c.confirmed for p in c.phones}
+    assert "0800801200" not in {
+        p.replace(" ", "") for c in shipped_kb.contacts.values() if c.confirmed for p in c.phones
+    }
+    for entry in shipped_kb.entries.values():
+        for lang, text in entry.translations.items():
+            digits = re.sub(r"\D", "", text.answer)
+            assert not any(number in digits for number in unconfirmed), (entry.id, lang)
