@@ -267,6 +267,14 @@ ticket_notes = Table(
     Index("ix_ticket_notes_created_at", "created_at"),
 )
 
+# Labels mediators put on a ticket ("housing", "needs-interpreter"): for finding and counting.
+ticket_labels = Table(
+    "ticket_labels",
+    metadata,
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("label", String(30), primary_key=True),
+)
+
 # Who opened, claimed, wrote to, closed, exported or deleted which conversation, and when. Holds no
 # message text; kept longer than messages. "forget" removes the person link, not the entry.
 audit_log = Table(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 import pyotp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -34,10 +35,10 @@ from bot.content import ContentService
 from bot.handoff.desk import Desk, DeskAction
 from bot.handoff.desk_text import DeskText
 from bot.handoff.queue import OPEN, HandoffQueue, Mediator, Ticket, read_ticket
-from bot.render import to_telegram_html
+from bot.render import to_plain, to_telegram_html
 from bot.store import Store
 from bot.store.base import as_utc, utcnow
-from bot.store.schema import messages, ticket_notes, tickets
+from bot.store.schema import messages, ticket_labels, ticket_notes, tickets
 from bot.web import audit
 from bot.web.accounts import AccountError, Accounts, new_totp_secret, totp_uri
 from bot.web.sessions import COOKIE, Sessions, StaffSession
@@ -79,6 +80,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/tickets/{ticket_id:int}/note", "POST", CONVERSATION_ROLES, "note"),
     RouteSpec("/tickets/{ticket_id:int}/release", "POST", CONVERSATION_ROLES, "release"),
     RouteSpec("/tickets/{ticket_id:int}/close", "POST", CONVERSATION_ROLES, "close"),
+    RouteSpec("/tickets/{ticket_id:int}/transfer", "POST", CONVERSATION_ROLES, "transfer"),
+    RouteSpec("/tickets/{ticket_id:int}/labels", "POST", CONVERSATION_ROLES, "labels"),
     RouteSpec("/audit", "GET", AUDIT_ROLES, "audit"),
     RouteSpec("/logout", "POST", ANY_ROLE, "logout"),
 )
@@ -311,6 +314,11 @@ class Console:
         now = self.clock()
         async with self.store.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
+            labels: dict[int, list[str]] = {}
+            if rows:
+                listed = select(ticket_labels).where(ticket_labels.c.ticket_id.in_([r.id for r in rows]))
+                for label_row in await conn.execute(listed.order_by(ticket_labels.c.label)):
+                    labels.setdefault(label_row.ticket_id, []).append(label_row.label)
         found = []
         for row in rows:
             waiting = now - as_utc(row.created_at)
@@ -331,6 +339,7 @@ class Console:
                     "waiting_minutes": int(waiting.total_seconds() // 60),
                     "idle_minutes": int(since_activity.total_seconds() // 60),
                     "sla": level,
+                    "labels": labels.get(row.id, []),
                 }
             )
         return found
@@ -366,6 +375,7 @@ class Console:
         transcript: list[dict[str, Any]] = []
         earlier: list[Ticket] = []
         notes: list[dict[str, Any]] = []
+        labels: list[str] = []
         last_in: dt.datetime | None = None
         async with self.store.engine.connect() as conn:
             if ticket.person_id is not None:
@@ -396,6 +406,14 @@ class Console:
                     found = await read_ticket(conn, r.id)
                     if found is not None:
                         earlier.append(found)
+            labels = [
+                r.label
+                for r in await conn.execute(
+                    select(ticket_labels.c.label)
+                    .where(ticket_labels.c.ticket_id == ticket.id)
+                    .order_by(ticket_labels.c.label)
+                )
+            ]
             note_rows = await conn.execute(
                 select(ticket_notes).where(ticket_notes.c.ticket_id == ticket.id).order_by(ticket_notes.c.id)
             )
@@ -403,8 +421,15 @@ class Console:
         window_open = None
         if ticket.channel == "whatsapp":
             window_open = last_in is not None and now - last_in < WHATSAPP_WINDOW
+        colleagues = [
+            u
+            for u in await self.accounts.list()
+            if u.role in CONVERSATION_ROLES and not u.disabled and u.actor != ticket.mediator
+        ]
         return {
             "ticket": ticket,
+            "labels": labels,
+            "colleagues": colleagues,
             "transcript": transcript,
             "earlier": earlier,
             "notes": notes,
@@ -429,7 +454,11 @@ class Console:
         )
         view = await self._ticket_view(session, ticket)
         flash = request.query_params.get("told")
-        return self.render("ticket.html", session=session, flash=flash[:300] if flash else None, **view)
+        query = str(request.query_params.get("q") or "").strip()[:200]
+        found = await self._search_entries(query, ticket.language) if query and view["mine"] else []
+        return self.render(
+            "ticket.html", session=session, flash=flash[:300] if flash else None, query=query, found=found, **view
+        )
 
     async def ticket_panel(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
         ticket = await self._open_ticket(request)
@@ -443,7 +472,15 @@ class Console:
         return Mediator(session.user.actor, session.user.name, session.user.login)
 
     async def _act(
-        self, request: Request, session: StaffSession, kind: str, text: str = "", audit_action: str | None = None
+        self,
+        request: Request,
+        session: StaffSession,
+        kind: str,
+        text: str = "",
+        audit_action: str | None = None,
+        *,
+        target: Mediator | None = None,
+        detail: str | None = None,
     ) -> Response:
         ticket_id = int(request.path_params["ticket_id"])
         now = self.clock()
@@ -454,6 +491,7 @@ class Console:
             text=text,
             in_place=True,
             coordinator=session.user.role in AUDIT_ROLES,
+            target=target,
         )
         told = await self.desk.handle(action, None, at=now)
         ticket = await self.queue.get(ticket_id)
@@ -463,9 +501,10 @@ class Console:
             "say": not told,
             "release": ticket is not None and ticket.status == "waiting",
             "close": ticket is not None and ticket.status == "closed",
+            "transfer": ticket is not None and target is not None and ticket.mediator == target.id,
         }[kind]
         action_name = audit_action or kind
-        detail = None if done else "refused: " + "; ".join(told)[:180]
+        detail = detail if done else "refused: " + "; ".join(told)[:180]
         await self.store.write(
             lambda conn: audit.record(
                 conn,
@@ -475,15 +514,15 @@ class Console:
                 action_name if done else "refused",
                 ticket_id=ticket_id,
                 person_id=ticket.person_id if ticket else None,
-                detail=detail if not done else (kind if action_name != kind else None),
+                detail=detail,
             )
         )
-        target = f"/console/tickets/{ticket_id}"
+        where = f"/console/tickets/{ticket_id}"
         if told and not done:
-            target += "?" + urlencode({"told": "; ".join(told)})
-        if kind == "close" and done:
-            target = "/console/inbox"
-        return RedirectResponse(target, status_code=303)
+            where += "?" + urlencode({"told": "; ".join(told)})
+        if kind in ("close", "transfer") and done:
+            where = "/console/inbox"
+        return RedirectResponse(where, status_code=303)
 
     async def claim(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
         return await self._act(request, session, "claim")
@@ -499,6 +538,61 @@ class Console:
 
     async def close(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
         return await self._act(request, session, "close")
+
+    async def transfer(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """Hand the conversation to a colleague who works in the console (they see it live)."""
+        login = str((form or {}).get("to") or "").strip().lower()
+        colleague = await self.accounts.by_login(login) if login else None
+        ticket_id = int(request.path_params["ticket_id"])
+        if colleague is None or colleague.disabled or colleague.role not in CONVERSATION_ROLES:
+            told = urlencode({"told": self._t("no_such_colleague")})
+            return RedirectResponse(f"/console/tickets/{ticket_id}?{told}", status_code=303)
+        target = Mediator(colleague.actor, colleague.name, colleague.login)
+        return await self._act(request, session, "transfer", target=target, detail=f"to {colleague.login}")
+
+    async def labels(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """Replace the ticket's labels (comma-separated words) — for finding and counting, not for the person."""
+        ticket_id = int(request.path_params["ticket_id"])
+        raw = str((form or {}).get("labels") or "")
+        wanted = sorted({_label(word) for word in raw.split(",") if _label(word)})[:MAX_LABELS]
+        now = self.clock()
+        user = session.user
+
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(delete(ticket_labels).where(ticket_labels.c.ticket_id == ticket_id))
+            if wanted:
+                await conn.execute(insert(ticket_labels), [{"ticket_id": ticket_id, "label": w} for w in wanted])
+            await audit.record(
+                conn, now, user.actor, user.name, "labels", ticket_id=ticket_id, detail=", ".join(wanted)[:200]
+            )
+
+        if await self.queue.get(ticket_id) is not None:
+            await self.store.write(work)
+        return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+
+    async def _search_entries(self, query: str, lang: str) -> list[dict[str, str]]:
+        kb = self.content.current.kb
+        words = [w for w in re.findall(r"\w+", query.casefold()) if len(w) > 1]
+        scored: list[tuple[float, str]] = []
+        for entry in kb.entries.values():
+            texts = [entry.id, *(t.title for t in entry.translations.values())]
+            haystack = " ".join(texts).casefold()
+            score = sum(haystack.count(w) for w in words)
+            if score:
+                scored.append((score, entry.id))
+        # The matcher too, as for a person's question (any language, misspelt).
+        prediction = await self.content.current.matcher.match(query, None)
+        for candidate in prediction.candidates[:5]:
+            if candidate.intent in kb.entries:
+                scored.append((candidate.confidence * 10, candidate.intent))
+        best: dict[str, float] = {}
+        for score, eid in scored:
+            best[eid] = max(best.get(eid, 0.0), score)
+        found = []
+        for eid in sorted(best, key=lambda e: -best[e])[:5]:
+            text = kb.entries[eid].translation(lang)
+            found.append({"id": eid, "title": text.title, "lang": text.lang, "body": to_plain(text.answer)})
+        return found
 
     async def note(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
         """A private note: stored beside the ticket for colleagues, never sent to the person."""
@@ -594,3 +688,11 @@ def _message(direction: str, text: str, intent: str | None, at: dt.datetime | No
         "fold": html is not None and len(text) > LONG_ANSWER,
         "first_line": text.strip().split("\n", 1)[0].strip("*")[:120],
     }
+
+
+MAX_LABELS = 8
+
+
+def _label(word: str) -> str:
+    """A label: lower case, letters, digits and '-', at most 30 characters."""
+    return re.sub(r"[^\w-]+", "-", word.strip().casefold()).strip("-")[:30]

@@ -113,15 +113,45 @@ def test_a_mediators_day_in_the_browser(console_two_channels, fake_telegram, fak
     # Olena answers: her message appears live in the conversation.
     olena.send("Дякую! Мені потрібен лікар біля Сагу", expect=0)
     maria.wait_for_selector("text=Мені потрібен лікар біля Сагу", timeout=5000)
+
+    # A knowledge-base answer, in Olena's language, edited before it goes out.
+    maria.fill("input[name=q]", "сімейний лікар")
+    maria.click("#search-answers")
+    answer = maria.locator("form.kb-answer[data-entry='health.family_doctor']")
+    answer.wait_for()
+    body = answer.locator("textarea").input_value()
+    assert "CNP" in body and "лікар" in body  # Ukrainian, plain text (no Markdown marks)
+    assert "**" not in body
+    answer.locator("textarea").fill("Ось що треба знати:\n" + body)
+    answer.locator("button").click()
+    [kb_message] = olena.replies(1)
+    assert "Ось що треба знати:" in kb_message["text"] and body.splitlines()[0][:40] in kb_message["text"]
     shot(maria, "conversation")
 
-    # Done: close; Olena is asked for a rating, and got each message exactly once.
-    maria.click("#close")
+    # Labels, then Dan takes over: he sees it live on his phone, Olena is told.
+    maria.fill("input[name=labels]", "needs-doctor, Ukrainian speaker")
+    maria.click("#save-labels")
+    maria.wait_for_selector("text=ukrainian-speaker")
+    maria.select_option("select[name=to]", "dan")
+    maria.click("#transfer")
     maria.wait_for_url("**/console/inbox")
+    [passed] = olena.replies(1)
+    assert "Dan" in passed["text"]
+    dan.wait_for_function(
+        "() => document.querySelector(\"li.ticket[data-ticket='1']\").innerText.includes('with you')", timeout=5000
+    )
+    assert "needs-doctor" in dan.inner_text("li.ticket[data-ticket='1']")
+
+    # Dan closes; Olena is asked for a rating, and got each message exactly once.
+    dan.click("li.ticket[data-ticket='1'] a")
+    dan.wait_for_selector("#close")
+    dan.click("#close")
+    dan.wait_for_url("**/console/inbox")
     closing = olena.replies(2)
     assert locale("uk")["handoff.rate"] in closing[1]["text"]
     texts = [c.params.get("text", "") for c in fake_telegram.sent(7301)]
     assert sum("Чим можу допомогти?" in t for t in texts) == 1
+    assert sum("Ось що треба знати:" in t for t in texts) == 1
     assert not any("family doctor who speaks" in t for t in texts)
 
     # The coordinator's audit trail shows each step.
@@ -132,7 +162,15 @@ def test_a_mediators_day_in_the_browser(console_two_channels, fake_telegram, fak
     sign_in(coord, url, "coord")
     coord.goto(url + "/console/audit?ticket=1")
     trail = coord.inner_text("table.audit")
-    for step in ("opened", "took", "wrote to the person", "added a private note", "closed"):
+    for step in (
+        "opened",
+        "took",
+        "wrote to the person",
+        "added a private note",
+        "labelled",
+        "passed to a colleague",
+        "closed",
+    ):
         assert step in trail, step
     shot(coord, "audit")
     desk.close()

@@ -1,4 +1,4 @@
-"""The staff web console: accounts, sessions, sign-in throttling, private notes, audit trail.
+"""The staff web console: accounts, sessions, sign-in throttling, private notes, labels, audit trail.
 
 Revision ID: 0007
 Revises: 0006
@@ -61,6 +61,11 @@ def upgrade() -> None:
     op.create_index("ix_ticket_notes_ticket_id", "ticket_notes", ["ticket_id", "id"])
     op.create_index("ix_ticket_notes_created_at", "ticket_notes", ["created_at"])
     op.create_table(
+        "ticket_labels",
+        sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("label", sa.String(30), primary_key=True),
+    )
+    op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -77,6 +82,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("audit_log")
+    op.drop_table("ticket_labels")
     op.drop_table("ticket_notes")
     op.drop_table("login_failures")
     op.drop_table("staff_sessions")
