@@ -362,6 +362,7 @@ def cmd_queue_stats(args: argparse.Namespace) -> int:
     print(f"Median wait until an answer: {stats['median_minutes_to_first_reply'] or '-'} min")
     print(f"Closed per day:              {stats['closed_per_day'] or '-'}")
     print(f"Ratings (1-5):               {stats['ratings'] or '-'}; average {stats['average_rating'] or '-'}")
+    print(f"Referrals by status:         {stats['referrals'] or '-'}")
     return 0
 
 

@@ -290,7 +290,14 @@ async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
             from bot.web.console import Console
 
             secure = (settings.public_url or "").startswith("https://")
-            service.console = Console(store, engine.content, desk, text, secure_cookies=secure)
+            service.console = Console(
+                store,
+                engine.content,
+                desk,
+                text,
+                secure_cookies=secure,
+                follow_up=dt.timedelta(days=settings.referral_follow_up_days),
+            )
     lease = dt.timedelta(seconds=settings.claim_lease_seconds)
     service.outbox = Outbox(store, senders, owner=service.instance, shared_pace=not store.is_sqlite, lease=lease)
     service.inbox = InboxProcessor(

@@ -21,6 +21,7 @@ PAYLOAD_YES = "handoff:yes"
 PAYLOAD_NO = "handoff:no"
 PAYLOAD_END = "handoff:end"
 PAYLOAD_STAY = "handoff:stay"
+PAYLOAD_REFERRAL = "ref:"  # ref:<referral id>:yes|no, the person's consent to a referral
 STEP_CONFIRM = "confirm_handoff"
 STEP_CONFIRM_END = "confirm_end"
 NOTE_EVERY = dt.timedelta(minutes=3)  # "saved for the mediator" at most this often while waiting
@@ -170,6 +171,9 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
         return False  # privacy always works; "forget" also ends the ticket
     if payload == PAYLOAD_URGENT and ticket.status == "waiting":
         _make_urgent(ctx)
+    if payload and payload.startswith(PAYLOAD_REFERRAL):
+        await _answer_referral(ctx, payload)
+        return True
     if payload is not None:  # an old button: the bot is not answering now
         await _note(ctx, ticket.status, force=True)
         return True
@@ -191,6 +195,23 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
         _relay(ctx, text)
     await _note(ctx, ticket.status)
     return True
+
+
+async def _answer_referral(ctx: Context, payload: str) -> None:
+    """Yes or no to sharing what a partner service needs; only the person's own, only once."""
+    _, referral_id, answer = [*payload.split(":"), "", ""][:3]
+    assert ctx.queue is not None
+    found = await ctx.queue.referral(int(referral_id)) if referral_id.isdecimal() else None
+    if found is None or answer not in ("yes", "no") or found[3] != ctx.state.person_id or found[2] != "asked":
+        await _note(ctx, ctx.ticket.status if ctx.ticket else "claimed", force=True)
+        return
+    contact_id, mediator_name, _, _ = found
+    contact = ctx.content.kb.contacts.get(contact_id)
+    service = contact.display_name(ctx.lang) if contact else contact_id
+    ctx.effects().referral = (int(referral_id), answer == "yes")
+    key = "referral.agreed" if answer == "yes" else "referral.declined"
+    ctx.say(ctx.t(key, name=mediator_name, service=service))
+    _relay(ctx, f"[{'✓' if answer == 'yes' else '✗'} {service}]")
 
 
 def _make_urgent(ctx: Context) -> None:

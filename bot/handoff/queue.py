@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import Store
 from bot.store.base import as_utc, insert_ignoring
-from bot.store.schema import desk_state, mediators, messages, tickets
+from bot.store.schema import desk_state, mediators, messages, referrals, tickets
 from bot.store.turns import ticket_row
 
 OPEN = ("waiting", "claimed")
@@ -211,6 +211,15 @@ class HandoffQueue:
         async with self.store.engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one()) + 1
 
+    async def referral(self, referral_id: int) -> tuple[str, str, str, int | None] | None:
+        """(contact id, mediator's name, status, person id) of a referral."""
+        query = select(
+            referrals.c.contact_id, referrals.c.mediator_name, referrals.c.status, referrals.c.person_id
+        ).where(referrals.c.id == referral_id)
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return (row.contact_id, row.mediator_name, row.status, row.person_id) if row else None
+
     # -- mediators ---------------------------------------------------------------------------------
 
     async def mediator(self, mediator_id: str) -> Mediator | None:
@@ -250,6 +259,14 @@ class HandoffQueue:
             waiting_now = (
                 await conn.execute(select(func.count()).select_from(tickets).where(tickets.c.status == "waiting"))
             ).scalar_one()
+            referral_counts = {
+                r.status: int(r.n)
+                for r in await conn.execute(
+                    select(referrals.c.status, func.count().label("n"))
+                    .where(referrals.c.created_at >= since)
+                    .group_by(referrals.c.status)
+                )
+            }
 
         def median_minutes(pairs: list[tuple[dt.datetime, dt.datetime | None]]) -> float | None:
             spans = [(end - start).total_seconds() / 60 for start, end in pairs if end is not None]
@@ -265,6 +282,7 @@ class HandoffQueue:
             "ratings": dict(sorted(Counter(ratings).items())),
             "average_rating": round(statistics.fmean(ratings), 2) if ratings else None,
             "tickets": len(rows),
+            "referrals": dict(sorted(referral_counts.items())),
             "days": days,
         }
 

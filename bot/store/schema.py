@@ -275,6 +275,25 @@ ticket_labels = Table(
     Column("label", String(30), primary_key=True),
 )
 
+# Referrals of a person to a partner service (a contact of the knowledge base), with their consent.
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="SET NULL")),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="SET NULL")),  # NULL after "forget"
+    Column("contact_id", String(64), nullable=False),
+    # asked → agreed | declined; agreed → sent → accepted → done; or cancelled
+    Column("status", String(12), nullable=False),
+    Column("mediator", String(64), nullable=False),
+    Column("mediator_name", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("follow_up_at", DateTime(timezone=True)),  # remind the mediator from then on
+    Index("ix_referrals_ticket_id", "ticket_id"),
+    Index("ix_referrals_follow_up", "status", "follow_up_at"),
+)
+
 # Who opened, claimed, wrote to, closed, exported or deleted which conversation, and when. Holds no
 # message text; kept longer than messages. "forget" removes the person link, not the entry.
 audit_log = Table(

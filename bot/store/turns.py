@@ -25,6 +25,7 @@ from bot.store.schema import (
     messages,
     outbox,
     people,
+    referrals,
     tickets,
     unanswered,
 )
@@ -92,6 +93,7 @@ class HandoffEffects:
     relay: tuple[int, dict[str, Any]] | None = None  # to the mediator, if the ticket is claimed when written
     cancel: int | None = None  # the person ends their open ticket, whatever its status is by then
     rating: tuple[int, int] | None = None  # (ticket id, 1-5) for the person's own closed, unrated ticket
+    referral: tuple[int, bool] | None = None  # (referral id, agreed) the person's answer to a referral question
     desk_jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (desk chat, job body)
 
 
@@ -372,6 +374,13 @@ async def _handoff_effects(conn: AsyncConnection, person_id: int, effects: Hando
                 tickets.c.rating.is_(None),
             )
             .values(rating=rating)
+        )
+    if effects.referral is not None:
+        referral_id, agreed = effects.referral
+        await conn.execute(
+            update(referrals)
+            .where(referrals.c.id == referral_id, referrals.c.person_id == person_id, referrals.c.status == "asked")
+            .values(status="agreed" if agreed else "declined", updated_at=at)
         )
     for ticket_id, allowed, values in effects.updates:
         await conn.execute(

@@ -16,7 +16,21 @@ from bot.store import Store
 from bot.store.base import as_utc
 from bot.store.schema import audit_log
 
-ACTIONS = ("sign_in", "sign_out", "open", "claim", "write", "note", "labels", "transfer", "release", "close", "refused")
+ACTIONS = (
+    "sign_in",
+    "sign_out",
+    "open",
+    "claim",
+    "write",
+    "note",
+    "labels",
+    "transfer",
+    "refer",
+    "referral",
+    "release",
+    "close",
+    "refused",
+)
 
 
 @dataclass(frozen=True)

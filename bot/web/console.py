@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import pyotp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -32,13 +32,15 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from bot.content import ContentService
+from bot.handlers.handoff import PAYLOAD_REFERRAL
 from bot.handoff.desk import Desk, DeskAction
 from bot.handoff.desk_text import DeskText
 from bot.handoff.queue import OPEN, HandoffQueue, Mediator, Ticket, read_ticket
+from bot.messages import Button
 from bot.render import to_plain, to_telegram_html
 from bot.store import Store
 from bot.store.base import as_utc, utcnow
-from bot.store.schema import messages, ticket_labels, ticket_notes, tickets
+from bot.store.schema import messages, referrals, ticket_labels, ticket_notes, tickets
 from bot.web import audit
 from bot.web.accounts import AccountError, Accounts, new_totp_secret, totp_uri
 from bot.web.sessions import COOKIE, Sessions, StaffSession
@@ -82,6 +84,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/tickets/{ticket_id:int}/close", "POST", CONVERSATION_ROLES, "close"),
     RouteSpec("/tickets/{ticket_id:int}/transfer", "POST", CONVERSATION_ROLES, "transfer"),
     RouteSpec("/tickets/{ticket_id:int}/labels", "POST", CONVERSATION_ROLES, "labels"),
+    RouteSpec("/tickets/{ticket_id:int}/refer", "POST", CONVERSATION_ROLES, "refer"),
+    RouteSpec("/referrals/{referral_id:int}/status", "POST", CONVERSATION_ROLES, "referral_status"),
     RouteSpec("/audit", "GET", AUDIT_ROLES, "audit"),
     RouteSpec("/logout", "POST", ANY_ROLE, "logout"),
 )
@@ -101,6 +105,7 @@ class Console:
         *,
         secure_cookies: bool = False,
         clock: Callable[[], dt.datetime] = utcnow,
+        follow_up: dt.timedelta = dt.timedelta(days=7),
     ):
         self.store = store
         self.content = content
@@ -108,6 +113,7 @@ class Console:
         self.text = text
         self.secure = secure_cookies
         self.clock = clock
+        self.follow_up = follow_up
         self.accounts = Accounts(store)
         self.sessions = Sessions(store)
         self.queue = HandoffQueue(store)
@@ -357,6 +363,7 @@ class Console:
         return self.render(
             "inbox.html",
             session=session,
+            follow_ups=await self._follow_ups(session),
             rows=rows,
             filters=filters,
             query=urlencode(filters),
@@ -376,6 +383,7 @@ class Console:
         earlier: list[Ticket] = []
         notes: list[dict[str, Any]] = []
         labels: list[str] = []
+        ticket_referrals: list[dict[str, Any]] = []
         last_in: dt.datetime | None = None
         async with self.store.engine.connect() as conn:
             if ticket.person_id is not None:
@@ -414,6 +422,7 @@ class Console:
                     .order_by(ticket_labels.c.label)
                 )
             ]
+            ticket_referrals = await self._referrals(conn, ticket.id)
             note_rows = await conn.execute(
                 select(ticket_notes).where(ticket_notes.c.ticket_id == ticket.id).order_by(ticket_notes.c.id)
             )
@@ -426,9 +435,20 @@ class Console:
             for u in await self.accounts.list()
             if u.role in CONVERSATION_ROLES and not u.disabled and u.actor != ticket.mediator
         ]
+        kb = self.content.current.kb
+        services = sorted(
+            (
+                (c.id, c.display_name(self.text.lang))
+                for c in kb.contacts.values()
+                if c.kind in ("organisation", "authority", "helpline")
+            ),
+            key=lambda pair: pair[1].casefold(),
+        )
         return {
             "ticket": ticket,
             "labels": labels,
+            "referrals": ticket_referrals,
+            "services": services,
             "colleagues": colleagues,
             "transcript": transcript,
             "earlier": earlier,
@@ -594,6 +614,127 @@ class Console:
             found.append({"id": eid, "title": text.title, "lang": text.lang, "body": to_plain(text.answer)})
         return found
 
+    async def refer(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """Ask the person whether they agree to be referred to a partner service (a contact)."""
+        ticket_id = int(request.path_params["ticket_id"])
+        contact_id = str((form or {}).get("contact") or "")
+        ticket = await self.queue.get(ticket_id)
+        kb = self.content.current.kb
+        contact = kb.contacts.get(contact_id)
+        user = session.user
+        if ticket is None or contact is None or ticket.status != "claimed" or ticket.mediator != user.actor:
+            told = urlencode({"told": self._t("cannot_refer")})
+            return RedirectResponse(f"/console/tickets/{ticket_id}?{told}", status_code=303)
+        now = self.clock()
+        locales = self.content.current.locales
+        lang = ticket.language
+
+        async def work(conn: AsyncConnection) -> None:
+            referral_id = (
+                await conn.execute(
+                    insert(referrals)
+                    .values(
+                        ticket_id=ticket_id,
+                        person_id=ticket.person_id,
+                        contact_id=contact_id,
+                        status="asked",
+                        mediator=user.actor,
+                        mediator_name=user.name,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(referrals.c.id)
+                )
+            ).scalar_one()
+            question = locales.text(lang, "referral.ask", name=user.name, service=contact.display_name(lang))
+            buttons = [
+                Button(locales.text(lang, "button.yes"), f"{PAYLOAD_REFERRAL}{referral_id}:yes"),
+                Button(locales.text(lang, "button.no"), f"{PAYLOAD_REFERRAL}{referral_id}:no"),
+            ]
+            await self.desk.tell_person(conn, ticket, question, now, buttons=buttons, intent="referral")
+            await audit.record(
+                conn,
+                now,
+                user.actor,
+                user.name,
+                "refer",
+                ticket_id=ticket_id,
+                person_id=ticket.person_id,
+                detail=contact_id,
+            )
+
+        await self.store.write(work)
+        return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+
+    async def referral_status(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """Follow a referral the person agreed to: sent, accepted by the service, done (or cancelled)."""
+        referral_id = int(request.path_params["referral_id"])
+        wanted = str((form or {}).get("status") or "")
+        allowed = REFERRAL_STEPS.get(wanted)
+        now = self.clock()
+        user = session.user
+
+        async def work(conn: AsyncConnection) -> int | None:
+            values: dict[str, Any] = {"status": wanted, "updated_at": now}
+            values["follow_up_at"] = now + self.follow_up if wanted in ("sent", "accepted") else None
+            condition = [referrals.c.id == referral_id, referrals.c.status.in_(allowed or ())]
+            if user.role not in AUDIT_ROLES:
+                condition.append(referrals.c.mediator == user.actor)
+            row = (
+                await conn.execute(
+                    update(referrals).where(*condition).values(**values).returning(referrals.c.ticket_id)
+                )
+            ).first()
+            if row is not None:
+                await audit.record(conn, now, user.actor, user.name, "referral", ticket_id=row.ticket_id, detail=wanted)
+            return row.ticket_id if row is not None else None
+
+        ticket_id = await self.store.write(work) if allowed else None
+        if ticket_id is None:
+            return RedirectResponse("/console/inbox", status_code=303)
+        return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+
+    async def _referrals(self, conn: AsyncConnection, ticket_id: int) -> list[dict[str, Any]]:
+        kb = self.content.current.kb
+        rows = await conn.execute(select(referrals).where(referrals.c.ticket_id == ticket_id).order_by(referrals.c.id))
+        return [
+            {
+                "id": r.id,
+                "service": kb.contacts[r.contact_id].display_name(self.text.lang)
+                if r.contact_id in kb.contacts
+                else r.contact_id,
+                "status": r.status,
+                "next": [step for step, before in REFERRAL_STEPS.items() if r.status in before],
+                "follow_up_at": as_utc(r.follow_up_at),
+            }
+            for r in rows
+        ]
+
+    async def _follow_ups(self, session: StaffSession) -> list[dict[str, Any]]:
+        """Referrals of this mediator whose follow-up day has come."""
+        kb = self.content.current.kb
+        query = (
+            select(referrals)
+            .where(
+                referrals.c.mediator == session.user.actor,
+                referrals.c.status.in_(("sent", "accepted")),
+                referrals.c.follow_up_at <= self.clock(),
+            )
+            .order_by(referrals.c.follow_up_at)
+        )
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            {
+                "ticket_id": r.ticket_id,
+                "service": kb.contacts[r.contact_id].display_name(self.text.lang)
+                if r.contact_id in kb.contacts
+                else r.contact_id,
+                "status": r.status,
+            }
+            for r in rows
+        ]
+
     async def note(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
         """A private note: stored beside the ticket for colleagues, never sent to the person."""
         ticket_id = int(request.path_params["ticket_id"])
@@ -696,3 +837,12 @@ MAX_LABELS = 8
 def _label(word: str) -> str:
     """A label: lower case, letters, digits and '-', at most 30 characters."""
     return re.sub(r"[^\w-]+", "-", word.strip().casefold()).strip("-")[:30]
+
+
+# A referral's next status, and the statuses it may come from.
+REFERRAL_STEPS: dict[str, tuple[str, ...]] = {
+    "sent": ("agreed",),
+    "accepted": ("sent",),
+    "done": ("sent", "accepted"),
+    "cancelled": ("asked", "agreed", "sent", "accepted"),
+}

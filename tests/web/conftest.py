@@ -99,7 +99,8 @@ def two_desks_service(tmp_path: Path, fake_telegram: FakeTelegram, fake_twilio: 
 def replace_settings(settings: Any) -> Any:
     from dataclasses import replace
 
-    return replace(settings, web_desk=True, mediator_language="en")
+    # Referrals come back for follow-up at once, so that a test sees the reminder.
+    return replace(settings, web_desk=True, mediator_language="en", referral_follow_up_days=0.0)
 
 
 class StaffBrowser:

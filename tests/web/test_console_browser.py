@@ -128,6 +128,16 @@ def test_a_mediators_day_in_the_browser(console_two_channels, fake_telegram, fak
     assert "Ось що треба знати:" in kb_message["text"] and body.splitlines()[0][:40] in kb_message["text"]
     shot(maria, "conversation")
 
+    # A referral to JRS: Olena is asked in Ukrainian, agrees, and the page shows it live.
+    maria.select_option("select[name=contact]", "jrs_romania")
+    maria.click("#refer")
+    [question] = olena.replies(1)
+    assert "JRS" in question["text"]
+    olena.press("ref:1:yes")
+    maria.wait_for_selector("text=the person agreed", timeout=5000)
+    maria.click("[data-referral='1'] button[data-step='sent']")
+    maria.wait_for_selector("text=sent to the service")
+
     # Labels, then Dan takes over: he sees it live on his phone, Olena is told.
     maria.fill("input[name=labels]", "needs-doctor, Ukrainian speaker")
     maria.click("#save-labels")

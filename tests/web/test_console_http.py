@@ -190,3 +190,52 @@ def test_forget_deletes_private_notes_and_keeps_an_anonymous_audit_trail(
     assert all(person is None for _, _, person in trail)  # the entries stay, without the person
     page = maria.client.get("/console/tickets/1").text
     assert "bakery" not in page
+
+
+def test_a_referral_needs_the_persons_consent_and_comes_back_for_follow_up(
+    console_service, fake_telegram, browsers
+) -> None:
+    from tests.telegram.conftest import buttons_of
+
+    uk = locale("uk")
+    olena = ask_for_a_person(fake_telegram, console_service.url, 7501, "uk", "потрібен юрист, відмовили в притулку")
+    maria = StaffBrowser(console_service.url, staff("maria"), browsers)
+    maria.sign_in()
+    maria.post("/console/tickets/1/claim")
+    olena.replies(1)
+
+    assert (
+        maria.post("/console/tickets/1/refer", contact="nobody")
+        .headers["location"]
+        .startswith("/console/tickets/1?told=")
+    )
+    maria.post("/console/tickets/1/refer", contact="jrs_romania")
+    [question] = olena.replies(1)
+    assert "Maria" in question["text"] and "JRS" in question["text"]
+    assert buttons_of(question) == ["ref:1:yes", "ref:1:no"]
+    assert db_rows(console_service.db, "SELECT status FROM referrals") == [("asked",)]
+    page = maria.client.get("/console/tickets/1").text
+    assert "waiting for the person" in page and 'data-step="sent"' not in page  # nothing to send before yes
+
+    dan = StaffBrowser(console_service.url, staff("dan"), browsers)
+    dan.sign_in()
+    dan.post("/console/referrals/1/status", status="cancelled")  # not his referral
+    assert db_rows(console_service.db, "SELECT status FROM referrals") == [("asked",)]
+
+    [thanks] = olena.press("ref:1:yes")
+    assert uk["referral.agreed"].split("{")[0].strip() in thanks["text"]
+    olena.press("ref:1:no", expect=1)  # answered already: nothing changes
+    assert db_rows(console_service.db, "SELECT status FROM referrals") == [("agreed",)]
+    assert "the person agreed" in maria.client.get("/console/tickets/1").text
+
+    maria.post("/console/referrals/1/status", status="done")  # not before it was sent
+    assert db_rows(console_service.db, "SELECT status FROM referrals") == [("agreed",)]
+    maria.post("/console/referrals/1/status", status="sent")
+    inbox = maria.client.get("/console/inbox").text
+    assert "Referrals to follow up today" in inbox and "#1" in inbox
+    maria.post("/console/referrals/1/status", status="accepted")
+    maria.post("/console/referrals/1/status", status="done")
+    assert db_rows(console_service.db, "SELECT status, follow_up_at FROM referrals") == [("done", None)]
+    assert "Referrals to follow up today" not in maria.client.get("/console/inbox").text
+    trail = [a for (a,) in db_rows(console_service.db, "SELECT action FROM audit_log WHERE ticket_id = 1")]
+    assert trail.count("refer") == 1 and trail.count("referral") == 3

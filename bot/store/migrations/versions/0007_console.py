@@ -1,4 +1,4 @@
-"""The staff web console: accounts, sessions, sign-in throttling, private notes, labels, audit trail.
+"""The staff web console: accounts, sessions, sign-in throttling, private notes, labels, referrals, audit trail.
 
 Revision ID: 0007
 Revises: 0006
@@ -66,6 +66,21 @@ def upgrade() -> None:
         sa.Column("label", sa.String(30), primary_key=True),
     )
     op.create_table(
+        "referrals",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id", ondelete="SET NULL")),
+        sa.Column("person_id", sa.Integer, sa.ForeignKey("people.id", ondelete="SET NULL")),
+        sa.Column("contact_id", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("mediator", sa.String(64), nullable=False),
+        sa.Column("mediator_name", sa.String(128), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("follow_up_at", sa.DateTime(timezone=True)),
+    )
+    op.create_index("ix_referrals_ticket_id", "referrals", ["ticket_id"])
+    op.create_index("ix_referrals_follow_up", "referrals", ["status", "follow_up_at"])
+    op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -82,6 +97,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("audit_log")
+    op.drop_table("referrals")
     op.drop_table("ticket_labels")
     op.drop_table("ticket_notes")
     op.drop_table("login_failures")
