@@ -9,6 +9,16 @@ import sys
 from tests.conftest import PROJECT
 
 
+def acasa_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``acasa`` with these settings in the environment (and no .env file of the project)."""
+    import os
+
+    full = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=PROJECT, timeout=180, env=full
+    )
+
+
 def acasa(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True, cwd=PROJECT, timeout=180

@@ -121,12 +121,20 @@ class Accounts:
         if why := check_password(password):
             raise AccountError(f"the password is refused: {why}")
         hashed = _hasher.hash(password)
-        changed = await self.store.write(
-            lambda conn: conn.execute(
+
+        async def work(conn: AsyncConnection) -> int:
+            changed = await conn.execute(
                 update(staff_users).where(staff_users.c.login == login).values(password_hash=hashed)
             )
-        )
-        if not changed.rowcount:
+            # Roles without a second factor need the setup link no more: it must not reset the password.
+            await conn.execute(
+                update(staff_users)
+                .where(staff_users.c.login == login, staff_users.c.role.not_in(sorted(READS_CONVERSATIONS)))
+                .values(setup_token_hash=None, setup_expires_at=None)
+            )
+            return int(changed.rowcount or 0)
+
+        if not await self.store.write(work):
             raise AccountError(f"no account '{login}'")
 
     async def reset(self, login: str, at: dt.datetime) -> str:

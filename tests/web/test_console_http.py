@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import httpx
@@ -33,7 +34,7 @@ def test_every_route_refuses_the_wrong_role_a_stranger_and_a_missing_csrf_token(
     stranger = httpx.Client(base_url=console_service.url, follow_redirects=False, timeout=10)
     browsers.append(stranger)
     for spec in ROUTES:
-        path = spec.path.replace("{ticket_id:int}", "1")
+        path = re.sub(r"{\w+:int}", "1", spec.path)
         response = stranger.request(
             spec.method, "/console" + path, data={"csrf": "x"} if spec.method == "POST" else None
         )
@@ -46,7 +47,7 @@ def test_every_route_refuses_the_wrong_role_a_stranger_and_a_missing_csrf_token(
         for spec in ROUTES:
             if spec.name in ("events", "logout"):
                 continue  # a stream, and the end of the session: below
-            path = "/console" + spec.path.replace("{ticket_id:int}", "1")
+            path = "/console" + re.sub(r"{\w+:int}", "1", spec.path)
             if spec.method == "GET":
                 response = browser.client.get(path)
             else:
@@ -239,3 +240,47 @@ def test_a_referral_needs_the_persons_consent_and_comes_back_for_follow_up(
     assert "Referrals to follow up today" not in maria.client.get("/console/inbox").text
     trail = [a for (a,) in db_rows(console_service.db, "SELECT action FROM audit_log WHERE ticket_id = 1")]
     assert trail.count("refer") == 1 and trail.count("referral") == 3
+
+
+def test_a_new_account_is_set_up_from_its_one_time_link(console_service, browsers) -> None:
+    import pyotp
+
+    from tests.test_cli import acasa_env
+
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{console_service.db}", "PUBLIC_URL": console_service.url}
+    added = acasa_env(env, "user", "add", "ioana", "--name", "Ioana", "--role", "mediator")
+    assert added.returncode == 0, added.stderr
+    link = next(line for line in added.stdout.splitlines() if "/console/setup/" in line).strip()
+    assert link.startswith(console_service.url)
+    client = httpx.Client(base_url=console_service.url, follow_redirects=False, timeout=10)
+    browsers.append(client)
+    page = client.get(link)
+    assert page.status_code == 200 and "Ioana" in page.text
+    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text).group(1)
+    form = {"csrf": csrf_of(page.text), "secret": secret, "password": "short", "password_again": "short"}
+    form["code"] = pyotp.TOTP(secret).now()
+    assert client.post(link, data=form).status_code == 400  # too short a password
+    form["password"] = form["password_again"] = "a long and private passphrase"
+    form["code"] = "123456" if pyotp.TOTP(secret).now() != "123456" else "654321"
+    assert client.post(link, data=form).status_code == 400  # the authenticator app was not set up
+    form["code"] = pyotp.TOTP(secret).now()
+    assert client.post(link, data=form).headers["location"] == "/console/login"
+    assert client.get(link).status_code == 404  # a one-time link
+
+    token = csrf_of(client.get("/console/login").text)
+    signed = client.post("/console/login", data={"csrf": token, "login": "ioana", "password": form["password"]})
+    assert signed.headers["location"] == "/console/second-factor"
+    page = client.get("/console/second-factor")
+    code = pyotp.TOTP(secret).now()
+    assert client.post("/console/second-factor", data={"csrf": csrf_of(page.text), "code": code}).status_code == 303
+    assert client.get("/console/inbox").status_code == 200
+
+    listed = acasa_env(env, "user", "list")
+    assert "ioana" in listed.stdout and "2FA" in listed.stdout and "active" in listed.stdout
+    assert acasa_env(env, "user", "disable", "ioana").returncode == 0
+    assert client.get("/console/inbox").status_code == 303  # signed out everywhere
+    reset = acasa_env(env, "user", "reset", "ioana")
+    assert "/console/setup/" in reset.stdout
+    assert acasa_env(env, "user", "add", "ioana", "--role", "mediator").returncode == 1  # the login is taken
+    refused = acasa_env(env, "user", "add", "x", "--role", "boss")
+    assert refused.returncode == 2 and "invalid choice: 'boss'" in refused.stderr
