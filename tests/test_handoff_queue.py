@@ -157,6 +157,7 @@ async def test_desk_transactions_on_every_backend(store: Store) -> None:
     """The turn's hand-off effects and the desk's actions, on SQLite and PostgreSQL alike."""
     from sqlalchemy import select
 
+    from bot.channels.telegram_topics import TelegramTopics
     from bot.content import ContentService
     from bot.handoff.desk import Desk, DeskAction
     from bot.handoff.desk_text import load_desk_text
@@ -194,12 +195,13 @@ async def test_desk_transactions_on_every_backend(store: Store) -> None:
         "Ana",
     )
     assert claimed.transcript_upto is not None  # the person's messages so far go into the topic
-    await queue.set_fields(ticket.id, thread_id=77)
+    await TelegramTopics(store).set(ticket.id, thread_id=77)  # the Telegram desk's own record
 
     state = await store.load(key)
     relay = (ticket.id, {"kind": "relay", "ticket_id": ticket.id, "text": "hello"})
     await store.save(Turn(state=state, at=NOW, incoming_text="hello", handoff=HandoffEffects(relay=relay)))
-    await desk.handle(DeskAction("say", ana, thread_id=77, text="Привіт"), None, at=NOW)
+    await desk.handle(DeskAction("say", ana, ticket_id=ticket.id, thread_id=77, text="Привіт"), None, at=NOW)
+    await desk.handle(DeskAction("say", ana, thread_id=77, text="lost"), None, at=NOW)  # no ticket named: refused
     await desk.handle(DeskAction("languages", ana, args=("uk", "ru")), None, at=NOW)
     assert (await queue.mediator("tg:1")).languages == ("uk", "ru")  # type: ignore[union-attr]
     replied = await queue.get(ticket.id)
@@ -247,5 +249,6 @@ async def test_cancel_is_decided_when_written_and_forget_withdraws_desk_messages
     state = await store.load(key)
     await store.save(Turn(state=state, at=NOW, incoming_text="forget", forget=True))
     remaining = await desk_jobs()
-    assert not any(chat.startswith("ticket:") for chat, _ in remaining)  # their words are not sent on
+    # Their words are not sent on; each desk is only told to remove its copy (the Telegram topic).
+    assert {kind for chat, kind in remaining if chat.startswith("ticket:")} == {"forgotten"}
     assert ("queue", "card") in remaining  # the card is updated: ended

@@ -168,6 +168,7 @@ async def test_retention_leaves_no_old_words_and_no_silent_people(store: Store) 
     still on their case; the mediator group is asked to delete topics of long-ended conversations."""
     from sqlalchemy import select, update
 
+    from bot.channels.telegram_topics import TelegramTopics
     from bot.handoff.queue import HandoffQueue
     from bot.store.schema import conversations, outbox, tickets
 
@@ -188,7 +189,8 @@ async def test_retention_leaves_no_old_words_and_no_silent_people(store: Store) 
     open_ticket = await queue.enqueue(ids[waiting], "whatsapp", "en", [], at=old)
     ended = await queue.enqueue(ids[active], "whatsapp", "en", [], at=old)
     await queue.close(ended.id, at=old)
-    await queue.set_fields(ended.id, thread_id=77, summary="my secret question")
+    await queue.set_fields(ended.id, summary="my secret question")
+    await TelegramTopics(store).set(ended.id, thread_id=77)
     await store.requeue("whatsapp", str(active.chat_id), {"kind": "send", "text": "held reply"}, held=True)
 
     async def age_everything(conn) -> None:

@@ -25,6 +25,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.channels.telegram import CHANNEL, _retry_after, message_of, read_update
+from bot.channels.telegram_topics import TelegramTopics
 from bot.content import ContentService
 from bot.handoff.desk import Desk, DeskAction
 from bot.handoff.desk_text import DeskText
@@ -116,6 +117,9 @@ def _target(message: Message) -> Mediator | None:
     return _mediator(replied.from_user)
 
 
+TOPIC_ACTIONS = ("say", "close", "release", "transfer")  # act on the ticket of the topic they are written in
+
+
 class DeskInbox:
     """Routes stored Telegram updates from the mediator group to the desk."""
 
@@ -123,6 +127,7 @@ class DeskInbox:
         self.bot = bot
         self.chat_id = chat_id
         self.desk = desk
+        self.topics = TelegramTopics(desk.store)
         self._members: dict[int, tuple[str, float]] = {}  # user id → (status, when asked)
 
     def accepts(self, channel: str, payload: dict[str, Any]) -> bool:
@@ -170,6 +175,16 @@ class DeskInbox:
             user_id = int(action.mediator.id.removeprefix("tg:"))
             if await self._status(user_id) in ("creator", "administrator"):
                 action = replace(action, coordinator=True)
+        if action.kind in TOPIC_ACTIONS and action.thread_id is not None:
+            # The desk knows tickets, not topics: name the ticket of the topic the mediator wrote in.
+            ticket_id = await self.topics.ticket_for_thread(action.thread_id)
+            if ticket_id is None:
+                if action.kind == "say":  # talk among mediators in another topic: not for a person
+                    await self.desk.store.finish_update(inbox_id)
+                    return
+                action = DeskAction("refused", action.mediator, thread_id=action.thread_id, text="not_a_ticket_topic")
+            else:
+                action = replace(action, ticket_id=ticket_id)
         await self.desk.handle(action, inbox_id)
 
 
@@ -201,6 +216,7 @@ class TelegramDeskSender:
         self.text = text
         self.chat_id = chat_id
         self.queue = HandoffQueue(store)
+        self.topics = TelegramTopics(store)
         self.content = content
         self.rate = (per_minute, 60.0)
         self._pace: Pace | None = None
@@ -284,7 +300,7 @@ class TelegramDeskSender:
         title = f"#{ticket.id} · {names.native_name(ticket.language)} · {topic}"[:128]
         created = await self.bot.create_forum_topic(self.chat_id, title)
         thread_id = created.message_thread_id
-        await self.queue.set_fields(ticket.id, thread_id=thread_id)
+        await self.topics.set(ticket.id, thread_id=thread_id)
         await self._send(await self._transcript(ticket), thread_id)
         return thread_id
 
@@ -292,11 +308,12 @@ class TelegramDeskSender:
         ticket = await self.queue.get(ticket_id)
         if ticket is None:
             return
-        if ticket.thread_id is None and not ticket.is_open:
+        known = (await self.topics.get(ticket.id)).thread_id
+        if known is None and not ticket.is_open:
             # Its topic is gone (deleted with the person's data, or never made): do not make one now.
             log.info("ticket %d is %s and has no topic; a desk message was dropped", ticket.id, ticket.status)
             return
-        thread_id = ticket.thread_id or await self._open_topic(ticket)
+        thread_id = known or await self._open_topic(ticket)
         try:
             await self._send(text, thread_id)
         except TopicMissing:
@@ -357,6 +374,7 @@ class TelegramDeskSender:
         ticket = await self.queue.get(int(body["ticket_id"]))
         if ticket is None:
             return
+        card = (await self.topics.get(ticket.id)).card_message_id
         if ticket.status == "waiting":
             position = await self.queue.position(ticket)
             text = self._header(ticket) + "\n" + self.text("position", position=position)
@@ -368,17 +386,17 @@ class TelegramDeskSender:
             label = self.text("claim_button", id=ticket.id)
             button = InlineKeyboardButton(label, callback_data=f"{PAYLOAD_CLAIM}{ticket.id}")
             sent = await self._to_queue(text, InlineKeyboardMarkup([[button]]))
-            await self.queue.set_fields(ticket.id, card_message_id=sent.message_id)
-            if ticket.card_message_id is not None:  # one card per ticket carries its details
-                await self._edit_card(ticket.card_message_id, f"<b>#{ticket.id}</b> · {self.text('card_again')}")
+            await self.topics.set(ticket.id, card_message_id=sent.message_id)
+            if card is not None:  # one card per ticket carries its details
+                await self._edit_card(card, f"<b>#{ticket.id}</b> · {self.text('card_again')}")
             return
-        if ticket.card_message_id is None:
+        if card is None:
             return
         if ticket.status == "claimed":
             status = self.text("card_claimed", name=html.escape(ticket.mediator_name or self.text("mediator")))
         else:
             status = self.text(f"card_{ticket.status}")
-        await self._edit_card(ticket.card_message_id, f"<b>#{ticket.id}</b> · {status}")
+        await self._edit_card(card, f"<b>#{ticket.id}</b> · {status}")
 
     async def _edit_card(self, message_id: int, text: str) -> None:
         """Replace a card by a one-line status, without the person's details or the Claim button."""
@@ -398,11 +416,12 @@ class TelegramDeskSender:
         ticket = await self.queue.get(int(body["ticket_id"]))
         if ticket is None or ticket.status != "claimed":
             return
-        if ticket.thread_id is None:
+        thread_id = (await self.topics.get(ticket.id)).thread_id
+        if thread_id is None:
             await self._open_topic(ticket)
         else:  # claimed again after a release: reopen the topic (closed on release), bring it up to date
             try:
-                await self.bot.reopen_forum_topic(self.chat_id, ticket.thread_id)
+                await self.bot.reopen_forum_topic(self.chat_id, thread_id)
             except BadRequest as exc:  # not closed, or deleted (then it is created again below)
                 log.info("topic of ticket %d not reopened (%s)", ticket.id, exc.message)
             await self._to_ticket(ticket.id, await self._transcript(ticket))
@@ -452,10 +471,11 @@ class TelegramDeskSender:
             await self._close_topic(ticket)
 
     async def _close_topic(self, ticket: Ticket) -> None:
-        if ticket.thread_id is None:
+        thread_id = (await self.topics.get(ticket.id)).thread_id
+        if thread_id is None:
             return
         try:
-            await self.bot.close_forum_topic(self.chat_id, ticket.thread_id)
+            await self.bot.close_forum_topic(self.chat_id, thread_id)
         except BadRequest as exc:
             log.info("topic of ticket %d not closed (%s)", ticket.id, exc.message)
 
@@ -485,16 +505,17 @@ class TelegramDeskSender:
 
     async def _remove_topic(self, ticket_id: int, done: str, failed: str) -> None:
         ticket = await self.queue.get(ticket_id)
-        if ticket is None or ticket.thread_id is None:
+        thread_id = (await self.topics.get(ticket_id)).thread_id if ticket is not None else None
+        if ticket is None or thread_id is None:
             return
         try:
-            await self.bot.delete_forum_topic(self.chat_id, ticket.thread_id)
+            await self.bot.delete_forum_topic(self.chat_id, thread_id)
         except BadRequest as exc:
             if "thread not found" not in exc.message.lower():
                 log.error("topic of ticket %d could not be deleted (%s)", ticket.id, exc.message)
                 await self._to_queue(self.text(failed, id=ticket.id))
                 return
-        await self.queue.set_fields(ticket.id, thread_id=None)
+        await self.topics.set(ticket.id, thread_id=None)
         await self._to_queue(self.text(done, id=ticket.id))
 
     async def _held(self, body: dict[str, Any]) -> None:

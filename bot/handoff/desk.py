@@ -39,7 +39,7 @@ class DeskAction:
     kind: str
     mediator: Mediator
     ticket_id: int | None = None  # the ticket a button belongs to
-    thread_id: int | None = None  # the topic (thread) the mediator wrote in
+    thread_id: int | None = None  # where the mediator wrote (a Telegram topic): answers in place go there
     text: str = ""
     args: tuple[str, ...] = ()
     target: Mediator | None = None  # /transfer as a reply to another mediator's message
@@ -221,23 +221,13 @@ class Desk:
     async def _ticket_here(
         self, conn: AsyncConnection, action: DeskAction, mediator: Mediator
     ) -> tuple[Ticket | None, list[tuple[str, dict[str, Any]]]]:
-        """The open ticket the mediator acts on (the topic they wrote in, or the one the console
-        names), if they hold it; else why not."""
-        if action.in_place and action.ticket_id is not None:
-            ticket = await read_ticket(conn, action.ticket_id)
-            if ticket is None:
-                return None, [reply(action, self.text("no_ticket"))]
-        elif action.thread_id is None:
+        """The open ticket the mediator acts on (the desk adapter names it: the ticket of a Telegram
+        topic, or the one a console page shows), if they hold it; else why not."""
+        if action.ticket_id is None:
             return None, [reply(action, self.text("write_in_topic"))]
-        else:
-            row = (
-                await conn.execute(
-                    select(tickets.c.id).where(tickets.c.thread_id == action.thread_id).order_by(tickets.c.id.desc())
-                )
-            ).first()
-            ticket = await read_ticket(conn, row.id) if row else None
-        if ticket is None:  # the queue topic or another one: talk among mediators is not answered
-            return None, [] if action.kind == "say" else [reply(action, self.text("not_a_ticket_topic"))]
+        ticket = await read_ticket(conn, action.ticket_id)
+        if ticket is None:
+            return None, [reply(action, self.text("no_ticket"))]
         if not ticket.is_open:
             text = self.text("ticket_not_open", id=ticket.id, status=self.text(f"status.{ticket.status}"))
             return None, [reply(action, text, ticket.id)]

@@ -40,8 +40,6 @@ class Ticket:
     closed_at: dt.datetime | None
     rating: int | None
     summary: str | None = None
-    thread_id: int | None = None
-    card_message_id: int | None = None
     transcript_upto: int | None = None
     mediator_name: str | None = None
     last_activity_at: dt.datetime | None = None
@@ -71,8 +69,6 @@ def _ticket(row: Any) -> Ticket:
         as_utc(row.closed_at),
         row.rating,
         row.summary,
-        row.thread_id,
-        row.card_message_id,
         row.transcript_upto,
         row.mediator_name,
         as_utc(row.last_activity_at),
@@ -180,12 +176,6 @@ class HandoffQueue:
         if person_id is None:
             return None
         query = select(tickets).where(tickets.c.person_id == person_id).order_by(tickets.c.id.desc()).limit(1)
-        async with self.store.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return _ticket(row) if row else None
-
-    async def by_thread(self, thread_id: int) -> Ticket | None:
-        query = select(tickets).where(tickets.c.thread_id == thread_id).order_by(tickets.c.id.desc()).limit(1)
         async with self.store.engine.connect() as conn:
             row = (await conn.execute(query)).first()
         return _ticket(row) if row else None

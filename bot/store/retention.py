@@ -17,6 +17,7 @@ from bot.store.jobs import DESK, outbox_row
 from bot.store.schema import (
     conversations,
     deliveries,
+    desk_topics,
     inbox,
     login_failures,
     messages,
@@ -123,10 +124,14 @@ async def _expire_ticket_topics(conn: AsyncConnection, cutoff: dt.datetime, now:
         .where(outbox.c.status == "pending")
         .exists()
     )
+    # Only tickets the Telegram desk still has a topic for (its own table; the topic is forgotten
+    # there once deleted).
     rows = (
         await conn.execute(
-            select(tickets.c.id).where(
-                tickets.c.thread_id.is_not(None),
+            select(tickets.c.id)
+            .join(desk_topics, desk_topics.c.ticket_id == tickets.c.id)
+            .where(
+                desk_topics.c.thread_id.is_not(None),
                 tickets.c.status.not_in(("waiting", "claimed")),
                 tickets.c.closed_at < cutoff,
                 ~waiting_jobs,

@@ -170,9 +170,7 @@ tickets = Table(
     Column("closed_at", DateTime(timezone=True)),
     Column("rating", Integer),
     Column("summary", Text),  # the person's last question, for the queue card; cleared on "forget"
-    Column("thread_id", Integer),  # the ticket's forum topic in the mediator group
-    Column("card_message_id", Integer),  # the card in the queue topic, edited once claimed
-    Column("transcript_upto", Integer),  # messages up to this id are in the topic's transcript
+    Column("transcript_upto", Integer),  # messages up to this id were before the claim (the desk's transcript)
     Column("mediator_name", String(128)),  # shown to the person ("Ana, a mediator, has joined")
     Column("last_activity_at", DateTime(timezone=True), nullable=False),  # last message either way
     Column("reminded_at", DateTime(timezone=True)),  # waiting too long: announced again
@@ -181,7 +179,6 @@ tickets = Table(
     Column("holder_replied_at", DateTime(timezone=True)),  # the current mediator's first reply
     Index("ix_tickets_status_urgent_created", "status", "urgent", "created_at"),
     Index("ix_tickets_person_id", "person_id", "id"),
-    Index("ix_tickets_thread_id", "thread_id"),
     # At most one open ticket per person, whatever the number of instances.
     Index(
         "uq_tickets_open_person",
@@ -191,6 +188,17 @@ tickets = Table(
         postgresql_where=text("status IN ('waiting', 'claimed')"),
     ),
     sqlite_autoincrement=True,
+)
+
+# The Telegram desk's own storage: a ticket's forum topic and its card in the queue topic. Kept out
+# of ``tickets``, which every desk shares; the web console has no topics.
+desk_topics = Table(
+    "desk_topics",
+    metadata,
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("thread_id", Integer),  # the ticket's forum topic in the mediator group
+    Column("card_message_id", Integer),  # the card in the queue topic, edited once claimed
+    Index("ix_desk_topics_thread_id", "thread_id"),
 )
 
 # Mediators of the desk, known from their actions in the mediator group.

@@ -325,12 +325,9 @@ async def delete_chat_bookkeeping(conn: AsyncConnection, key: ConversationKey) -
 async def delete_person(conn: AsyncConnection, person_id: int, at: dt.datetime, why: str = "forgotten") -> None:
     """Delete everything about a person. Their tickets stay for the statistics, without anything
     about them; an open one ends, and the mediator group's copies of the conversation (the ticket
-    topics) are deleted (desk jobs of kind ``why``: "forgotten", or "expired" by retention)."""
-    rows = (
-        await conn.execute(
-            select(tickets.c.id, tickets.c.status, tickets.c.thread_id).where(tickets.c.person_id == person_id)
-        )
-    ).all()
+    topics) are deleted (desk jobs of kind ``why``: "forgotten", or "expired" by retention; a desk
+    with no copy of a ticket has nothing to do)."""
+    rows = (await conn.execute(select(tickets.c.id, tickets.c.status).where(tickets.c.person_id == person_id))).all()
     jobs = []
     if rows:  # what was still to go to the mediators (their words) is not sent any more
         await conn.execute(
@@ -343,8 +340,7 @@ async def delete_person(conn: AsyncConnection, person_id: int, at: dt.datetime, 
     for row in rows:
         if row.status in ("waiting", "claimed"):
             jobs.append(("queue", {"kind": "card", "ticket_id": row.id}))
-        if row.thread_id is not None:
-            jobs.append((f"ticket:{row.id}", {"kind": why, "ticket_id": row.id}))
+        jobs.append((f"ticket:{row.id}", {"kind": why, "ticket_id": row.id}))
     if rows:
         await conn.execute(
             update(tickets)

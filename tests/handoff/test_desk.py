@@ -103,7 +103,7 @@ def test_a_deleted_topic_is_created_again_with_the_transcript(desk_service, fake
     texts = group.wait_in_topic(new_topic, "👤 are you there?")
     assert len(fake_telegram.sent(7202)) == maria.seen  # relayed, and the bot said nothing to her
     assert any("#1" in t and "person" in t for t in texts[:1])  # the transcript comes first
-    assert db_rows(desk_service.db, "SELECT thread_id FROM tickets") == [(new_topic,)]
+    assert db_rows(desk_service.db, "SELECT thread_id FROM desk_topics") == [(new_topic,)]
     # The queue topic too.
     fake_telegram.delete_topic_by_hand(GROUP, group.queue_topic())
     other = TelegramUser(fake_telegram, desk_service.url, 7203)
