@@ -26,10 +26,12 @@ from markupsafe import Markup
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import FormData
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from bot.content import ContentService
 from bot.handlers.handoff import PAYLOAD_REFERRAL
@@ -91,6 +93,27 @@ ROUTES: tuple[RouteSpec, ...] = (
 )
 
 
+MAX_FORM_BYTES = 64_000  # a console form is a few fields and at most one message of 4,000 characters
+
+
+class FormTooLarge(Exception):
+    pass
+
+
+async def _form(request: Request, max_fields: int = 10) -> FormData:
+    """The posted form, read only if it is small: a big body is refused before it is parsed."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+        raise FormTooLarge
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormTooLarge
+    request._body = body  # Starlette parses the form from the body it keeps
+    return await request.form(max_files=0, max_fields=max_fields)
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -126,7 +149,7 @@ class Console:
     # -- plumbing ---------------------------------------------------------------------------------
 
     @functools.cached_property
-    def app(self) -> Router:
+    def app(self) -> ASGIApp:
         """The console's routes, relative to where the server mounts it (``/console``)."""
         inner: list[BaseRoute] = [
             Route("/login", self.login_page, methods=["GET"]),
@@ -139,7 +162,7 @@ class Console:
         ]
         for spec in ROUTES:
             inner.append(Route(spec.path, self._guard(spec, getattr(self, spec.name)), methods=[spec.method]))
-        return Router(routes=inner)
+        return ExceptionMiddleware(Router(routes=inner), handlers={FormTooLarge: _too_large})
 
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = self.env.get_template(template).render(lang=self.text.lang, **values)
@@ -172,7 +195,7 @@ class Console:
                 return self.render("refused.html", 403, session=session)
             form = None
             if spec.method == "POST":
-                form = await request.form(max_files=0, max_fields=20)
+                form = await _form(request, max_fields=20)
                 token = form.get("csrf")
                 if not session.csrf_ok(token if isinstance(token, str) else None):
                     return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
@@ -190,7 +213,7 @@ class Console:
         return response
 
     async def login(self, request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=10)
+        form = await _form(request)
         given, expected = form.get("csrf"), request.cookies.get("acasa_login")
         if not isinstance(given, str) or not expected or not secrets.compare_digest(given, expected):
             return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
@@ -223,7 +246,7 @@ class Console:
         session = await self.sessions.read(request.cookies.get(COOKIE), now)
         if session is None:
             return RedirectResponse("/console/login", status_code=303)
-        form = await request.form(max_files=0, max_fields=10)
+        form = await _form(request)
         csrf = form.get("csrf")
         if not session.csrf_ok(csrf if isinstance(csrf, str) else None):
             return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
@@ -242,7 +265,7 @@ class Console:
         user = await self.accounts.setup_user(token, self.clock())
         if user is None:
             return self.render("message.html", 404, message=self._t("link_expired"))
-        secret = str((await request.form()).get("secret")) if request.method == "POST" else new_totp_secret()
+        secret = str((await _form(request)).get("secret")) if request.method == "POST" else new_totp_secret()
         csrf = request.cookies.get("acasa_login") or secrets.token_urlsafe(24)
         response = self.render(
             "setup.html",
@@ -257,7 +280,7 @@ class Console:
         return response
 
     async def setup(self, request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=10)
+        form = await _form(request)
         given, expected = form.get("csrf"), request.cookies.get("acasa_login")
         if not isinstance(given, str) or not expected or not secrets.compare_digest(given, expected):
             return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
@@ -846,3 +869,7 @@ REFERRAL_STEPS: dict[str, tuple[str, ...]] = {
     "done": ("sent", "accepted"),
     "cancelled": ("asked", "agreed", "sent", "accepted"),
 }
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return Response("The form is too large.", status_code=413)

@@ -284,3 +284,13 @@ def test_a_new_account_is_set_up_from_its_one_time_link(console_service, browser
     assert acasa_env(env, "user", "add", "ioana", "--role", "mediator").returncode == 1  # the login is taken
     refused = acasa_env(env, "user", "add", "x", "--role", "boss")
     assert refused.returncode == 2 and "invalid choice: 'boss'" in refused.stderr
+
+
+def test_an_oversized_form_is_refused_before_it_is_read(console_service, browsers) -> None:
+    maria = StaffBrowser(console_service.url, staff("maria"), browsers)
+    maria.sign_in()
+    huge = maria.post("/console/tickets/1/note", text="x" * 200_000)
+    assert huge.status_code == 413
+    login = httpx.post(console_service.url + "/console/login", data={"login": "a" * 100_000, "password": "b"})
+    assert login.status_code == 413
+    assert maria.client.get("/console/inbox").status_code == 200  # the service is fine
