@@ -120,8 +120,9 @@ def test_two_instances_answer_every_question_once_in_order_within_the_rate_limit
             async with httpx.AsyncClient(timeout=10) as client:
                 people = asyncio.gather(*(person(client, [a.url, b.url], chat, rng) for chat in PEOPLE))
                 await asyncio.sleep(1.5)  # mid-stream: one instance dies without warning
-                killed_at = time.monotonic()
-                a.signal(signal.SIGKILL)
+                a.signal(signal.SIGKILL)  # returns once the process is gone
+                # A request the instance wrote just before it died may reach the fake a moment later.
+                killed_at = time.monotonic() + 0.5
                 await asyncio.sleep(2.0)
                 await asyncio.to_thread(a.start)  # and comes back (a new instance on the same port)
                 await people
@@ -144,7 +145,7 @@ def test_two_instances_answer_every_question_once_in_order_within_the_rate_limit
                 if answered and answered[-1][0] == entry:
                     # The one duplicate no platform can prevent: sent by the killed instance just
                     # before it died, not yet recorded as sent, so sent again by the other one.
-                    assert killed_at - 1.0 <= answered[-1][1] <= killed_at, f"chat {chat}: {entry} twice"
+                    assert killed_at - 1.5 <= answered[-1][1] <= killed_at, f"chat {chat}: {entry} twice"
                     resent_after_kill += 1
                     continue
                 answered.append((entry, call.at))
