@@ -24,6 +24,15 @@ class Location:
 
 
 @dataclass(frozen=True)
+class IncomingFile:
+    """A file that came with a message, as the platform names it (fetched later, if a mediator needs it)."""
+
+    ref: str  # Telegram's file_id, or Twilio's media URL
+    mime: str | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
 class Incoming:
     key: ConversationKey
     text: str | None = None  # what the person typed
@@ -36,6 +45,7 @@ class Incoming:
     ack_id: str | None = None  # a button press the platform wants acknowledged (Telegram callback query)
     pressed_on: str | None = None  # the platform id of the message whose button was pressed
     media: bool = False  # a photo, voice message or file came with it (only the caption, if any, is text)
+    files: tuple[IncomingFile, ...] = ()  # photos and documents among them
 
 
 @dataclass(frozen=True)

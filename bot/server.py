@@ -31,6 +31,7 @@ from starlette.routing import Mount, Route
 from bot.app import running_engine
 from bot.config import Settings
 from bot.engine import Engine
+from bot.files import FileStore
 from bot.inbox import InboxProcessor, Parser
 from bot.intake import Refused, clean_form, parse_json_object, read_limited
 from bot.outbox import Outbox, Sender
@@ -239,7 +240,9 @@ async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
         )
         await bot.initialize()  # getMe: fails early on a wrong token
         service.telegram_bot = bot
-        senders[telegram.CHANNEL] = telegram.TelegramSender(bot, settings.telegram_messages_per_second)
+        senders[telegram.CHANNEL] = telegram.TelegramSender(
+            bot, settings.telegram_messages_per_second, FileStore(store)
+        )
         parsers[telegram.CHANNEL] = telegram.parse_update
     if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
         from bot.channels import whatsapp
@@ -254,6 +257,7 @@ async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
             api_base_url=settings.twilio_api_base_url,
             status_callback=(settings.public_url or "") + whatsapp.STATUS_PATH,
             messages_per_second=settings.whatsapp_messages_per_second,
+            files=FileStore(store),
         )
         senders[whatsapp.CHANNEL] = service.whatsapp
         parsers[whatsapp.CHANNEL] = whatsapp.parse_message

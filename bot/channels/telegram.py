@@ -22,7 +22,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram_http import AiohttpRequest
-from bot.messages import ConversationKey, Incoming, Location
+from bot.files import MAX_FILE_BYTES, FileStore
+from bot.messages import ConversationKey, Incoming, IncomingFile, Location
 from bot.outbox import Blocked, Failed, Outcome, Pace, Progress, Retry, Sent
 from bot.render import TELEGRAM_LIMIT, split_message, to_telegram_html
 from bot.store import Job, Store
@@ -103,10 +104,19 @@ def _incoming(update: Update) -> Incoming | None:
     if message.location:
         location = Location(float(message.location.latitude), float(message.location.longitude))
     media = bool(message.effective_attachment) and location is None
+    files: tuple[IncomingFile, ...] = ()
+    if message.photo:  # sizes of one photo, smallest first
+        files = (IncomingFile(message.photo[-1].file_id, "image/jpeg", None),)
+    elif message.document is not None:
+        document = message.document
+        files = (
+            IncomingFile(document.file_id, _optional_text(document.mime_type), _optional_text(document.file_name)),
+        )
     return Incoming(
         ConversationKey(CHANNEL, str(message.chat.id)),
         text=_optional_text(message.text if not media else message.caption),
         media=media,
+        files=files,
         lang_hint=base_code(_optional_text(message.from_user.language_code)) if message.from_user else None,
         location=location,
         message_id=message_id,
@@ -160,9 +170,10 @@ class TelegramSender:
     channel = CHANNEL
     seconds_between_messages_per_chat = 1.0
 
-    def __init__(self, bot: Bot, messages_per_second: float | None = 30.0):
+    def __init__(self, bot: Bot, messages_per_second: float | None = 30.0, files: FileStore | None = None):
         self.bot = bot
         self.rate = (messages_per_second, 1.0)  # Telegram allows a bot 30 messages a second
+        self.files = files  # where files people send to mediators are kept
 
     async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome:
         body = job.body
@@ -174,6 +185,8 @@ class TelegramSender:
             if body.get("kind") == "ack":
                 await self.bot.answer_callback_query(body["callback_id"])
                 return Sent()
+            if body.get("kind") == "fetch":
+                return await self._fetch(int(body["attachment_id"]))
             text = body.get("text", "")
             html_text = html.escape(text, quote=False) if body.get("plain") else to_telegram_html(text)
             parts = split_message(html_text, TELEGRAM_LIMIT)
@@ -211,6 +224,28 @@ class TelegramSender:
             return Retry(None, f"{type(exc).__name__}: {exc.message}")
         except TelegramError as exc:
             return Retry(None, f"{type(exc).__name__}: {exc.message}")
+
+    async def _fetch(self, attachment_id: int) -> Outcome:
+        """A file the person sent a mediator: ``getFile``, then download it (Bot API: at most 20 MB)."""
+        if self.files is None:
+            return Failed("no file store")
+        described = await self.files.describe(attachment_id)
+        if described is None or described.platform_ref is None or described.status != "pending":
+            return Sent()  # deleted meanwhile ("forget"), or fetched already
+        try:
+            found = await self.bot.get_file(described.platform_ref)
+        except BadRequest:  # too big for bots (over 20 MB), or no longer there
+            await self.files.fail(attachment_id)
+            return Sent()
+        if found.file_size is not None and found.file_size > MAX_FILE_BYTES:
+            await self.files.fail(attachment_id, found.file_size)
+            return Sent()
+        data = bytes(await found.download_as_bytearray())
+        if len(data) > MAX_FILE_BYTES:
+            await self.files.fail(attachment_id, len(data))
+            return Sent()
+        await self.files.save(attachment_id, data, described.mime)
+        return Sent()
 
     async def _edit(
         self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None, pace: Pace

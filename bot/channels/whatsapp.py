@@ -18,14 +18,16 @@ import math
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.channels.phone_language import language_of_number
+from bot.files import MAX_FILE_BYTES, FileStore
 from bot.locales import Locales
-from bot.messages import ConversationKey, Incoming, Location
+from bot.messages import ConversationKey, Incoming, IncomingFile, Location
 from bot.outbox import Blocked, Failed, Hold, Outcome, Pace, Progress, Retry, Sent
 from bot.render import WHATSAPP_LIMIT, split_message, to_whatsapp
 from bot.store import Job, Store
@@ -33,6 +35,7 @@ from bot.store.turns import FAREWELL
 
 log = logging.getLogger(__name__)
 
+MAX_MEDIA = 10  # Twilio sends at most 10 media with one WhatsApp message
 CHANNEL = "whatsapp"
 STATUS_PATH = "/webhooks/twilio/status"
 WINDOW = dt.timedelta(hours=24)
@@ -71,6 +74,12 @@ def parse_message(params: dict[str, Any]) -> Incoming | None:
         if abs(latitude) <= 90 and abs(longitude) <= 180:  # also false for NaN
             location = Location(latitude, longitude)
     has_media = str(params.get("NumMedia", "0")).strip() not in ("", "0")
+    files = tuple(
+        IncomingFile(params[f"MediaUrl{i}"], params.get(f"MediaContentType{i}") or None, None)
+        for i in range(MAX_MEDIA)
+        if str(params.get(f"MediaUrl{i}", "")).startswith("https://")
+        or str(params.get(f"MediaUrl{i}", "")).startswith("http://")
+    )
     payload = params.get("ButtonPayload") or None
     # A photo's caption is kept as text ("this letter came from immigration"); a location has none.
     text = None if location else (params.get("Body") or ("" if not has_media else None))
@@ -81,6 +90,7 @@ def parse_message(params: dict[str, Any]) -> Incoming | None:
         location=location,
         message_id=f"wa:{params['MessageSid']}",
         media=has_media,
+        files=files,
         lang_hint=language_of_number(number),
     )
 
@@ -117,8 +127,11 @@ class WhatsAppSender:
         api_base_url: str | None = None,
         status_callback: str | None = None,
         messages_per_second: float | None = 20.0,
+        files: FileStore | None = None,
     ):
         self.rate = (messages_per_second, 1.0)
+        self.files = files  # where files people send to mediators are kept
+        self.auth = (account_sid, auth_token)  # Twilio's media URLs need the account's credentials
         self.http = AsyncTwilioHttpClient(timeout=10)
         self.client = Client(account_sid, auth_token, http_client=self.http)
         if api_base_url:
@@ -139,6 +152,8 @@ class WhatsAppSender:
             job.last_inbound = seen.get(job.chat_id)
 
     async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome:
+        if job.body.get("kind") == "fetch":
+            return await self._fetch(int(job.body["attachment_id"]))
         # The confirmation of "forget" answers the person's own message (the window is open), and
         # nothing about them is kept for a delivery report.
         farewell = bool(job.body.get(FAREWELL))
@@ -162,6 +177,35 @@ class WhatsAppSender:
             return self._outcome(exc)
         except (OSError, TimeoutError) as exc:
             return Retry(None, f"network: {type(exc).__name__}")
+
+    async def _fetch(self, attachment_id: int) -> Outcome:
+        """A file the person sent a mediator: Twilio keeps it at the media URL of their message."""
+        if self.files is None:
+            return Failed("no file store")
+        described = await self.files.describe(attachment_id)
+        if described is None or described.platform_ref is None or described.status != "pending":
+            return Sent()  # deleted meanwhile ("forget"), or fetched already
+        try:
+            async with (
+                httpx.AsyncClient(timeout=30, follow_redirects=True) as client,
+                client.stream("GET", described.platform_ref, auth=self.auth) as response,
+            ):
+                if response.status_code in (404, 410):
+                    await self.files.fail(attachment_id)
+                    return Sent()
+                if response.status_code >= 400:
+                    return Retry(None, f"media: HTTP {response.status_code}")
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > MAX_FILE_BYTES:
+                        await self.files.fail(attachment_id, len(data))
+                        return Sent()
+                mime = response.headers.get("content-type", "").split(";")[0].strip() or described.mime
+        except httpx.HTTPError as exc:
+            return Retry(None, f"media: {type(exc).__name__}")
+        await self.files.save(attachment_id, bytes(data), mime)
+        return Sent()
 
     @staticmethod
     def _outcome(exc: TwilioRestException) -> Outcome:

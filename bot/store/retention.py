@@ -15,6 +15,7 @@ from bot.messages import ConversationKey
 from bot.store.base import try_singleton, utcnow
 from bot.store.jobs import DESK, outbox_row
 from bot.store.schema import (
+    attachments,
     conversations,
     deliveries,
     desk_topics,
@@ -56,6 +57,7 @@ class RetentionStore:
             result = await conn.execute(delete(messages).where(messages.c.created_at < cutoff))
             await conn.execute(delete(unanswered).where(unanswered.c.created_at < cutoff))
             await conn.execute(delete(ticket_notes).where(ticket_notes.c.created_at < cutoff))
+            await conn.execute(delete(attachments).where(attachments.c.created_at < cutoff))
             await conn.execute(delete(staff_sessions).where(staff_sessions.c.expires_at < now))
             await conn.execute(delete(login_failures).where(login_failures.c.at < short))
             await _forget_old_words_in_conversations(conn, cutoff)

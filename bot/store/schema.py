@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -275,6 +276,27 @@ ticket_notes = Table(
     Index("ix_ticket_notes_created_at", "created_at"),
 )
 
+# Files of a conversation with a mediator (photos and PDFs of documents, both ways): personal data,
+# kept for the retention period, deleted by "forget".
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="SET NULL")),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(3), nullable=False),  # in (from the person) | out (from a mediator)
+    Column("channel", String(20), nullable=False),
+    Column("platform_ref", Text),  # Telegram file_id, or Twilio's media URL, to fetch it
+    Column("mime", String(100)),
+    Column("filename", String(200)),
+    Column("size", Integer),
+    Column("content", LargeBinary),  # NULL until fetched
+    Column("status", String(10), nullable=False),  # pending | ready | failed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_attachments_ticket_id", "ticket_id", "id"),
+    Index("ix_attachments_created_at", "created_at"),
+)
+
 # Labels mediators put on a ticket ("housing", "needs-interpreter"): for finding and counting.
 ticket_labels = Table(
     "ticket_labels",
@@ -319,4 +341,11 @@ audit_log = Table(
     Index("ix_audit_log_ticket_id", "ticket_id"),
 )
 
-PERSONAL_TABLES = (messages, feedback, unanswered, conversations, ticket_notes)  # deleted before people on "forget"
+PERSONAL_TABLES = (
+    messages,
+    feedback,
+    unanswered,
+    conversations,
+    ticket_notes,
+    attachments,
+)  # deleted before people on "forget"

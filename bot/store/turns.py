@@ -19,6 +19,7 @@ from bot.store.base import insert_ignoring
 from bot.store.jobs import DESK, outbox_row
 from bot.store.schema import (
     PERSONAL_TABLES,
+    attachments,
     conversations,
     deliveries,
     feedback,
@@ -94,6 +95,8 @@ class HandoffEffects:
     cancel: int | None = None  # the person ends their open ticket, whatever its status is by then
     rating: tuple[int, int] | None = None  # (ticket id, 1-5) for the person's own closed, unrated ticket
     referral: tuple[int, bool] | None = None  # (referral id, agreed) the person's answer to a referral question
+    # (ticket id, channel, chat id, [(platform ref, mime, file name)]): files the person sent a mediator
+    files: tuple[int, str, str, list[tuple[str, str | None, str | None]]] | None = None
     desk_jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (desk chat, job body)
 
 
@@ -378,6 +381,30 @@ async def _handoff_effects(conn: AsyncConnection, person_id: int, effects: Hando
             .where(referrals.c.id == referral_id, referrals.c.person_id == person_id, referrals.c.status == "asked")
             .values(status="agreed" if agreed else "declined", updated_at=at)
         )
+    if effects.files is not None:
+        ticket_id, channel, chat_id, files = effects.files
+        for ref, mime, filename in files:
+            attachment_id = (
+                await conn.execute(
+                    insert(attachments)
+                    .values(
+                        ticket_id=ticket_id,
+                        person_id=person_id,
+                        direction="in",
+                        channel=channel,
+                        platform_ref=ref,
+                        mime=mime,
+                        filename=filename,
+                        status="pending",
+                        created_at=at,
+                    )
+                    .returning(attachments.c.id)
+                )
+            ).scalar_one()
+            # Fetched by the channel's sender, like a message going out: retried, paced, never lost.
+            await conn.execute(
+                _INSERT_OUTBOX, [outbox_row(channel, chat_id, {"kind": "fetch", "attachment_id": attachment_id}, at)]
+            )
     for ticket_id, allowed, values in effects.updates:
         await conn.execute(
             update(tickets).where(tickets.c.id == ticket_id, tickets.c.status.in_(allowed)).values(**values)

@@ -27,6 +27,7 @@ ACTIONS = (
     "transfer",
     "refer",
     "referral",
+    "file",
     "release",
     "close",
     "refused",

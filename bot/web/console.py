@@ -34,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from bot.content import ContentService
+from bot.files import SHOWN_INLINE, FileStore
 from bot.handlers.handoff import PAYLOAD_REFERRAL
 from bot.handoff.desk import Desk, DeskAction
 from bot.handoff.desk_text import DeskText
@@ -42,7 +43,7 @@ from bot.messages import Button
 from bot.render import to_plain, to_telegram_html
 from bot.store import Store
 from bot.store.base import as_utc, utcnow
-from bot.store.schema import messages, referrals, ticket_labels, ticket_notes, tickets
+from bot.store.schema import attachments, messages, referrals, ticket_labels, ticket_notes, tickets
 from bot.web import audit
 from bot.web.accounts import AccountError, Accounts, new_totp_secret, totp_uri
 from bot.web.sessions import COOKIE, Sessions, StaffSession
@@ -88,6 +89,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/tickets/{ticket_id:int}/labels", "POST", CONVERSATION_ROLES, "labels"),
     RouteSpec("/tickets/{ticket_id:int}/refer", "POST", CONVERSATION_ROLES, "refer"),
     RouteSpec("/referrals/{referral_id:int}/status", "POST", CONVERSATION_ROLES, "referral_status"),
+    RouteSpec("/files/{file_id:int}", "GET", CONVERSATION_ROLES, "file"),
     RouteSpec("/audit", "GET", AUDIT_ROLES, "audit"),
     RouteSpec("/logout", "POST", ANY_ROLE, "logout"),
 )
@@ -140,6 +142,7 @@ class Console:
         self.accounts = Accounts(store)
         self.sessions = Sessions(store)
         self.queue = HandoffQueue(store)
+        self.files = FileStore(store)
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
         self.env.globals["t"] = self._t
 
@@ -407,6 +410,7 @@ class Console:
         notes: list[dict[str, Any]] = []
         labels: list[str] = []
         ticket_referrals: list[dict[str, Any]] = []
+        files: list[dict[str, Any]] = []
         last_in: dt.datetime | None = None
         async with self.store.engine.connect() as conn:
             if ticket.person_id is not None:
@@ -446,6 +450,31 @@ class Console:
                 )
             ]
             ticket_referrals = await self._referrals(conn, ticket.id)
+            files = [
+                {
+                    "id": r.id,
+                    "direction": r.direction,
+                    "mime": r.mime or "",
+                    "filename": r.filename or f"{r.direction}-{r.id}",
+                    "size": r.size,
+                    "status": r.status,
+                    "at": as_utc(r.created_at),
+                    "image": (r.mime or "").startswith("image/") and r.status == "ready",
+                }
+                for r in await conn.execute(
+                    select(
+                        attachments.c.id,
+                        attachments.c.direction,
+                        attachments.c.mime,
+                        attachments.c.filename,
+                        attachments.c.size,
+                        attachments.c.status,
+                        attachments.c.created_at,
+                    )
+                    .where(attachments.c.ticket_id == ticket.id)
+                    .order_by(attachments.c.id)
+                )
+            ]
             note_rows = await conn.execute(
                 select(ticket_notes).where(ticket_notes.c.ticket_id == ticket.id).order_by(ticket_notes.c.id)
             )
@@ -471,6 +500,7 @@ class Console:
             "ticket": ticket,
             "labels": labels,
             "referrals": ticket_referrals,
+            "files": files,
             "services": services,
             "colleagues": colleagues,
             "transcript": transcript,
@@ -716,6 +746,31 @@ class Console:
         if ticket_id is None:
             return RedirectResponse("/console/inbox", status_code=303)
         return RedirectResponse(f"/console/tickets/{ticket_id}", status_code=303)
+
+    async def file(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """A file of a conversation, for the console only: shown inline if it is an image or a PDF."""
+        file_id = int(request.path_params["file_id"])
+        described = await self.files.describe(file_id)
+        if described is None or described.status != "ready":
+            return Response(status_code=404)
+        data = await self.files.content(file_id) or b""
+        mime = described.mime if described.mime in SHOWN_INLINE else "application/octet-stream"
+        disposition = "inline" if mime in SHOWN_INLINE else "attachment"
+        name = (described.filename or f"file-{file_id}").replace('"', "")
+        user = session.user
+        now = self.clock()
+        await self.store.write(
+            lambda conn: audit.record(
+                conn, now, user.actor, user.name, "file", ticket_id=described.ticket_id, detail=f"file {file_id}"
+            )
+        )
+        headers = {
+            "Content-Disposition": f'{disposition}; filename="{name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        }
+        return Response(data, media_type=mime, headers=headers)
 
     async def _referrals(self, conn: AsyncConnection, ticket_id: int) -> list[dict[str, Any]]:
         kb = self.content.current.kb

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 BOT_USER = {
@@ -60,6 +60,7 @@ class FakeTelegram:
     topics: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
     members: dict[int, dict[int, str]] = field(default_factory=dict)
     bot_manages_topics: bool = True  # the bot is an administrator with the "manage topics" right
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content, for getFile and downloads
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _next_message_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -178,6 +179,10 @@ class FakeTelegram:
         refusal = self._topic_refusal(method, params)
         if refusal is not None:
             return self._record(method, params, 400, {"ok": False, "error_code": 400, "description": refusal})
+        if method == "getFile" and str(params.get("file_id")) not in self.files:
+            return self._record(
+                method, params, 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            )
         if method in ("sendMessage", "editMessageText") and chat is not None and int(chat) in self.blocked_chats:
             return self._record(
                 method,
@@ -190,6 +195,15 @@ class FakeTelegram:
     async def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
+        if method == "getFile":
+            file_id = str(params.get("file_id"))
+            data = self.files[file_id]
+            return {
+                "file_id": file_id,
+                "file_unique_id": "u" + file_id,
+                "file_size": len(data),
+                "file_path": f"documents/{file_id}",
+            }
         if method == "setWebhook":
             self.webhook = params
             return True
@@ -289,8 +303,23 @@ class FakeTelegram:
             self.calls.append(Call(method, params, time.monotonic(), status))
         return JSONResponse(body, status_code=status)
 
+    async def download(self, request: Request) -> Response:
+        """``https://api.telegram.org/file/bot<token>/<file_path>``, as ``getFile`` named it."""
+        if request.path_params["token"] != self.token:
+            return Response(status_code=401)
+        path = request.path_params["path"]
+        data = self.files.get(path.removeprefix("documents/"))
+        with self._lock:
+            self.calls.append(Call("download", {"file_path": path}, time.monotonic(), 200 if data else 404))
+        return Response(data, media_type="application/octet-stream") if data is not None else Response(status_code=404)
+
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/bot{token}/{method}", self.handle, methods=["GET", "POST"])])
+        return Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self.handle, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self.download, methods=["GET"]),
+            ]
+        )
 
 
 # -- building updates as Telegram sends them ----------------------------------------------------
@@ -312,6 +341,19 @@ def text_update(chat_id: int, text: str, *, lang: str | None = "en", update_id: 
             "from": user,
         },
     }
+
+
+def photo_update(chat_id: int, file_id: str, *, caption: str | None = None, lang: str | None = "en") -> dict[str, Any]:
+    """A photo as Telegram sends it: several sizes of one picture, smallest first."""
+    update = text_update(chat_id, "", lang=lang)
+    del update["message"]["text"]
+    update["message"]["photo"] = [
+        {"file_id": file_id + "-small", "file_unique_id": "s" + file_id, "width": 90, "height": 60},
+        {"file_id": file_id, "file_unique_id": "l" + file_id, "width": 1280, "height": 853},
+    ]
+    if caption:
+        update["message"]["caption"] = caption
+    return update
 
 
 def location_update(chat_id: int, latitude: float, longitude: float, *, lang: str | None = "en") -> dict[str, Any]:

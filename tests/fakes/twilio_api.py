@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 ERRORS = {
@@ -43,6 +43,7 @@ class FakeTwilio:
     faults: list[tuple[int, int | None]] = field(default_factory=list)  # (http status, twilio code)
     down: bool = False
     window_closed_for: set[str] = field(default_factory=set)  # numbers that get 63016 for free text
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # media sid -> (content type, bytes)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -110,5 +111,23 @@ class FakeTwilio:
             status_code=201,
         )
 
+    def media_url(self, media_sid: str) -> str:
+        """Where Twilio keeps a file a person sent (the ``MediaUrl0`` of their message)."""
+        return f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Messages/MM1/Media/{media_sid}"  # type: ignore[attr-defined]
+
+    async def media_file(self, request: Request) -> Response:
+        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if request.headers.get("authorization") != expected:
+            return Response(status_code=401)
+        found = self.media.get(request.path_params["media"])
+        if found is None:
+            return Response(status_code=404)
+        return Response(found[1], media_type=found[0])
+
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/2010-04-01/Accounts/{sid}/Messages.json", self.messages, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/2010-04-01/Accounts/{sid}/Messages.json", self.messages, methods=["POST"]),
+                Route("/2010-04-01/Accounts/{sid}/Messages/{message}/Media/{media}", self.media_file, methods=["GET"]),
+            ]
+        )

@@ -294,3 +294,56 @@ def test_an_oversized_form_is_refused_before_it_is_read(console_service, browser
     login = httpx.post(console_service.url + "/console/login", data={"login": "a" * 100_000, "password": "b"})
     assert login.status_code == 413
     assert maria.client.get("/console/inbox").status_code == 200  # the service is fine
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40 + b"\xff\xd9"
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def test_photos_and_pdfs_people_send_reach_the_console(console_two_channels, fake_telegram, fake_twilio, browsers):
+    from tests.fakes.telegram_api import photo_update
+    from tests.whatsapp.conftest import WhatsAppUser, choice_number
+
+    service = console_two_channels
+    maria = StaffBrowser(service.url, staff("maria"), browsers)
+    maria.sign_in()
+    olena = ask_for_a_person(fake_telegram, service.url, 7601, "uk", "мені прийшов лист з IGI")
+    maria.post("/console/tickets/1/claim")
+    olena.replies(1)
+    fake_telegram.files["PHOTO-OF-LETTER"] = JPEG
+    assert olena.post(photo_update(7601, "PHOTO-OF-LETTER", caption="ось лист", lang="uk")).status_code == 200
+    fake_telegram.wait_for(lambda: db_rows(service.db, "SELECT status FROM attachments") == [("ready",)])
+    page = maria.client.get("/console/tickets/1").text
+    assert '<img src="/console/files/1"' in page and "ось лист" in page  # the caption is relayed as text
+    shown = maria.client.get("/console/files/1")
+    assert shown.status_code == 200 and shown.content == JPEG
+    assert shown.headers["content-type"] == "image/jpeg" and shown.headers["x-content-type-options"] == "nosniff"
+    assert [c.params["file_path"] for c in fake_telegram.calls_to("download")] == ["documents/PHOTO-OF-LETTER"]
+
+    raj = WhatsAppUser(fake_twilio, service, "+9779800003333")
+    [picker] = raj.send("hello")
+    raj.send(choice_number(picker, "English"))
+    [consent] = raj.send("I want to talk to a person")
+    raj.send(choice_number(consent, locale("en")["button.connect"]))
+    maria.post("/console/tickets/2/claim")
+    raj.replies(1)
+    fake_twilio.media["ME0001"] = ("application/pdf", PDF)
+    params = raj.params(
+        "", NumMedia="1", MediaUrl0=fake_twilio.media_url("ME0001"), MediaContentType0="application/pdf"
+    )
+    assert raj.post(params).status_code == 200
+    fake_telegram.wait_for(lambda: ("ready",) in db_rows(service.db, "SELECT status FROM attachments WHERE id = 2"))
+    pdf = maria.client.get("/console/files/2")
+    assert pdf.content == PDF and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"].startswith("inline")
+    assert "📎" in maria.client.get("/console/tickets/2").text
+    assert browsers[0] is not None
+    files_opened = db_rows(service.db, "SELECT count(*) FROM audit_log WHERE action = 'file'")
+    assert files_opened == [(2,)]
+
+    olena.send("forget", expect=1)
+    olena.press("forget:yes")
+    fake_telegram.wait_for(
+        lambda: db_rows(service.db, "SELECT count(*) FROM attachments WHERE ticket_id = 1") == [(0,)]
+    )
+    assert maria.client.get("/console/files/1").status_code == 404
