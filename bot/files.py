@@ -12,6 +12,7 @@ from bot.store.schema import attachments
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # larger files are not kept: the mediator is told to ask for a smaller one
 # Shown in the browser as they are; anything else is offered as a download.
+MEDIA_PATH = "/media"  # where platforms that fetch files themselves (Twilio) get a mediator's file
 SHOWN_INLINE = ("image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf")
 
 
@@ -51,6 +52,15 @@ class FileStore:
         async with self.store.engine.connect() as conn:
             return (await conn.execute(query)).scalar()
 
+    async def outgoing(self, token: str) -> tuple[str, bytes] | None:
+        """(type, bytes) of a mediator's file by its token; people's files are never served here."""
+        query = select(attachments.c.mime, attachments.c.content).where(
+            attachments.c.platform_ref == token, attachments.c.direction == "out", attachments.c.status == "ready"
+        )
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return (row.mime or "application/octet-stream", row.content) if row and row.content is not None else None
+
     async def save(self, attachment_id: int, data: bytes, mime: str | None) -> None:
         values = {"content": data, "size": len(data), "status": "ready"}
         if mime:
@@ -65,3 +75,14 @@ class FileStore:
                 update(attachments).where(attachments.c.id == attachment_id).values(status="failed", size=size)
             )
         )
+
+
+def sniff_type(data: bytes) -> str | None:
+    """What a mediator may send: a JPEG or PNG photo, or a PDF — judged by the bytes, not the name."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None

@@ -31,7 +31,7 @@ from starlette.routing import Mount, Route
 from bot.app import running_engine
 from bot.config import Settings
 from bot.engine import Engine
-from bot.files import FileStore
+from bot.files import MEDIA_PATH, FileStore
 from bot.inbox import InboxProcessor, Parser
 from bot.intake import Refused, clean_form, parse_json_object, read_limited
 from bot.outbox import Outbox, Sender
@@ -202,6 +202,21 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
             if single is not None:
                 single.close()
 
+    async def media(request: Request) -> Response:
+        """A mediator's file for the platform to fetch (Twilio needs a public address): only files
+        going out, found by their unguessable token, never what people sent."""
+        engine = service.engine
+        token = request.path_params["token"]
+        if engine is None or not (20 <= len(token) <= 64):
+            return Response(status_code=404)
+        found = await FileStore(engine.store).outgoing(token)
+        if found is None:
+            return Response(status_code=404)
+        mime, data = found
+        return Response(
+            data, media_type=mime, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+        )
+
     async def console(scope: Any, receive: Any, send: Any) -> None:
         if service.console is None:
             reason = "starting" if service.engine is None else "the web console is off (WEB_DESK=false)"
@@ -213,6 +228,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Mount("/console", app=console),
+            Route(MEDIA_PATH + "/{token}", media, methods=["GET"]),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
             Route("/webhooks/twilio/whatsapp", twilio_whatsapp, methods=["POST"]),
             Route("/webhooks/twilio/status", twilio_status, methods=["POST"]),
@@ -258,6 +274,7 @@ async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
             status_callback=(settings.public_url or "") + whatsapp.STATUS_PATH,
             messages_per_second=settings.whatsapp_messages_per_second,
             files=FileStore(store),
+            media_base_url=(settings.public_url or "").rstrip("/") + MEDIA_PATH if settings.public_url else None,
         )
         senders[whatsapp.CHANNEL] = service.whatsapp
         parsers[whatsapp.CHANNEL] = whatsapp.parse_message

@@ -16,7 +16,7 @@ import os
 import warnings
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # path; the library reads this when an error is raised, not at import.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo's or a document's caption
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/webhooks/telegram"
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -187,6 +188,9 @@ class TelegramSender:
                 return Sent()
             if body.get("kind") == "fetch":
                 return await self._fetch(int(body["attachment_id"]))
+            if body.get("kind") == "file":
+                await pace()
+                return await self._send_file(chat_id, body)
             text = body.get("text", "")
             html_text = html.escape(text, quote=False) if body.get("plain") else to_telegram_html(text)
             parts = split_message(html_text, TELEGRAM_LIMIT)
@@ -224,6 +228,23 @@ class TelegramSender:
             return Retry(None, f"{type(exc).__name__}: {exc.message}")
         except TelegramError as exc:
             return Retry(None, f"{type(exc).__name__}: {exc.message}")
+
+    async def _send_file(self, chat_id: int, body: dict[str, Any]) -> Outcome:
+        """A mediator's photo or PDF, with its caption (who sends it, and why)."""
+        if self.files is None:
+            return Failed("no file store")
+        attachment_id = int(body["attachment_id"])
+        described = await self.files.describe(attachment_id)
+        data = await self.files.content(attachment_id) if described is not None else None
+        if described is None or data is None:
+            return Sent()  # deleted meanwhile ("forget")
+        upload = InputFile(data, filename=described.filename or f"file-{attachment_id}")
+        caption = (body.get("text") or "")[:CAPTION_LIMIT]
+        if (described.mime or "").startswith("image/"):
+            await self.bot.send_photo(chat_id, upload, caption=caption)
+        else:
+            await self.bot.send_document(chat_id, upload, caption=caption)
+        return Sent()
 
     async def _fetch(self, attachment_id: int) -> Outcome:
         """A file the person sent a mediator: ``getFile``, then download it (Bot API: at most 20 MB)."""

@@ -128,10 +128,12 @@ class WhatsAppSender:
         status_callback: str | None = None,
         messages_per_second: float | None = 20.0,
         files: FileStore | None = None,
+        media_base_url: str | None = None,
     ):
         self.rate = (messages_per_second, 1.0)
         self.files = files  # where files people send to mediators are kept
         self.auth = (account_sid, auth_token)  # Twilio's media URLs need the account's credentials
+        self.media_base_url = media_base_url  # PUBLIC_URL/media: where Twilio fetches a mediator's file
         self.http = AsyncTwilioHttpClient(timeout=10)
         self.client = Client(account_sid, auth_token, http_client=self.http)
         if api_base_url:
@@ -160,6 +162,8 @@ class WhatsAppSender:
         last_inbound = job.last_inbound
         if not farewell and (last_inbound is None or dt.datetime.now(dt.UTC) - last_inbound > WINDOW):
             return Hold("more than 24 hours since the person's last message")
+        if job.body.get("kind") == "file":
+            return await self._send_file(job)
         parts = split_message(render(job.body, self.locales()), WHATSAPP_LIMIT)
         try:
             for index in range(job.parts_sent, len(parts)):
@@ -172,6 +176,26 @@ class WhatsAppSender:
                 )
                 report = None if farewell else (message.sid, {**job.body, "text": parts[index], "buttons": []})
                 await progress(index + 1, report)
+            return Sent()
+        except TwilioRestException as exc:
+            return self._outcome(exc)
+        except (OSError, TimeoutError) as exc:
+            return Retry(None, f"network: {type(exc).__name__}")
+
+    async def _send_file(self, job: Job) -> Outcome:
+        """A mediator's photo or PDF: Twilio fetches it from our public media address."""
+        if self.files is None or self.media_base_url is None:
+            return Failed("no file store or no PUBLIC_URL for media")
+        described = await self.files.describe(int(job.body["attachment_id"]))
+        if described is None or described.platform_ref is None:
+            return Sent()  # deleted meanwhile ("forget")
+        try:
+            await self.client.messages.create_async(
+                from_=self.sender,
+                to=f"whatsapp:{job.chat_id}",
+                body=(job.body.get("text") or "")[:WHATSAPP_LIMIT],
+                media_url=[f"{self.media_base_url}/{described.platform_ref}"],
+            )
             return Sent()
         except TwilioRestException as exc:
             return self._outcome(exc)

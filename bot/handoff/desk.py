@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from bot.handoff.queue import Mediator, Ticket, read_ticket, transition
 from bot.messages import Button
 from bot.store import DESK, AlreadyDone, Store
 from bot.store.jobs import outbox_row
-from bot.store.schema import mediators, messages, outbox, people, tickets
+from bot.store.schema import attachments, mediators, messages, outbox, people, tickets
 from bot.store.updates import mark_updates_done
 from nlu.languages import LANGUAGES
 
@@ -134,6 +135,57 @@ class Desk:
                 person_id=ticket.person_id, direction="out", text=text, intent=intent, created_at=at
             )
         )
+        return True
+
+    async def send_file(
+        self,
+        conn: AsyncConnection,
+        ticket: Ticket,
+        mediator_name: str,
+        data: bytes,
+        mime: str,
+        filename: str,
+        caption: str,
+        at: dt.datetime,
+    ) -> bool:
+        """Queue a file from a mediator to the ticket's person (kept like their messages); False if
+        they deleted their data."""
+        person = await self._person(conn, ticket)
+        if person is None or ticket.person_id is None:
+            return False
+        channel, platform_id = person
+        attachment_id = (
+            await conn.execute(
+                insert(attachments)
+                .values(
+                    ticket_id=ticket.id,
+                    person_id=ticket.person_id,
+                    direction="out",
+                    channel=channel,
+                    platform_ref=secrets.token_urlsafe(32),  # the address a platform may fetch it from
+                    mime=mime,
+                    filename=filename,
+                    size=len(data),
+                    content=data,
+                    status="ready",
+                    created_at=at,
+                )
+                .returning(attachments.c.id)
+            )
+        ).scalar_one()
+        text = f"👤 {mediator_name}: {caption}" if caption else f"👤 {mediator_name}"
+        body = {"kind": "file", "attachment_id": attachment_id, "text": text, "ticket_id": ticket.id, "plain": True}
+        await conn.execute(insert(outbox).values(**outbox_row(channel, platform_id, body, at)))
+        await conn.execute(
+            insert(messages).values(
+                person_id=ticket.person_id,
+                direction="out",
+                text=f"📎 {filename} {caption}".strip(),
+                intent="mediator",
+                created_at=at,
+            )
+        )
+        await conn.execute(update(tickets).where(tickets.c.id == ticket.id).values(last_activity_at=at))
         return True
 
     async def close_for_person(self, conn: AsyncConnection, ticket: Ticket, at: dt.datetime, key: str) -> None:

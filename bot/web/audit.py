@@ -28,6 +28,7 @@ ACTIONS = (
     "refer",
     "referral",
     "file",
+    "send_file",
     "release",
     "close",
     "refused",

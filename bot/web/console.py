@@ -34,7 +34,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from bot.content import ContentService
-from bot.files import SHOWN_INLINE, FileStore
+from bot.files import MAX_FILE_BYTES, SHOWN_INLINE, FileStore, sniff_type
 from bot.handlers.handoff import PAYLOAD_REFERRAL
 from bot.handoff.desk import Desk, DeskAction
 from bot.handoff.desk_text import DeskText
@@ -71,6 +71,7 @@ class RouteSpec:
     method: str
     roles: tuple[str, ...]
     name: str
+    upload: bool = False  # a form with one file (up to MAX_UPLOAD_BYTES)
 
 
 ROUTES: tuple[RouteSpec, ...] = (
@@ -90,30 +91,33 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/tickets/{ticket_id:int}/refer", "POST", CONVERSATION_ROLES, "refer"),
     RouteSpec("/referrals/{referral_id:int}/status", "POST", CONVERSATION_ROLES, "referral_status"),
     RouteSpec("/files/{file_id:int}", "GET", CONVERSATION_ROLES, "file"),
+    RouteSpec("/tickets/{ticket_id:int}/send-file", "POST", CONVERSATION_ROLES, "send_file", upload=True),
     RouteSpec("/audit", "GET", AUDIT_ROLES, "audit"),
     RouteSpec("/logout", "POST", ANY_ROLE, "logout"),
 )
 
 
 MAX_FORM_BYTES = 64_000  # a console form is a few fields and at most one message of 4,000 characters
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES  # a photo or a PDF for the person
 
 
 class FormTooLarge(Exception):
     pass
 
 
-async def _form(request: Request, max_fields: int = 10) -> FormData:
+async def _form(request: Request, max_fields: int = 10, *, upload: bool = False) -> FormData:
     """The posted form, read only if it is small: a big body is refused before it is parsed."""
+    limit = MAX_UPLOAD_BYTES + MAX_FORM_BYTES if upload else MAX_FORM_BYTES
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise FormTooLarge
-    body = b""
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM_BYTES:
+        if len(body) > limit:
             raise FormTooLarge
-    request._body = body  # Starlette parses the form from the body it keeps
-    return await request.form(max_files=0, max_fields=max_fields)
+    request._body = bytes(body)  # Starlette parses the form from the body it keeps
+    return await request.form(max_files=1 if upload else 0, max_fields=max_fields)
 
 
 def _client(request: Request) -> str:
@@ -196,13 +200,18 @@ class Console:
                 return Response("Give the second factor first.", status_code=401)
             if session.user.role not in spec.roles:
                 return self.render("refused.html", 403, session=session)
-            form = None
-            if spec.method == "POST":
-                form = await _form(request, max_fields=20)
-                token = form.get("csrf")
-                if not session.csrf_ok(token if isinstance(token, str) else None):
-                    return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
-            return await handler(request, session, form)
+            form = await _form(request, max_fields=20, upload=spec.upload) if spec.method == "POST" else None
+            try:
+                if form is not None:
+                    token = form.get("csrf")
+                    if not session.csrf_ok(token if isinstance(token, str) else None):
+                        return Response(
+                            "The form is out of date (missing or wrong CSRF token). Reload the page.", 403
+                        )
+                return await handler(request, session, form)
+            finally:
+                if form is not None:
+                    await form.close()  # an uploaded file's temporary file
 
         return endpoint
 
@@ -772,6 +781,41 @@ class Console:
         }
         return Response(data, media_type=mime, headers=headers)
 
+    async def send_file(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """A photo or a PDF for the person (a letter to sign, a map, a form), with an optional caption."""
+        ticket_id = int(request.path_params["ticket_id"])
+        ticket = await self.queue.get(ticket_id)
+        user = session.user
+        upload = (form or {}).get("file")
+        where = f"/console/tickets/{ticket_id}"
+        if ticket is None or ticket.status != "claimed" or ticket.mediator != user.actor:
+            return RedirectResponse(where + "?" + urlencode({"told": self._t("cannot_send_file")}), status_code=303)
+        if upload is None or isinstance(upload, str):
+            return RedirectResponse(where, status_code=303)
+        data = await upload.read()
+        mime = sniff_type(data)
+        if mime is None:
+            return RedirectResponse(where + "?" + urlencode({"told": self._t("file_type")}), status_code=303)
+        filename = _safe_filename(upload.filename or "", mime)
+        caption = str((form or {}).get("caption") or "").strip()[:1000]
+        now = self.clock()
+
+        async def work(conn: AsyncConnection) -> None:
+            sent = await self.desk.send_file(conn, ticket, user.name, data, mime, filename, caption, now)
+            await audit.record(
+                conn,
+                now,
+                user.actor,
+                user.name,
+                "send_file" if sent else "refused",
+                ticket_id=ticket_id,
+                person_id=ticket.person_id,
+                detail=f"{mime}, {len(data)} bytes",
+            )
+
+        await self.store.write(work)
+        return RedirectResponse(where, status_code=303)
+
     async def _referrals(self, conn: AsyncConnection, ticket_id: int) -> list[dict[str, Any]]:
         kb = self.content.current.kb
         rows = await conn.execute(select(referrals).where(referrals.c.ticket_id == ticket_id).order_by(referrals.c.id))
@@ -928,3 +972,11 @@ REFERRAL_STEPS: dict[str, tuple[str, ...]] = {
 
 async def _too_large(request: Request, exc: Exception) -> Response:
     return Response("The form is too large.", status_code=413)
+
+
+def _safe_filename(name: str, mime: str) -> str:
+    """A plain file name for the person's app: no folders, no odd characters, the right extension."""
+    stem = re.sub(r"[^\w.-]+", "_", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]).strip("._")[:80] or "document"
+    extension = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}[mime]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    return stem + extension

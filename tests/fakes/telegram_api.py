@@ -124,6 +124,15 @@ class FakeTelegram:
     # -- the API ----------------------------------------------------------------------------------
 
     async def _params(self, request: Request) -> dict[str, Any]:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):  # files (sendPhoto...)
+            files: dict[str, Any] = {}
+            async with request.form() as form:
+                for key, value in form.multi_items():
+                    if isinstance(value, str):
+                        files[key] = value
+                    else:
+                        files[key] = {"filename": value.filename, "content": await value.read()}
+            return files
         if request.headers.get("content-type", "").startswith("application/json"):
             body = await request.body()
             return json.loads(body) if body else {}
@@ -249,6 +258,8 @@ class FakeTelegram:
                 )
                 member.update({right: right != "is_anonymous" for right in rights.split()})
             return member
+        if method in ("sendPhoto", "sendDocument"):
+            return self._message(params)
         if method == "sendVenue":
             return dict(
                 self._message(params),

@@ -115,6 +115,22 @@ def test_a_mediators_day_in_the_browser(console_two_channels, fake_telegram, fak
     olena.send("Дякую! Мені потрібен лікар біля Сагу", expect=0)
     maria.wait_for_selector("text=Мені потрібен лікар біля Сагу", timeout=5000)
 
+    # Olena sends a photo of a letter; Maria sees it, and sends her a PDF form.
+    from tests.fakes.telegram_api import photo_update
+    from tests.web.test_console_http import JPEG, PDF
+
+    fake_telegram.files["LETTER"] = JPEG
+    olena.post(photo_update(7301, "LETTER", caption="лист з IGI", lang="uk"))
+    maria.wait_for_selector("img[src='/console/files/1']", timeout=10000)
+    maria.set_input_files(
+        "#send-file-form input[type=file]", files=[{"name": "cerere.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    maria.fill("#send-file-form input[name=caption]", "Заява для IGI")
+    maria.click("#send-file")
+    fake_telegram.wait_for(lambda: bool(fake_telegram.calls_to("sendDocument")))
+    [document] = fake_telegram.calls_to("sendDocument")
+    assert document.params["document"]["content"] == PDF and "Заява для IGI" in document.params["caption"]
+
     # A knowledge-base answer, in Olena's language, edited before it goes out.
     maria.fill("input[name=q]", "сімейний лікар")
     maria.click("#search-answers")

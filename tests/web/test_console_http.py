@@ -341,6 +341,47 @@ def test_photos_and_pdfs_people_send_reach_the_console(console_two_channels, fak
     files_opened = db_rows(service.db, "SELECT count(*) FROM audit_log WHERE action = 'file'")
     assert files_opened == [(2,)]
 
+    # Files from the mediator: a photo on Telegram, a PDF on WhatsApp (Twilio fetches it from us).
+    png = b"\x89PNG\r\n\x1a\n" + bytes(200)
+    sent = maria.client.post(
+        "/console/tickets/1/send-file",
+        data={"csrf": maria.csrf, "caption": "карта до IGI"},
+        files={"file": ("map to IGI.png", png, "image/png")},
+    )
+    assert sent.headers["location"] == "/console/tickets/1"
+    fake_telegram.wait_for(lambda: bool(fake_telegram.calls_to("sendPhoto")))
+    [photo] = fake_telegram.calls_to("sendPhoto")
+    assert photo.params["photo"]["content"] == png and photo.params["photo"]["filename"] == "map_to_IGI.png"
+    assert photo.params["caption"] == "👤 Maria: карта до IGI" and int(photo.params["chat_id"]) == 7601
+    disguised = maria.client.post(
+        "/console/tickets/1/send-file",
+        data={"csrf": maria.csrf},
+        files={"file": ("letter.pdf", b"MZ\x90\x00", "application/pdf")},
+    )
+    assert "told=" in disguised.headers["location"]  # judged by its bytes: not a PDF
+    huge = maria.client.post(
+        "/console/tickets/1/send-file",
+        data={"csrf": maria.csrf},
+        files={"file": ("big.pdf", b"%PDF-" + bytes(11_000_000), "application/pdf")},
+    )
+    assert huge.status_code == 413
+    forged = maria.client.post("/console/tickets/1/send-file", files={"file": ("a.png", png, "image/png")})
+    assert forged.status_code == 403  # no CSRF token
+
+    maria.client.post(
+        "/console/tickets/2/send-file", data={"csrf": maria.csrf}, files={"file": ("form.pdf", PDF, "application/pdf")}
+    )
+    fake_twilio.wait_for(lambda: any(c.params.get("MediaUrl") for c in fake_twilio.delivered("+9779800003333")))
+    [with_media] = [c for c in fake_twilio.delivered("+9779800003333") if c.params.get("MediaUrl")]
+    assert with_media.params["MediaUrl"].startswith(service.url + "/media/")
+    assert httpx.get(with_media.params["MediaUrl"]).content == PDF  # what Twilio fetches
+    assert httpx.get(service.url + "/media/" + "x" * 40).status_code == 404
+    # A person's own file is never served at the public address.
+    [(person_ref,)] = db_rows(service.db, "SELECT platform_ref FROM attachments WHERE id = 1")
+    assert httpx.get(service.url + "/media/" + person_ref).status_code == 404
+    actions = [a for (a,) in db_rows(service.db, "SELECT action FROM audit_log WHERE action = 'send_file'")]
+    assert actions == ["send_file", "send_file"]
+
     olena.send("forget", expect=1)
     olena.press("forget:yes")
     fake_telegram.wait_for(
