@@ -205,9 +205,7 @@ class Console:
                 if form is not None:
                     token = form.get("csrf")
                     if not session.csrf_ok(token if isinstance(token, str) else None):
-                        return Response(
-                            "The form is out of date (missing or wrong CSRF token). Reload the page.", 403
-                        )
+                        return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
                 return await handler(request, session, form)
             finally:
                 if form is not None:
