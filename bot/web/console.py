@@ -334,7 +334,7 @@ class Console:
         return self.render("home.html", session=session)
 
     def _filters(self, request: Request) -> dict[str, str]:
-        wanted = ("language", "channel", "urgent", "mine", "unassigned")
+        wanted = ("language", "channel", "urgent", "mine", "unassigned", "everyone")
         return {k: str(request.query_params[k])[:20] for k in wanted if request.query_params.get(k)}
 
     async def _inbox_rows(self, session: StaffSession, filters: dict[str, str]) -> list[dict[str, Any]]:
@@ -349,6 +349,10 @@ class Console:
             query = query.where(tickets.c.mediator == session.user.actor)
         if filters.get("unassigned"):
             query = query.where(tickets.c.status == "waiting")
+        elif not filters.get("everyone") and not filters.get("mine"):
+            # By default: who is waiting, and one's own conversations. A conversation a colleague
+            # takes (here or in the Telegram group) leaves the others' screens at once.
+            query = query.where((tickets.c.status == "waiting") | (tickets.c.mediator == session.user.actor))
         query = query.order_by(tickets.c.last_activity_at.desc(), tickets.c.id.desc())
         now = self.clock()
         async with self.store.engine.connect() as conn:

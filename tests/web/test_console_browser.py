@@ -98,9 +98,8 @@ def test_a_mediators_day_in_the_browser(console_two_channels, fake_telegram, fak
     maria.wait_for_selector("textarea[name=text]")
     [joined] = olena.replies(1)
     assert "Maria" in joined["text"]
-    dan.wait_for_function(
-        "() => document.querySelector(\"li.ticket[data-ticket='1']\").innerText.includes('Maria')", timeout=5000
-    )
+    dan.wait_for_selector("li.ticket[data-ticket='1']", state="detached", timeout=5000)  # gone from his screen
+    assert dan.locator("li.ticket[data-ticket='2']").count() == 1  # Raj still waits
 
     # She writes to Olena, and leaves a note for colleagues that Olena never gets.
     maria.fill(".compose:not(.note-form) textarea", "Добрий день! Я Марія. Чим можу допомогти?")
@@ -164,9 +163,8 @@ def test_a_mediators_day_in_the_browser(console_two_channels, fake_telegram, fak
     maria.wait_for_url("**/console/inbox")
     [passed] = olena.replies(1)
     assert "Dan" in passed["text"]
-    dan.wait_for_function(
-        "() => document.querySelector(\"li.ticket[data-ticket='1']\").innerText.includes('with you')", timeout=5000
-    )
+    dan.wait_for_selector("li.ticket[data-ticket='1']", timeout=5000)  # back on his screen, as his
+    assert "with you" in dan.inner_text("li.ticket[data-ticket='1']")
     assert "needs-doctor" in dan.inner_text("li.ticket[data-ticket='1']")
 
     # Dan closes; Olena is asked for a rating, and got each message exactly once.
