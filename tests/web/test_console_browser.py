@@ -59,6 +59,27 @@ def sign_in(page, url: str, login: str) -> None:
     page.wait_for_selector("html[data-live-ready]")
 
 
+def letter_photo() -> bytes:
+    """A real (PNG) picture of a letter: a white page with grey lines, for the screenshot."""
+    import struct
+    import zlib
+
+    width, height = 240, 320
+    rows = []
+    for y in range(height):
+        line = 20 <= y < 300 and y % 16 < 3
+        pixel = b"\x9a\x9a\x9a" if line else b"\xfa\xfa\xf5"
+        margin = b"\xd0\xd0\xd0"
+        rows.append(b"\x00" + margin * 16 + pixel * (width - 32) + margin * 16)
+    raw = zlib.compress(b"".join(rows))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -83,8 +104,10 @@ def test_a_mediators_day_in_the_browser(console_two_channels, fake_telegram, fak
     raj.send(choice_number(picker, "English"))
     [consent] = raj.send("I want to talk to a person")
     raj.send(choice_number(consent, locale("en")["button.connect"]))
+    asked = time.monotonic()
     maria.wait_for_selector("li.ticket[data-ticket='2']", timeout=5000)
     dan.wait_for_selector("li.ticket[data-ticket='2']", timeout=5000)
+    seen_after = max(seen_after, time.monotonic() - asked)  # the slower of the two people
     print(f"ticket appeared in the inbox {seen_after:.3f} s after the person was told they are queued")
     assert seen_after < 1.0, f"the ticket appeared {seen_after:.2f} s after the person was told they are queued"
     assert "uk" in maria.inner_text("li.ticket[data-ticket='1']")
@@ -116,9 +139,9 @@ def test_a_mediators_day_in_the_browser(console_two_channels, fake_telegram, fak
 
     # Olena sends a photo of a letter; Maria sees it, and sends her a PDF form.
     from tests.fakes.telegram_api import photo_update
-    from tests.web.test_console_http import JPEG, PDF
+    from tests.web.test_console_http import PDF
 
-    fake_telegram.files["LETTER"] = JPEG
+    fake_telegram.files["LETTER"] = letter_photo()
     olena.post(photo_update(7301, "LETTER", caption="лист з IGI", lang="uk"))
     maria.wait_for_selector("img[src='/console/files/1']", timeout=10000)
     maria.set_input_files(
