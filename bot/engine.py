@@ -173,6 +173,7 @@ class Engine:
         )
         if self.queue is not None:
             ctx.queue = self.queue
+            ctx.files_for_mediators = self.settings.web_desk
             # Only the person's own turn opens a ticket, and it marks their state: everyone else is
             # spared a query per message.
             if state.data.get(HAS_TICKETS):

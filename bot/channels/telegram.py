@@ -178,6 +178,13 @@ class TelegramSender:
 
     async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome:
         body = job.body
+        if body.get("kind") == "fetch":  # a file the person sent (queued apart from their chat)
+            try:
+                return await self._fetch(int(body["attachment_id"]))
+            except RetryAfter as exc:
+                return Retry(_retry_after(exc), "rate limited (429)", pause_channel=True)
+            except (NetworkError, TelegramError) as exc:
+                return Retry(None, f"{type(exc).__name__}: {exc.message}")
         try:
             chat_id = int(job.chat_id)
         except ValueError:
@@ -186,8 +193,6 @@ class TelegramSender:
             if body.get("kind") == "ack":
                 await self.bot.answer_callback_query(body["callback_id"])
                 return Sent()
-            if body.get("kind") == "fetch":
-                return await self._fetch(int(body["attachment_id"]))
             if body.get("kind") == "file":
                 await pace()
                 return await self._send_file(chat_id, body)

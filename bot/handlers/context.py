@@ -26,6 +26,7 @@ class Context:
     unanswered: list[tuple[str, str]] = field(default_factory=list)
     forget: bool = False
     queue: HandoffQueue | None = None  # None: no mediator desk, "talk to a person" explains instead
+    files_for_mediators: bool = False  # photos and documents reach mediators (the web console shows them)
     ticket: Ticket | None = None  # the person's latest ticket, if any
     handoff: HandoffEffects | None = None
 

@@ -185,9 +185,11 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
         _relay(ctx, ctx.logged_text)  # logged too: if nobody has claimed yet, the transcript carries it
     elif incoming.media:
         _relay(ctx, text, media=True)  # the mediator should know something was sent, with its caption
-        if incoming.files:  # photos and documents are fetched for the mediators' console
+        if incoming.files and ctx.files_for_mediators:  # photos and documents, for the mediators' console
             files = [(f.ref, f.mime, f.filename) for f in incoming.files]
             ctx.effects().files = (ticket.id, incoming.key.channel, incoming.key.chat_id, files)
+            await _note(ctx, ticket.status)
+            return True  # it reaches them: nothing to say, as for a text
         if not text.strip():
             ctx.say(ctx.t("handoff.text_only"))
             return True

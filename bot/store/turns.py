@@ -401,10 +401,10 @@ async def _handoff_effects(conn: AsyncConnection, person_id: int, effects: Hando
                     .returning(attachments.c.id)
                 )
             ).scalar_one()
-            # Fetched by the channel's sender, like a message going out: retried, paced, never lost.
-            await conn.execute(
-                _INSERT_OUTBOX, [outbox_row(channel, chat_id, {"kind": "fetch", "attachment_id": attachment_id}, at)]
-            )
+            # Fetched by the channel's sender, like a message going out: retried, paced, never lost —
+            # in a queue of its own, so that a slow download never holds up the person's replies.
+            body = {"kind": "fetch", "attachment_id": attachment_id, "chat": chat_id}
+            await conn.execute(_INSERT_OUTBOX, [outbox_row(channel, f"file:{attachment_id}", body, at)])
     for ticket_id, allowed, values in effects.updates:
         await conn.execute(
             update(tickets).where(tickets.c.id == ticket_id, tickets.c.status.in_(allowed)).values(**values)
