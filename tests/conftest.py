@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
 import datetime as dt
 import os
+import secrets
 import shutil
 import textwrap
 from collections.abc import AsyncIterator, Iterator
@@ -139,11 +143,71 @@ POSTGRES_URL = os.environ.get("ACASA_TEST_POSTGRES_URL", "postgresql+asyncpg://p
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
 
-async def reset_postgres() -> str:
-    """An empty database at ``POSTGRES_URL`` (every table dropped); fails the test, saying what is
-    needed, when there is no server there."""
+_run_database: str | None = None
+
+
+async def _database_of_this_run() -> str:
+    """A database of its own for this test process, on the server of ``POSTGRES_URL``: two runs at
+    the same moment (CI beside a developer's run) never drop each other's tables. Databases left by
+    runs that were killed are removed. Without the right to create databases, the shared one is used."""
+    global _run_database
+    if _run_database is not None:
+        return _run_database
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    base = make_url(POSTGRES_URL)
+    name = f"acasa_test_{os.getpid()}_{secrets.token_hex(3)}"
+    server = create_async_engine(base, isolation_level="AUTOCOMMIT")
     try:
-        store = await Store.open(POSTGRES_URL, migrate=False)
+        async with server.connect() as conn:
+            rows = await conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'acasa_test_%'"))
+            for (old,) in rows.all():
+                pid = old.split("_")[2] if old.count("_") >= 3 else ""
+                if pid.isdigit() and not _process_alive(int(pid)):
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError:  # no CREATEDB right: share the one database, one run at a time
+        _run_database = POSTGRES_URL
+        return _run_database
+    finally:
+        await server.dispose()
+    atexit.register(_drop_database, POSTGRES_URL, name)
+    _run_database = base.set(database=name).render_as_string(hide_password=False)
+    return _run_database
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _drop_database(url: str, name: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def drop() -> None:
+        server = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            async with server.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            await server.dispose()
+
+    with contextlib.suppress(Exception):  # the next run removes it otherwise
+        asyncio.run(drop())
+
+
+async def reset_postgres() -> str:
+    """An empty database for this run (every table dropped); fails the test, saying what is
+    needed, when there is no server at ``POSTGRES_URL``."""
+    try:
+        url = await _database_of_this_run()
+        store = await Store.open(url, migrate=False)
         async with store.engine.begin() as conn:
             for table in [*(t.name for t in reversed(metadata.sorted_tables)), "alembic_version"]:
                 await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
@@ -155,7 +219,7 @@ async def reset_postgres() -> str:
             pytrace=False,
         )
     await store.close()
-    return POSTGRES_URL
+    return url
 
 
 # Tests on the one PostgreSQL database run one after another (on one worker, with pytest-xdist).
