@@ -47,6 +47,13 @@ class FileStore:
             row = (await conn.execute(query)).first()
         return StoredFile(*row) if row else None
 
+    async def to_fetch(self, attachment_id: int) -> StoredFile | None:
+        """The file, if it is still waiting to be fetched (not deleted by "forget", not fetched already)."""
+        described = await self.describe(attachment_id)
+        if described is None or described.platform_ref is None or described.status != "pending":
+            return None
+        return described
+
     async def content(self, attachment_id: int) -> bytes | None:
         query = select(attachments.c.content).where(attachments.c.id == attachment_id)
         async with self.store.engine.connect() as conn:

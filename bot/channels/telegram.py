@@ -255,8 +255,8 @@ class TelegramSender:
         """A file the person sent a mediator: ``getFile``, then download it (Bot API: at most 20 MB)."""
         if self.files is None:
             return Failed("no file store")
-        described = await self.files.describe(attachment_id)
-        if described is None or described.platform_ref is None or described.status != "pending":
+        described = await self.files.to_fetch(attachment_id)
+        if described is None or described.platform_ref is None:
             return Sent()  # deleted meanwhile ("forget"), or fetched already
         try:
             found = await self.bot.get_file(described.platform_ref)

@@ -206,8 +206,8 @@ class WhatsAppSender:
         """A file the person sent a mediator: Twilio keeps it at the media URL of their message."""
         if self.files is None:
             return Failed("no file store")
-        described = await self.files.describe(attachment_id)
-        if described is None or described.platform_ref is None or described.status != "pending":
+        described = await self.files.to_fetch(attachment_id)
+        if described is None or described.platform_ref is None:
             return Sent()  # deleted meanwhile ("forget"), or fetched already
         try:
             async with (

@@ -205,9 +205,8 @@ class Accounts:
         await self.store.write(lambda conn: conn.execute(insert(login_failures), rows))
 
     async def verify_password(self, login: str, password: str, address: str, now: dt.datetime) -> StaffUser | None:
-        """The user, if the password is right and the account usable; throttled callers get None."""
-        if await self.throttled(login, address, now):
-            return None
+        """The user, if the password is right and the account usable. Throttling is the caller's check
+        (``throttled``, before this), so that it can say so."""
         async with self.store.engine.connect() as conn:
             row = (await conn.execute(select(staff_users).where(staff_users.c.login == login.lower()))).first()
         stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH

@@ -16,24 +16,6 @@ from bot.store import Store
 from bot.store.base import as_utc
 from bot.store.schema import audit_log
 
-ACTIONS = (
-    "sign_in",
-    "sign_out",
-    "open",
-    "claim",
-    "write",
-    "note",
-    "labels",
-    "transfer",
-    "refer",
-    "referral",
-    "file",
-    "send_file",
-    "release",
-    "close",
-    "refused",
-)
-
 
 @dataclass(frozen=True)
 class AuditEntry:

@@ -120,6 +120,23 @@ async def _form(request: Request, max_fields: int = 10, *, upload: bool = False)
     return await request.form(max_files=1 if upload else 0, max_fields=max_fields)
 
 
+LOGIN_COOKIE = "acasa_login"  # the double-submit CSRF token of the forms used before a session exists
+
+
+def _login_token(request: Request) -> str:
+    return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+
+
+def _login_csrf_ok(request: Request, form: FormData) -> bool:
+    """Sign-in and setup forms: the token in the form must be the one in the cookie."""
+    given, expected = form.get("csrf"), request.cookies.get(LOGIN_COOKIE)
+    return isinstance(given, str) and bool(expected) and secrets.compare_digest(given, expected)
+
+
+def _stale_form() -> Response:
+    return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -187,6 +204,9 @@ class Console:
             COOKIE, token, httponly=True, samesite="strict", secure=self.secure, path="/console", max_age=8 * 3600
         )
 
+    def _set_login_cookie(self, response: Response, token: str) -> None:
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=self.secure, path="/console")
+
     def _guard(self, spec: RouteSpec, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             session = await self.sessions.read(request.cookies.get(COOKIE), self.clock())
@@ -205,7 +225,7 @@ class Console:
                 if form is not None:
                     token = form.get("csrf")
                     if not session.csrf_ok(token if isinstance(token, str) else None):
-                        return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
+                        return _stale_form()
                 return await handler(request, session, form)
             finally:
                 if form is not None:
@@ -217,16 +237,15 @@ class Console:
 
     async def login_page(self, request: Request, error: str | None = None, status: int = 200) -> Response:
         # The sign-in form has no session yet: a double-submit token guards it against cross-site posts.
-        token = request.cookies.get("acasa_login") or secrets.token_urlsafe(24)
+        token = _login_token(request)
         response = self.render("login.html", status, csrf=token, error=error)
-        response.set_cookie("acasa_login", token, httponly=True, samesite="strict", secure=self.secure, path="/console")
+        self._set_login_cookie(response, token)
         return response
 
     async def login(self, request: Request) -> Response:
         form = await _form(request)
-        given, expected = form.get("csrf"), request.cookies.get("acasa_login")
-        if not isinstance(given, str) or not expected or not secrets.compare_digest(given, expected):
-            return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
+        if not _login_csrf_ok(request, form):
+            return _stale_form()
         login = str(form.get("login") or "").strip().lower()[:64]
         password = str(form.get("password") or "")[:1024]
         now = self.clock()
@@ -259,7 +278,7 @@ class Console:
         form = await _form(request)
         csrf = form.get("csrf")
         if not session.csrf_ok(csrf if isinstance(csrf, str) else None):
-            return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
+            return _stale_form()
         code = str(form.get("code") or "")[:20]
         if not await self.accounts.verify_totp(session.user.id, code, _client(request), now):
             return await self.second_factor_page(request, self._t("wrong_code"), 401)
@@ -276,7 +295,7 @@ class Console:
         if user is None:
             return self.render("message.html", 404, message=self._t("link_expired"))
         secret = str((await _form(request)).get("secret")) if request.method == "POST" else new_totp_secret()
-        csrf = request.cookies.get("acasa_login") or secrets.token_urlsafe(24)
+        csrf = _login_token(request)
         response = self.render(
             "setup.html",
             status,
@@ -286,14 +305,13 @@ class Console:
             csrf=csrf,
             error=error,
         )
-        response.set_cookie("acasa_login", csrf, httponly=True, samesite="strict", secure=self.secure, path="/console")
+        self._set_login_cookie(response, csrf)
         return response
 
     async def setup(self, request: Request) -> Response:
         form = await _form(request)
-        given, expected = form.get("csrf"), request.cookies.get("acasa_login")
-        if not isinstance(given, str) or not expected or not secrets.compare_digest(given, expected):
-            return Response("The form is out of date (missing or wrong CSRF token). Reload the page.", 403)
+        if not _login_csrf_ok(request, form):
+            return _stale_form()
         token = request.path_params["token"]
         now = self.clock()
         user = await self.accounts.setup_user(token, now)

@@ -9,7 +9,6 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import Store
 from bot.store.base import as_utc
@@ -89,7 +88,3 @@ class Sessions:
         await self.store.write(
             lambda conn: conn.execute(delete(staff_sessions).where(staff_sessions.c.token_hash == session.token_hash))
         )
-
-
-async def end_all(conn: AsyncConnection, user_id: int) -> None:
-    await conn.execute(delete(staff_sessions).where(staff_sessions.c.user_id == user_id))
