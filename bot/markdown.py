@@ -1,4 +1,5 @@
-"""The small Markdown subset used in answers: paragraphs, "- " bullets, **bold** and [links](url).
+"""The small Markdown subset used in answers: paragraphs, "- " bullets, **bold**, [links](url), and
+whole lines in _italics_ (notes such as "machine translation").
 
 Parsed into blocks of inline spans so each channel can render it its own way, and so editors get
 a precise error for markup the bot cannot show.
@@ -16,6 +17,7 @@ class Span:
     text: str
     bold: bool = False
     url: str | None = None
+    italic: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class MarkdownError(ValueError):
 _LINK = re.compile(r"\[([^\[\]]+)\]\(([^()\s]+)\)")
 _BULLET = re.compile(r"^\s*[-*•]\s+")
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s+")
+# Only a whole line is italic: underscores inside words and addresses stay what they are.
+_ITALIC_LINE = re.compile(r"^([\u200e\u200f]?)_(\S.*\S|\S)_$")
 
 
 def is_web_url(url: str) -> bool:
@@ -113,6 +117,12 @@ def parse(text: str, *, strict: bool = True) -> list[Block]:
             raise MarkdownError(number, "tables are not supported; use a bullet list ('- ...').")
         elif _NUMBERED.match(line):
             raise MarkdownError(number, "numbered lists are not supported; use bullets ('- ...').")
+        italic = _ITALIC_LINE.match(line)
+        if italic:
+            flush()
+            spans = _inline(italic.group(1) + italic.group(2), number, strict)
+            blocks.append(Block("paragraph", tuple(Span(s.text, s.bold, s.url, italic=True) for s in spans)))
+            continue
         bullet = _BULLET.match(raw)
         if bullet:
             flush()

@@ -1,7 +1,9 @@
 """Render the Markdown subset for each channel, and split long texts at the channel's limit.
 
-Telegram gets HTML (everything escaped), WhatsApp its own markup (*bold*, links spelled out),
-terminals plain text. Splitting happens on paragraph boundaries, then lines, then words, so a
+Telegram gets HTML (everything escaped), WhatsApp its own markup (*bold*, _italics_, links
+spelled out), terminals plain text. In a right-to-left language every line starts with a
+right-to-left mark, so a line that begins with a Latin name (an office, a law) still reads right
+to left. Splitting happens on paragraph boundaries, then lines, then words, so a
 contact card or a bullet is never cut in half unless it alone is longer than the limit.
 """
 
@@ -12,15 +14,21 @@ import html
 from collections.abc import Callable
 
 from bot.markdown import Span, parse
+from nlu.languages import RIGHT_TO_LEFT
+
+RLM = "\u200f"
 
 TELEGRAM_LIMIT = 4096
 WHATSAPP_LIMIT = 1600
+SHORT_LABEL = 18  # two buttons of at most this many characters share a row on a phone
 
 
 def _span_telegram(span: Span) -> str:
     text = html.escape(span.text, quote=False)
     if span.url:
         text = f'<a href="{html.escape(span.url, quote=True)}">{text}</a>'
+    if span.italic:
+        text = f"<i>{text}</i>"
     return f"<b>{text}</b>" if span.bold else text
 
 
@@ -28,6 +36,8 @@ def _span_whatsapp(span: Span) -> str:
     text = span.text
     if span.url and span.url != span.text:
         text = f"{text} ({span.url})"
+    if span.italic and text.strip():
+        text = f"_{text.strip()}_"
     return f"*{text.strip()}*" if span.bold and text.strip() else text
 
 
@@ -35,7 +45,11 @@ def _span_plain(span: Span) -> str:
     return f"{span.text} ({span.url})" if span.url and span.url != span.text else span.text
 
 
-def _render(markdown: str, span_fn: Callable[[Span], str]) -> str:
+def is_rtl(lang: str | None) -> bool:
+    return lang in RIGHT_TO_LEFT
+
+
+def _render(markdown: str, span_fn: Callable[[Span], str], rtl: bool) -> str:
     # Lines inside a paragraph (contact cards) stay on their own lines.
     out: list[str] = []
     for paragraph in markdown.strip().split("\n\n"):
@@ -43,24 +57,44 @@ def _render(markdown: str, span_fn: Callable[[Span], str]) -> str:
         for line in paragraph.split("\n"):
             for block in parse(line, strict=False):
                 text = "".join(span_fn(s) for s in block.spans)
-                lines.append(("• " + text) if block.kind == "bullet" else text)
+                text = ("• " + text) if block.kind == "bullet" else text
+                if rtl and text and not text.startswith(RLM):
+                    text = RLM + text
+                lines.append(text)
         out.append("\n".join(lines))
     return "\n\n".join(p for p in out if p)
 
 
 # Answers repeat (the same entry, in the same language, for many people): render each once.
 @functools.lru_cache(maxsize=2048)
-def to_telegram_html(markdown: str) -> str:
-    return _render(markdown, _span_telegram)
+def to_telegram_html(markdown: str, rtl: bool = False) -> str:
+    return _render(markdown, _span_telegram, rtl)
 
 
 @functools.lru_cache(maxsize=2048)
-def to_whatsapp(markdown: str) -> str:
-    return _render(markdown, _span_whatsapp)
+def to_whatsapp(markdown: str, rtl: bool = False) -> str:
+    return _render(markdown, _span_whatsapp, rtl)
 
 
-def to_plain(markdown: str) -> str:
-    return _render(markdown, _span_plain)
+def to_plain(markdown: str, rtl: bool = False) -> str:
+    return _render(markdown, _span_plain, rtl)
+
+
+def button_rows(labels: list[str]) -> list[list[int]]:
+    """Rows of button indexes: two neighbours share a row when both labels are short, and the
+    last button (the way back to the menu) has a row of its own when there are more than two."""
+    rows: list[list[int]] = []
+    last = len(labels) - 1
+    index = 0
+    while index <= last:
+        pair = index + 1 < last or (index + 1 == last and last == 1)
+        if pair and len(labels[index]) <= SHORT_LABEL and len(labels[index + 1]) <= SHORT_LABEL:
+            rows.append([index, index + 1])
+            index += 2
+        else:
+            rows.append([index])
+            index += 1
+    return rows
 
 
 def split_message(text: str, limit: int, separators: tuple[str, ...] = ("\n\n", "\n", " ")) -> list[str]:

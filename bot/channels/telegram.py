@@ -25,7 +25,7 @@ from bot.channels.telegram_http import AiohttpRequest
 from bot.files import MAX_FILE_BYTES, FileStore
 from bot.messages import ConversationKey, Incoming, IncomingFile, Location
 from bot.outbox import Blocked, Failed, Outcome, Pace, Progress, Retry, Sent
-from bot.render import TELEGRAM_LIMIT, split_message, to_telegram_html
+from bot.render import TELEGRAM_LIMIT, button_rows, is_rtl, split_message, to_telegram_html
 from bot.store import Job, Store
 from nlu.languages import base_code
 
@@ -154,9 +154,8 @@ def _keyboard(buttons: list[list[str]]) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     keys = [InlineKeyboardButton(label, callback_data=payload) for label, payload in buttons]
-    short = all(len(label) <= 18 for label, _ in buttons)
-    per_row = 2 if short and len(keys) > 3 else 1
-    return InlineKeyboardMarkup([keys[i : i + per_row] for i in range(0, len(keys), per_row)])
+    rows = button_rows([label for label, _ in buttons])
+    return InlineKeyboardMarkup([[keys[i] for i in row] for row in rows])
 
 
 def _retry_after(exc: RetryAfter) -> float:
@@ -197,7 +196,11 @@ class TelegramSender:
                 await pace()
                 return await self._send_file(chat_id, body)
             text = body.get("text", "")
-            html_text = html.escape(text, quote=False) if body.get("plain") else to_telegram_html(text)
+            html_text = (
+                html.escape(text, quote=False)
+                if body.get("plain")
+                else to_telegram_html(text, is_rtl(body.get("lang")))
+            )
             parts = split_message(html_text, TELEGRAM_LIMIT)
             markup = _keyboard(body.get("buttons") or [])
             if body.get("kind") == "edit" and len(parts) == 1 and job.parts_sent == 0:

@@ -29,7 +29,7 @@ from bot.files import MAX_FILE_BYTES, FileStore
 from bot.locales import Locales
 from bot.messages import ConversationKey, Incoming, IncomingFile, Location
 from bot.outbox import Blocked, Failed, Hold, Outcome, Pace, Progress, Retry, Sent
-from bot.render import WHATSAPP_LIMIT, split_message, to_whatsapp
+from bot.render import RLM, WHATSAPP_LIMIT, is_rtl, split_message, to_whatsapp
 from bot.store import Job, Store
 from bot.store.turns import FAREWELL
 
@@ -97,12 +97,13 @@ def parse_message(params: dict[str, Any]) -> Incoming | None:
 
 def render(body: dict[str, Any], locales: Locales | None) -> str:
     """WhatsApp markup; buttons as a numbered list with the instruction in the reply's language."""
-    text = body.get("text", "") if body.get("plain") else to_whatsapp(body.get("text", ""))
+    text = body.get("text", "") if body.get("plain") else to_whatsapp(body.get("text", ""), is_rtl(body.get("lang")))
     buttons = body.get("buttons") or []
     if buttons:
-        numbered = "\n".join(f"{i}. {label}" for i, (label, _) in enumerate(buttons, start=1))
+        mark = RLM if is_rtl(body.get("lang")) else ""  # the list reads right to left too
+        numbered = "\n".join(f"{mark}{i}. {label}" for i, (label, _) in enumerate(buttons, start=1))
         hint = locales.text(body.get("lang") or "en", "choice.reply_with_number") if locales else ""
-        text = f"{text}\n\n{numbered}\n\n_{hint}_" if hint else f"{text}\n\n{numbered}"
+        text = f"{text}\n\n{numbered}\n\n{mark}_{hint.lstrip(RLM)}_" if hint else f"{text}\n\n{numbered}"
     return text
 
 

@@ -110,7 +110,7 @@ class WhatsAppUser:
 def choice_number(text: str, label: str) -> str:
     """The number in front of ``label`` in a numbered list."""
     for line in text.splitlines():
-        number, _, rest = line.partition(". ")
+        number, _, rest = line.lstrip("\u200f").partition(". ")
         if number.isdigit() and label in rest:
             return number
     raise AssertionError(f"{label!r} not offered in:\n{text}")
