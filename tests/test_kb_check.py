@@ -115,7 +115,7 @@ def test_bad_link_inside_answer(small_kb: Path) -> None:
     path = small_kb / "entries" / "rights.asylum" / "fr.yaml"
     path.write_text(path.read_text().replace("(https://igi.mai.gov.ro)", "(www.igi)"), encoding="utf-8")
     assert errors_of(small_kb) == [
-        "ERROR: entries/rights.asylum/fr.yaml, line 4, field 'answer': the link 'www.igi' is not a valid web address "
+        "ERROR: entries/rights.asylum/fr.yaml, line 5, field 'answer': the link 'www.igi' is not a valid web address "
         "(it must start with https://)."
     ]
 
@@ -362,3 +362,48 @@ def test_kb_check_prints_per_language_review_stale_and_doubt_rows(small_kb: Path
     assert rows["with doubts"] == ["1"] * 11
     assert rows["contact names missing"] == ["0"] * 5 + ["1"] + ["0"] * 5  # ne is the sixth language
     assert "1 entries list 1 unconfirmed claims" in content_summary(kb)
+
+
+def test_short_titles_are_checked_for_a_phone(small_kb: Path) -> None:
+    text = small_kb / "entries" / "rights.asylum" / "uk.yaml"
+    text.write_text(
+        text.read_text(encoding="utf-8").replace('short_title: "asylum uk"', 'short_title: "' + "Д" * 25 + '"'),
+        encoding="utf-8",
+    )
+    assert errors_of(small_kb) == [
+        "ERROR: entries/rights.asylum/uk.yaml, line 2, field 'short_title': the short title has 25 characters; "
+        "a button label may have at most 24 (18 or fewer let two buttons share a row)."
+    ]
+    text.write_text(
+        "\n".join(line for line in text.read_text(encoding="utf-8").splitlines() if "short_title" not in line) + "\n",
+        encoding="utf-8",
+    )
+    kb, problems = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None and kb.entries["rights.asylum"].translations["uk"].label == "rights.asylum in uk"
+    assert [p.format(small_kb) for p in problems.warnings] == [
+        "WARNING: entries/rights.asylum/uk.yaml, line 1, field 'short_title': no 'short_title': buttons show the "
+        'title cut to 24 characters. Add a label of at most 18 characters, e.g. short_title: "Family doctor".'
+    ]
+
+
+def test_topic_order_names_real_entries_of_its_topic(small_kb: Path) -> None:
+    order = small_kb / "topics.yaml"
+    order.write_text(
+        "rights:\n  order: [rights.residence_permit, rights.asylum]\n  first_for:\n    uk: [rights.asylum]\n",
+        encoding="utf-8",
+    )
+    kb, _ = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None
+    assert [e.id for e in kb.entries_in_topic("rights", "en")] == ["rights.residence_permit", "rights.asylum"]
+    assert [e.id for e in kb.entries_in_topic("rights", "uk")] == ["rights.asylum", "rights.residence_permit"]
+    order.write_text(
+        "rights:\n  order: [rights.asylm]\n  first_for:\n    xx: [rights.asylum]\nhealth:\n  order: [rights.asylum]\n",
+        encoding="utf-8",
+    )
+    assert errors_of(small_kb) == [
+        "ERROR: topics.yaml, line 2, field 'order': 'rights.asylm' is not an entry of the topic 'rights'. "
+        "Did you mean 'rights.asylum'?",
+        "ERROR: topics.yaml, line 4, field 'first_for': 'xx' is not a language code "
+        "(ro, en, uk, ru, ar, ne, si, ta, bn, ur, fr).",
+        "ERROR: topics.yaml, line 6, field 'order': 'rights.asylum' is not an entry of the topic 'health'.",
+    ]

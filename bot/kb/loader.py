@@ -12,7 +12,17 @@ from rapidfuzz import process
 
 from bot.kb.glossary import check_glossary, read_glossaries
 from bot.kb.lexicon import read_lexicon
-from bot.kb.model import CRISIS_CATEGORIES, NEARBY_TOPICS, TOPICS, Contact, Entry, KnowledgeBase, Source, Translation
+from bot.kb.model import (
+    CRISIS_CATEGORIES,
+    NEARBY_TOPICS,
+    SHORT_TITLE_MAX,
+    TOPICS,
+    Contact,
+    Entry,
+    KnowledgeBase,
+    Source,
+    Translation,
+)
 from bot.kb.problems import ProblemList
 from bot.kb.yamlsrc import YamlDocument, read_yaml
 from bot.markdown import MarkdownError, is_web_url, parse
@@ -21,8 +31,8 @@ from nlu.languages import ENGLISH_NAMES, LANGUAGES
 REQUIRED_LANGUAGES: tuple[str, ...] = ("en", "ro")  # an entry cannot be published without these
 STALE_AFTER = dt.timedelta(days=183)  # about six months
 
-_ENTRY_FIELDS = {"id", "topic", "related", "contacts", "sources", "last_verified", "written_in", "doubts"}
-_TEXT_FIELDS = {"title", "answer", "examples", "review", "reviewed_by", "reviewed_on"}
+_ENTRY_FIELDS = {"id", "topic", "related", "contacts", "sources", "last_verified", "written_in", "doubts", "urgent"}
+_TEXT_FIELDS = {"title", "short_title", "answer", "examples", "review", "reviewed_by", "reviewed_on"}
 _CONTACT_FIELDS = {
     "name",
     "name_en",
@@ -543,7 +553,16 @@ class _Reader:
                 f"'{written_in}' is not a language code; the language the entry was written in, e.g. 'en'.",
             )
             return None
-        return Entry(eid, topic, related, contact_ids, sources, verified, translations, written_in, doubts)
+        urgent = data.get("urgent", False)
+        if not isinstance(urgent, bool):
+            self.problems.error(
+                path,
+                doc.line("urgent"),
+                "urgent",
+                "'urgent' is true (for people in danger: the whole answer and its contacts at once) or false.",
+            )
+            return None
+        return Entry(eid, topic, related, contact_ids, sources, verified, translations, written_in, doubts, urgent)
 
     def _id_list(
         self, path: Path, doc: YamlDocument, data: dict[str, Any], key: str, known: set[str], what: str, own_id: str
@@ -576,6 +595,7 @@ class _Reader:
         before = len(self.problems.errors)
         self._unknown_fields(path, doc, data, _TEXT_FIELDS)
         title = self._text(path, doc, data, "title")
+        short_title = self._short_title(path, doc, data)
         answer = self._text(path, doc, data, "answer")
         if answer is not None:
             try:
@@ -645,7 +665,104 @@ class _Reader:
             review == "reviewed",
             reviewed_by if isinstance(reviewed_by, str) else None,
             reviewed_on,
+            short_title,
         )
+
+    def _short_title(self, path: Path, doc: YamlDocument, data: dict[str, Any]) -> str | None:
+        """The button label: checked for length, since a long one is cut off on a phone."""
+        short = self._text(path, doc, data, "short_title", required=False)
+        if short is None:
+            if "short_title" not in data:
+                self.problems.warning(
+                    path,
+                    doc.line("title"),
+                    "short_title",
+                    f"no 'short_title': buttons show the title cut to {SHORT_TITLE_MAX} characters. "
+                    'Add a label of at most 18 characters, e.g. short_title: "Family doctor".',
+                )
+            return None
+        if len(short) > SHORT_TITLE_MAX:
+            self.problems.error(
+                path,
+                doc.line("short_title"),
+                "short_title",
+                f"the short title has {len(short)} characters; a button label may have at most "
+                f"{SHORT_TITLE_MAX} (18 or fewer let two buttons share a row).",
+            )
+            return None
+        return short
+
+    # -- topic order -----------------------------------------------------------------------------
+
+    def topic_order(
+        self, entries: dict[str, Entry]
+    ) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, tuple[str, ...]]]]:
+        """``topics.yaml``: each topic's entries, most asked first, and those shown first per language."""
+        path = self.root / "topics.yaml"
+        order: dict[str, tuple[str, ...]] = {}
+        first: dict[str, dict[str, tuple[str, ...]]] = {}
+        if not path.exists():
+            return order, first
+        doc = read_yaml(path, self.problems)
+        if doc is None:
+            return order, first
+        if not isinstance(doc.data, dict):
+            self.problems.error(path, 1, None, "topics.yaml must list topics, e.g. 'health:' with 'order:' below.")
+            return order, first
+        for topic, spec in doc.data.items():
+            if topic not in TOPICS:
+                self.problems.error(
+                    path, doc.line(topic), str(topic), f"'{topic}' is not a topic.{_suggest(str(topic), TOPICS)}"
+                )
+                continue
+            if not isinstance(spec, dict) or set(spec) - {"order", "first_for"}:
+                self.problems.error(
+                    path, doc.line(topic), topic, "a topic holds 'order:' (a list of entries) and 'first_for:'."
+                )
+                continue
+            in_topic = {eid for eid, e in entries.items() if e.topic == topic}
+            order[topic] = self._ordered_ids(path, doc, spec.get("order"), in_topic, (topic, "order"))
+            by_lang = spec.get("first_for") or {}
+            if not isinstance(by_lang, dict):
+                self.problems.error(
+                    path, doc.line(topic, "first_for"), "first_for", "'first_for' maps a language code to entries."
+                )
+                continue
+            first[topic] = {}
+            for lang, ids in by_lang.items():
+                if lang not in LANGUAGES:
+                    self.problems.error(
+                        path,
+                        doc.line(topic, "first_for", lang),
+                        "first_for",
+                        f"'{lang}' is not a language code ({', '.join(LANGUAGES)}).",
+                    )
+                    continue
+                first[topic][lang] = self._ordered_ids(path, doc, ids, in_topic, (topic, "first_for", lang))
+        return order, first
+
+    def _ordered_ids(
+        self, path: Path, doc: YamlDocument, ids: Any, in_topic: set[str], where: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        if ids is None:
+            return ()
+        if not isinstance(ids, list):
+            self.problems.error(
+                path, doc.line(*where), where[-1], "write a list of entry ids, e.g. [health.x, health.y]."
+            )
+            return ()
+        found: list[str] = []
+        for i, eid in enumerate(ids):
+            if eid not in in_topic:
+                self.problems.error(
+                    path,
+                    doc.line(*where, i),
+                    where[-1],
+                    f"'{eid}' is not an entry of the topic '{where[0]}'.{_suggest(str(eid), in_topic)}",
+                )
+            elif eid not in found:
+                found.append(eid)
+        return tuple(found)
 
     # -- out of scope ----------------------------------------------------------------------------
 
@@ -694,8 +811,14 @@ def is_home_page(url: str) -> bool:
     return parsed.path in ("", "/") and not parsed.query and not parsed.fragment
 
 
-def load_knowledge(root: Path | str, *, today: dt.date | None = None) -> tuple[KnowledgeBase | None, ProblemList]:
-    """Load and validate; the knowledge base is returned only when there is no error."""
+def load_knowledge(
+    root: Path | str, *, today: dt.date | None = None, style_checks: bool = True
+) -> tuple[KnowledgeBase | None, ProblemList]:
+    """Load and validate; the knowledge base is returned only when there is no error.
+
+    ``style_checks=False`` leaves out the glossary's warnings (half the loading time, and nothing a
+    running bot acts on): editors see them in ``acasa kb check``.
+    """
     root = Path(root)
     reader = _Reader(root, today or dt.date.today())
     if not root.is_dir():
@@ -707,8 +830,10 @@ def load_knowledge(root: Path | str, *, today: dt.date | None = None) -> tuple[K
     nearby = reader.lexicon("nearby.yaml", NEARBY_TOPICS, "questions next to the knowledge base")
     emergencies = reader.lexicon("emergencies.yaml", CRISIS_CATEGORIES, "examples of emergencies")
     glossary = read_glossaries(root / "glossary", reader.problems)
+    topic_order, first_for = reader.topic_order(entries)
     if reader.problems.errors:
         return None, reader.problems
-    kb = KnowledgeBase(root, entries, contacts, out_of_scope, nearby, emergencies, glossary)
-    check_glossary(kb, reader.problems)
+    kb = KnowledgeBase(root, entries, contacts, out_of_scope, nearby, emergencies, glossary, topic_order, first_for)
+    if style_checks:
+        check_glossary(kb, reader.problems)
     return kb, reader.problems

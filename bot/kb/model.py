@@ -11,6 +11,7 @@ from nlu.languages import FALLBACK_ORDER
 from nlu.matcher import CRISIS, NEARBY, OUT_OF_SCOPE, Example
 
 TOPICS: tuple[str, ...] = ("rights", "health", "education", "work", "housing", "general")
+SHORT_TITLE_MAX = 24  # a button label on a phone; up to 18 characters two buttons share a row
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,14 @@ class Translation:
     reviewed: bool
     reviewed_by: str | None = None
     reviewed_on: dt.date | None = None
+    short_title: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The button label: the short title, else the title cut to fit a button."""
+        if self.short_title:
+            return self.short_title
+        return self.title if len(self.title) <= SHORT_TITLE_MAX else self.title[: SHORT_TITLE_MAX - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,7 @@ class Entry:
     translations: Mapping[str, Translation]
     written_in: str = "en"  # the language the text was written in; the others are translations of it
     doubts: tuple[str, ...] = ()  # claims no public source confirmed; the texts say whom to ask instead
+    urgent: bool = False  # for people in danger: the whole answer and its contacts at once, no "more" buttons
 
     def translation(self, lang: str) -> Translation:
         """The text in ``lang``, else the first available fallback language."""
@@ -126,9 +136,22 @@ class KnowledgeBase:
     nearby: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # topic → (lang, question)
     emergencies: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # category → (lang, text)
     glossary: Mapping[str, tuple[GlossaryTerm, ...]] = field(default_factory=dict)  # lang → terms
+    topic_order: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # topic → entry ids, most asked first
+    first_for: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)  # topic → lang → ids
 
-    def entries_in_topic(self, topic: str) -> list[Entry]:
-        return [e for e in self.entries.values() if e.topic == topic]
+    def entries_in_topic(self, topic: str, lang: str | None = None) -> list[Entry]:
+        """The topic's entries in the editors' order, with those ``lang``'s community asks most first."""
+        ranked = {eid: i for i, eid in enumerate(self.topic_order.get(topic, ()))}
+        promoted = {eid: i for i, eid in enumerate(self.first_for.get(topic, {}).get(lang or "", ()))}
+        found = [e for e in self.entries.values() if e.topic == topic]
+        return sorted(
+            found,
+            key=lambda e: (
+                promoted.get(e.id, len(promoted)),
+                ranked.get(e.id, len(ranked)),
+                e.id,
+            ),
+        )
 
     def examples(self) -> list[Example]:
         """Training examples for matchers: every example question, every title, and negatives."""
