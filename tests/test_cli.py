@@ -69,9 +69,15 @@ def test_ask_json_shape_and_language() -> None:
     assert set(reply) == {"intent", "language", "text", "buttons"}
     assert reply["intent"] == "health.family_doctor"
     assert reply["language"] == "uk"
-    assert "https://" in reply["text"]  # sources are part of the answer
-    assert any(b["payload"] == "human" for b in reply["buttons"])
-    assert any(b["payload"].startswith("e:") for b in reply["buttons"])  # related entries
+    assert "https://" not in reply["text"]  # the answer first; sources on demand
+    payloads = [b["payload"] for b in reply["buttons"]]
+    assert payloads == [
+        "more:health.family_doctor",
+        "who:health.family_doctor",
+        "fb:health.family_doctor:1",
+        "fb:health.family_doctor:0",
+        "menu",
+    ]
 
 
 def test_ask_plain_text_for_people() -> None:
@@ -130,7 +136,8 @@ def test_chat_runs_as_the_readme_says(tmp_path) -> None:
         timeout=180,
     )
     assert result.returncode == 0, result.stderr
-    assert "Please choose your language" in result.stdout
+    assert result.stderr == ""  # nothing but the conversation: no migration or library lines
+    assert result.stdout.startswith("> /start\n\nPlease choose your language")  # what was sent, then the reply
     assert "  2. English" in result.stdout
     assert "Language set to English" in result.stdout
     assert "Registering with a family doctor" in result.stdout
@@ -144,6 +151,17 @@ def test_chat_runs_as_the_readme_says(tmp_path) -> None:
         timeout=180,
     )
     assert "What do you need help with?" in again.stdout  # remembered across runs
+
+
+def test_a_new_database_reports_its_migrations_in_one_line(tmp_path) -> None:
+    db = tmp_path / "fresh.db"
+    command = [sys.executable, "-m", "bot.cli", "chat", "--db", str(db), "--user", "t", "--log-level", "INFO"]
+    first = subprocess.run(command, input="", capture_output=True, text=True, cwd=PROJECT, timeout=180)
+    assert first.returncode == 0, first.stderr
+    lines = first.stderr.strip().splitlines()
+    assert len(lines) == 1 and "database schema upgraded from empty to 00" in lines[0], lines
+    second = subprocess.run(command, input="", capture_output=True, text=True, cwd=PROJECT, timeout=180)
+    assert second.stderr == ""  # already current: not a word
 
 
 def test_kb_doubts_lists_every_unconfirmed_claim_by_entry() -> None:

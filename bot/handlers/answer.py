@@ -40,6 +40,14 @@ def _contact_card(contact: Contact, lang: str, locales: Locales) -> str:
 
 
 SOURCES_SHOWN = 3  # on a phone, a long list of links buries the answer; editors list the main ones first
+# Characters of answer text in the first message: with the title and the notes it stays under
+# about 900 characters, one screen on a phone and one WhatsApp message. The rest comes on demand.
+FIRST_PART_CHARS = 600
+SMALL_REST_CHARS = 160  # a rest this short is shown at once rather than behind a button
+PAYLOAD_MORE = "more:"
+PAYLOAD_CONTACTS = "who:"
+PAYLOAD_SOURCES = "src:"
+RELATED_SHOWN = 2
 
 
 def shown_sources(entry: Entry) -> list[Source]:
@@ -48,8 +56,71 @@ def shown_sources(entry: Entry) -> list[Source]:
     return (specific or list(entry.sources))[:SOURCES_SHOWN]
 
 
+def split_answer(answer: str, budget: int = FIRST_PART_CHARS) -> tuple[str, str]:
+    """The answer's first paragraphs within ``budget`` (at least one), and the rest.
+
+    Paragraphs are never cut, so a list stays with the sentence that introduces it. Editors put
+    what matters most first; the rest is one press away.
+    """
+    paragraphs = [p.strip() for p in answer.strip().split("\n\n") if p.strip()]
+    used = len(paragraphs[0]) if paragraphs else 0
+    cut = 1
+    while cut < len(paragraphs) and used + 2 + len(paragraphs[cut]) <= budget:
+        used += 2 + len(paragraphs[cut])
+        cut += 1
+    rest = "\n\n".join(paragraphs[cut:])
+    if rest and len(rest) <= SMALL_REST_CHARS:
+        cut = len(paragraphs)
+        rest = ""
+    return "\n\n".join(paragraphs[:cut]), rest
+
+
+INLINE_KINDS = ("emergency", "helpline")  # numbers a person in danger needs without pressing anything
+
+
+def _contacts(kb: KnowledgeBase, entry: Entry) -> list[Contact]:
+    return [kb.contacts[c] for c in entry.contacts if c in kb.contacts]
+
+
+def _inline_contacts(kb: KnowledgeBase, entry: Entry) -> list[Contact]:
+    """The emergency numbers and helplines of an urgent entry, shown with the answer itself."""
+    return [c for c in _contacts(kb, entry) if c.kind in INLINE_KINDS] if entry.urgent else []
+
+
+def _sources_block(locales: Locales, entry: Entry, lang: str) -> str:
+    lines = [f"**{locales.text(lang, 'answer.sources')}**"]
+    lines.extend(f"- [{s.title}]({s.url})" for s in shown_sources(entry))
+    return "\n".join(lines) + "\n\n" + locales.text(lang, "answer.last_checked", date=entry.last_verified.isoformat())
+
+
+def _notes(locales: Locales, entry: Entry, lang: str) -> list[str]:
+    """The machine-translation note, in italics, where the text is an unchecked translation."""
+    text = entry.translation(lang)
+    if not text.reviewed and text.lang != entry.written_in:  # the original is no translation
+        return [f"_{locales.text(lang, 'answer.unreviewed')}_"]
+    return []
+
+
+def _helper_button(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> Button:
+    """ "Who can help" where the entry names contacts not shown yet, else "Talk to a person"."""
+    if len(_contacts(kb, entry)) > len(_inline_contacts(kb, entry)):
+        return Button(locales.text(lang, "button.who_can_help"), PAYLOAD_CONTACTS + entry.id)
+    return Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN)
+
+
+def related_buttons(kb: KnowledgeBase, entry: Entry, lang: str) -> list[Button]:
+    return [Button(kb.entries[r].translation(lang).label, PAYLOAD_ENTRY + r) for r in entry.related if r in kb.entries][
+        :RELATED_SHOWN
+    ]
+
+
 def compose_answer(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> Outgoing:
-    """The full answer in ``lang`` (or a fallback language, saying so), with contacts and sources."""
+    """The answer first: title and text (its first paragraphs), short enough for a phone's screen.
+
+    The rest of the text, the sources and the contacts come on demand. An urgent entry (someone in
+    danger) is shown whole, with its emergency numbers and helplines, since nobody in danger
+    should have to press on to find a number.
+    """
     text = entry.translation(lang)
     parts: list[str] = []
     if text.lang != lang:
@@ -62,29 +133,71 @@ def compose_answer(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str)
             )
         )
     parts.append(f"**{text.title}**")
-    parts.append(text.answer.strip())
-    contacts = [kb.contacts[c] for c in entry.contacts if c in kb.contacts]
-    if contacts:
+    first, rest = (text.answer.strip(), "") if entry.urgent else split_answer(text.answer)
+    parts.append(first)
+    if inline := _inline_contacts(kb, entry):
         parts.append(f"**{locales.text(lang, 'answer.contacts')}**")
-        parts.extend(_contact_card(c, lang, locales) for c in contacts)
-    sources = ", ".join(f"[{s.title}]({s.url})" for s in shown_sources(entry))
-    parts.append(
-        f"{locales.text(lang, 'answer.sources')}: {sources}\n"
-        f"{locales.text(lang, 'answer.last_checked', date=entry.last_verified.isoformat())}"
-    )
-    if not text.reviewed and text.lang != entry.written_in:  # the original is no translation
-        parts.append(locales.text(lang, "answer.unreviewed"))
+        parts.extend(_contact_card(c, lang, locales) for c in inline)
+    parts.extend(_notes(locales, entry, lang))
     parts.append(locales.text(lang, "answer.helpful"))
     buttons = [
+        Button(locales.text(lang, "button.more"), PAYLOAD_MORE + entry.id)
+        if rest
+        else Button(locales.text(lang, "button.sources"), PAYLOAD_SOURCES + entry.id),
+        _helper_button(kb, locales, entry, lang),
         Button(locales.text(lang, "button.helpful_yes"), f"{PAYLOAD_FEEDBACK}{entry.id}:1"),
         Button(locales.text(lang, "button.helpful_no"), f"{PAYLOAD_FEEDBACK}{entry.id}:0"),
+        Button(locales.text(lang, "button.menu"), PAYLOAD_MENU),
     ]
-    buttons.extend(
-        Button(kb.entries[r].translation(lang).title, PAYLOAD_ENTRY + r) for r in entry.related if r in kb.entries
-    )
-    buttons.append(Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN))
+    return Outgoing("\n\n".join(parts), lang, tuple(buttons), entry.id)
+
+
+def compose_more(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> Outgoing:
+    """The rest of the answer, then its sources and the day the facts were checked."""
+    text = entry.translation(lang)
+    _, rest = split_answer(text.answer)
+    parts = [f"**{locales.text(lang, 'answer.continued', title=text.title)}**"]
+    if rest:
+        parts.append(rest)
+    parts.append(_sources_block(locales, entry, lang))
+    buttons = [_helper_button(kb, locales, entry, lang), *related_buttons(kb, entry, lang)]
     buttons.append(Button(locales.text(lang, "button.menu"), PAYLOAD_MENU))
     return Outgoing("\n\n".join(parts), lang, tuple(buttons), entry.id)
+
+
+def compose_sources(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> Outgoing:
+    """Where the answer's facts come from, and when they were last checked."""
+    text = entry.translation(lang)
+    parts = [f"**{text.title}**", _sources_block(locales, entry, lang)]
+    buttons = [_helper_button(kb, locales, entry, lang), *related_buttons(kb, entry, lang)]
+    buttons.append(Button(locales.text(lang, "button.menu"), PAYLOAD_MENU))
+    return Outgoing("\n\n".join(parts), lang, tuple(buttons), entry.id)
+
+
+def compose_contacts(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> Outgoing:
+    """The offices and organisations that help with this answer, and a way to a person."""
+    text = entry.translation(lang)
+    parts = [f"**{locales.text(lang, 'answer.who_can_help', title=text.title)}**"]
+    parts.extend(_contact_card(c, lang, locales) for c in _contacts(kb, entry))
+    _, rest = split_answer(text.answer)
+    buttons = [
+        Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN),
+        Button(locales.text(lang, "button.more"), PAYLOAD_MORE + entry.id)
+        if rest and not entry.urgent
+        else Button(locales.text(lang, "button.sources"), PAYLOAD_SOURCES + entry.id),
+        Button(locales.text(lang, "button.menu"), PAYLOAD_MENU),
+    ]
+    return Outgoing("\n\n".join(parts), lang, tuple(buttons), entry.id)
+
+
+def compose_no_desk(kb: KnowledgeBase, locales: Locales, lang: str) -> Outgoing:
+    """Without a mediator desk: an honest word, and the organisations that help people in person."""
+    entry = kb.entries.get(HUMAN_ENTRY)
+    parts = [locales.text(lang, "answer.no_desk")]
+    if entry is not None:
+        parts.extend(_contact_card(c, lang, locales) for c in _contacts(kb, entry))
+    menu = Button(locales.text(lang, "button.menu"), PAYLOAD_MENU)
+    return Outgoing("\n\n".join(parts), lang, (menu,), HUMAN_ENTRY)
 
 
 def compose_reply(kb: KnowledgeBase, locales: Locales, prediction: Prediction, lang: str) -> Outgoing:
@@ -104,7 +217,7 @@ def compose_reply(kb: KnowledgeBase, locales: Locales, prediction: Prediction, l
         )
     suggestions = [c for c in prediction.candidates if c.intent in kb.entries]
     if prediction.outcome is Outcome.SUGGEST and suggestions:
-        buttons = [Button(kb.entries[c.intent].translation(lang).title, PAYLOAD_ENTRY + c.intent) for c in suggestions]
+        buttons = [Button(kb.entries[c.intent].translation(lang).label, PAYLOAD_ENTRY + c.intent) for c in suggestions]
         buttons.append(Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN))
         return Outgoing(locales.text(lang, "didyoumean.prompt"), lang, tuple(buttons))
     return Outgoing(
@@ -121,8 +234,11 @@ async def answer_question(ctx: Context, text: str) -> None:
     """Match free text and reply; an unanswered question is recorded for the editors."""
     prediction = await ctx.content.matcher.match(text, ctx.lang)
     ctx.state.data["last_question"] = text[:300]  # shown to a mediator only if the person asks for one
-    if prediction.outcome is Outcome.ANSWER and prediction.intent == HUMAN_ENTRY and ctx.queue is not None:
-        handoff.offer(ctx)
+    if prediction.outcome is Outcome.ANSWER and prediction.intent == HUMAN_ENTRY:
+        if ctx.queue is not None:
+            handoff.offer(ctx)
+        else:  # no desk here: who helps in person, rather than an entry about pressing a button
+            ctx.send(compose_no_desk(ctx.content.kb, ctx.content.locales, ctx.lang))
         return
     reply = compose_reply(ctx.content.kb, ctx.content.locales, prediction, ctx.lang)
     ctx.send(reply)
@@ -130,9 +246,26 @@ async def answer_question(ctx: Context, text: str) -> None:
         ctx.unanswered.append((prediction.language, text))
 
 
-def show_entry(ctx: Context, entry_id: str) -> None:
+_COMPOSERS = {
+    PAYLOAD_ENTRY: compose_answer,
+    PAYLOAD_MORE: compose_more,
+    PAYLOAD_SOURCES: compose_sources,
+    PAYLOAD_CONTACTS: compose_contacts,
+}
+
+
+def show_entry(ctx: Context, entry_id: str, part: str = PAYLOAD_ENTRY) -> None:
+    """An entry's answer, or (``part``) the rest of it, its sources or who can help."""
     entry = ctx.content.kb.entries.get(entry_id)
     if entry is None:  # an old button after an editor removed the entry
         ctx.say(ctx.t("nomatch.message"), [ctx.button("button.menu", PAYLOAD_MENU)])
         return
-    ctx.send(compose_answer(ctx.content.kb, ctx.content.locales, entry, ctx.lang))
+    ctx.send(_COMPOSERS[part](ctx.content.kb, ctx.content.locales, entry, ctx.lang))
+
+
+def entry_part(payload: str) -> tuple[str, str] | None:
+    """(part, entry id) for the payload of an entry's button, else None."""
+    for prefix in _COMPOSERS:
+        if payload.startswith(prefix):
+            return prefix, payload[len(prefix) :]
+    return None

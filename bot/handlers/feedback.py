@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.handlers.answer import related_buttons
 from bot.handlers.context import Context
 
 
@@ -12,7 +13,11 @@ def record(ctx: Context, payload: str) -> None:
         return
     helpful = verdict == "1"
     ctx.feedback.append((entry_id, ctx.lang, helpful))
-    if helpful:
-        ctx.say(ctx.t("feedback.thanks"), [ctx.button("button.menu", "menu")])
+    if helpful:  # and where people who read this often go next
+        entry = ctx.content.kb.entries[entry_id]
+        ctx.say(
+            ctx.t("feedback.thanks"),
+            [*related_buttons(ctx.content.kb, entry, ctx.lang), ctx.button("button.menu", "menu")],
+        )
     else:
         ctx.say(ctx.t("feedback.sorry"), [ctx.button("button.human", "human"), ctx.button("button.menu", "menu")])

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from bot.handlers import crisis
 from bot.handlers.context import Context
+from bot.handlers.yes_no import typed_yes_no
 from bot.handoff.desk import PAYLOAD_RATE, rating_buttons
 from bot.handoff.schedule import DAYS, Schedule
 
@@ -174,6 +175,11 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
     if payload and payload.startswith(PAYLOAD_REFERRAL):
         await _answer_referral(ctx, payload)
         return True
+    if payload is None and text and ticket.status == "claimed" and (answer := typed_yes_no(ctx, text)) is not None:
+        referral_id = await ctx.queue.open_referral(ticket.id)  # "yes" typed to "may I share…?"
+        if referral_id is not None:
+            await _answer_referral(ctx, f"{PAYLOAD_REFERRAL}{referral_id}:{'yes' if answer else 'no'}")
+            return True
     if payload is not None:  # an old button: the bot is not answering now
         await _note(ctx, ticket.status, force=True)
         return True

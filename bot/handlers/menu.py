@@ -6,7 +6,7 @@ from bot.handlers.context import Context
 from bot.kb.model import TOPICS
 from bot.messages import Button
 
-PAGE_SIZE = 5
+PAGE_SIZE = 6  # three rows of two short labels
 PAYLOAD_TOPIC = "topic:"
 
 
@@ -21,14 +21,14 @@ def show_main(ctx: Context) -> None:
 
 
 def show_topic(ctx: Context, topic: str, page: int = 0) -> None:
-    entries = sorted(ctx.content.kb.entries_in_topic(topic), key=lambda e: e.id)
+    entries = ctx.content.kb.entries_in_topic(topic, ctx.lang)
     if topic not in TOPICS or not entries:
         show_main(ctx)
         return
     pages = (len(entries) + PAGE_SIZE - 1) // PAGE_SIZE
     page = min(max(page, 0), pages - 1)
     shown = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    buttons = [Button(e.translation(ctx.lang).title, f"e:{e.id}") for e in shown]
+    buttons = [Button(e.translation(ctx.lang).label, f"e:{e.id}") for e in shown]
     if page > 0:
         buttons.append(ctx.button("button.previous", f"{PAYLOAD_TOPIC}{topic}:{page - 1}"))
     if page < pages - 1:

@@ -9,8 +9,9 @@ else is a question.
 from __future__ import annotations
 
 from bot.handlers import crisis, feedback, handoff, location, menu, privacy, smalltalk, start
-from bot.handlers.answer import HUMAN_ENTRY, PAYLOAD_ENTRY, answer_question, show_entry
+from bot.handlers.answer import answer_question, compose_no_desk, entry_part, show_entry
 from bot.handlers.context import Context
+from bot.handlers.yes_no import chosen_by_typing
 from nlu.normalize import normalize
 
 COMMANDS = ("menu", "language", "help", "human", "privacy", "forget", "cancel")
@@ -49,8 +50,8 @@ async def on_payload(ctx: Context, payload: str) -> None:
     if ctx.state.language is None:  # a button from before the language was chosen
         start.show_picker(ctx, ctx.incoming.lang_hint)
         return
-    if payload.startswith(PAYLOAD_ENTRY):
-        show_entry(ctx, payload[len(PAYLOAD_ENTRY) :])
+    if (part := entry_part(payload)) is not None:
+        show_entry(ctx, part[1], part[0])
     elif payload.startswith(menu.PAYLOAD_TOPIC):
         _, topic, page = ([*payload.split(":"), "0"])[:3]
         menu.show_topic(ctx, topic, int(page) if page.isdigit() else 0)
@@ -87,24 +88,23 @@ async def on_command(ctx: Context, command: str) -> None:
 
 
 def talk_to_person(ctx: Context, *, urgent: bool = False) -> None:
-    if ctx.queue is None:  # no mediator desk here: explain how to reach a person
-        show_entry(ctx, HUMAN_ENTRY)
+    if ctx.queue is None:  # no mediator desk here: say so, and who helps people in person
+        ctx.send(compose_no_desk(ctx.content.kb, ctx.content.locales, ctx.lang))
     else:
         handoff.offer(ctx, urgent=urgent)
 
 
-def _consent_answer(ctx: Context, text: str) -> str | None:
-    """A typed answer to "talk to a mediator?": the button's words, or yes / no."""
-    wanted = normalize(text)
-    locales = ctx.content.locales
-    for payload, keys in (
-        (handoff.PAYLOAD_YES, ("button.connect", "button.yes")),
-        (handoff.PAYLOAD_NO, ("button.not_now", "button.no")),
-    ):
-        for lang in {ctx.lang, "en"}:
-            if wanted in {normalize(locales.text(lang, key)) for key in keys}:
-                return payload
-    return None
+# The yes/no questions and the payloads of their Yes and No buttons, by the step that asks them.
+YES_NO_QUESTIONS = {
+    "confirm_forget": ("forget:yes", "forget:no"),
+    handoff.STEP_CONFIRM: (handoff.PAYLOAD_YES, handoff.PAYLOAD_NO),
+    handoff.STEP_CONFIRM_END: (handoff.PAYLOAD_END, handoff.PAYLOAD_STAY),
+}
+
+
+def _typed_choice(ctx: Context, text: str) -> str | None:
+    """The button a typed message stands for: "2" for the second, or "yes" / "no" to the open question."""
+    return _numbered_choice(ctx, text) or chosen_by_typing(ctx, text, YES_NO_QUESTIONS)
 
 
 async def route(ctx: Context) -> None:
@@ -117,14 +117,11 @@ async def _route(ctx: Context) -> None:
     incoming = ctx.incoming
     payload = incoming.payload
     text = incoming.text or ""
-    if handoff.concerns(ctx) and await handoff.gate(
-        ctx, _command(ctx, text) if text else None, _numbered_choice(ctx, text) if text else None
-    ):
+    choice = _typed_choice(ctx, text) if text and payload is None else None
+    if handoff.concerns(ctx) and await handoff.gate(ctx, _command(ctx, text) if text else None, choice):
         return
-    if payload is None and text:
-        payload = _numbered_choice(ctx, text)
-    if payload is None and text and ctx.state.step == handoff.STEP_CONFIRM:
-        payload = _consent_answer(ctx, text)
+    if payload is None:
+        payload = choice
     if ctx.state.step == handoff.STEP_CONFIRM and payload not in (handoff.PAYLOAD_YES, handoff.PAYLOAD_NO):
         ctx.state.step = "idle"  # they did something else instead of answering
         ctx.state.data.pop("handoff_urgent", None)

@@ -210,6 +210,17 @@ class HandoffQueue:
             row = (await conn.execute(query)).first()
         return (row.contact_id, row.mediator_name, row.status, row.person_id) if row else None
 
+    async def open_referral(self, ticket_id: int) -> int | None:
+        """The latest referral of a ticket still waiting for the person's yes or no, if any."""
+        query = (
+            select(referrals.c.id)
+            .where(referrals.c.ticket_id == ticket_id, referrals.c.status == "asked")
+            .order_by(referrals.c.id.desc())
+            .limit(1)
+        )
+        async with self.store.engine.connect() as conn:
+            return (await conn.execute(query)).scalar()
+
     # -- mediators ---------------------------------------------------------------------------------
 
     async def mediator(self, mediator_id: str) -> Mediator | None:

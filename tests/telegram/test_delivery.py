@@ -80,11 +80,8 @@ def test_replies_to_one_chat_keep_order_and_pace(fast_service, fake_telegram: Fa
     for text in ("how do I register with a family doctor", "how to enrol my son in school", "how can I find a job"):
         assert user.post(text_update(6004, text)).status_code == 200
     replies = user.replies(3)
-    assert [buttons_of(r)[0] for r in replies] == [
-        "fb:health.family_doctor:1",
-        "fb:education.school_enrolment:1",
-        "fb:work.find_job:1",
-    ]
+    answered = [next(b for b in buttons_of(r) if b.startswith("fb:")) for r in replies]
+    assert answered == ["fb:health.family_doctor:1", "fb:education.school_enrolment:1", "fb:work.find_job:1"]
     sends = [c for c in fake_telegram.sent(6004)]
     gaps = [b.at - a.at for a, b in itertools.pairwise(sends)]
     assert min(gaps) >= 0.9  # about one message per second per chat

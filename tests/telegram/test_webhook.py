@@ -31,13 +31,22 @@ def test_full_flow_in_ukrainian(service, fake_telegram: FakeTelegram) -> None:
     assert locale("uk")["menu.title"] in welcome["text"]
     assert "topic:health:0" in buttons_of(welcome)
     [answer] = olena.send("як записатися до сімейного лікаря")
-    assert "<b>" in answer["text"] and "https://" in answer["text"]
-    assert "fb:health.family_doctor:1" in buttons_of(answer)
+    assert "<b>" in answer["text"] and "https://" not in answer["text"]  # the answer first
+    assert f"<i>{locale('uk')['answer.unreviewed']}</i>" in answer["text"]  # the note in italics
+    rows = [[key["callback_data"] for key in row] for row in answer["reply_markup"]["inline_keyboard"]]
+    assert rows == [  # short labels, two to a row
+        ["more:health.family_doctor", "who:health.family_doctor"],
+        ["fb:health.family_doctor:1", "fb:health.family_doctor:0"],
+        ["menu"],
+    ]
     [thanks] = olena.press("fb:health.family_doctor:1")
     assert locale("uk")["feedback.thanks"] in thanks["text"]
+    olena.send("як записатися до сімейного лікаря")
+    [more] = olena.press("more:health.family_doctor")
+    assert "https://" in more["text"] and locale("uk")["answer.sources"] in more["text"]
     # every button press was acknowledged
     acks = [c.params["callback_query_id"] for c in fake_telegram.calls_to("answerCallbackQuery")]
-    assert len(acks) == len(set(acks)) == 2, acks
+    assert len(acks) == len(set(acks)) == 3, acks
 
 
 def test_menu_navigation_edits_the_message(service, fake_telegram: FakeTelegram) -> None:

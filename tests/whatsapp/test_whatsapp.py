@@ -74,9 +74,12 @@ def test_flow_with_numbered_menus(
     assert all(len(part) <= 1600 for part in parts)  # long answers arrive in parts
     answer = "\n".join(parts)
     assert "*" in answer  # WhatsApp bold
-    assert "https://" in answer
-    [thanks] = user.send(choice_number(parts[-1], strings["button.helpful_yes"].split(" ", 1)[1]))
+    assert len(parts) == 1  # the answer first, in one message
+    [thanks] = user.send(choice_number(parts[-1], strings["button.helpful_yes"]))
     assert strings["feedback.thanks"] in thanks
+    [again] = user.send_until(question, strings["choice.reply_with_number"])
+    more = user.send_until(choice_number(again, strings["button.more"]), strings["choice.reply_with_number"])
+    assert "https://" in more[-1] and strings["answer.sources"] in more[-1]  # the rest and the sources, on demand
     [menu_again] = user.send(strings["keywords.menu"][0])
     assert strings["menu.title"] in menu_again
 
