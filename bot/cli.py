@@ -259,7 +259,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.db:
         settings = replace(settings, database_url=f"sqlite+aiosqlite:///{Path(args.db).resolve()}")
     lang = _language(args.lang)
-    configure_logging(settings.log_level)
+    configure_logging(args.log_level.upper())  # the conversation, not the service's INFO lines
 
     async def run() -> None:
         try:
@@ -463,6 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat_cmd.add_argument("--lang", help="your language, as a platform would hint it")
     chat_cmd.add_argument("--db", help="SQLite file to use instead of DATABASE_URL")
     chat_cmd.add_argument("--user", help="who you are in the conversation (default: your login name)")
+    chat_cmd.add_argument(
+        "--log-level", default="WARNING", help="log lines shown beside the chat (default WARNING: only problems)"
+    )
     chat_cmd.set_defaults(func=cmd_chat)
 
     serve = sub.add_parser("serve", help="run the web service (webhooks, health check, delivery)")

@@ -70,8 +70,22 @@ class Settings:
         return self.mediator_chat_id is not None and self.telegram_bot_token is not None
 
 
+def _without_comment(value: str) -> str:
+    """The value before a `` #`` comment; a quoted value is kept whole (it may hold '#')."""
+    value = value.strip()
+    if value[:1] in ("'", '"'):
+        closing = value.find(value[0], 1)
+        if closing > 0:
+            return value[: closing + 1]
+    for index, char in enumerate(value):
+        if char == "#" and (index == 0 or value[index - 1].isspace()):
+            return value[:index].rstrip()
+    return value
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; '#' comments; optional single or double quotes around the value."""
+    """KEY=VALUE lines; '#' comments, on their own line or after a value; optional single or
+    double quotes around the value (a '#' inside quotes, or inside a word, is part of it)."""
     values: dict[str, str] = {}
     if not path.is_file():
         return values
@@ -84,7 +98,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
         key, sep, value = line.partition("=")
         if not sep or not key.strip().isidentifier():
             raise SettingsError([f"{path}, line {number}: expected KEY=value"])
-        value = value.strip()
+        value = _without_comment(value)
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         values[key.strip()] = value

@@ -75,7 +75,7 @@ class ContentService:
         return self._current
 
     def _build(self) -> Content:
-        kb, kb_problems = load_knowledge(self.knowledge_dir)
+        kb, kb_problems = load_knowledge(self.knowledge_dir, style_checks=False)
         locales, locale_problems = load_locales(self.locales_dir)
         crisis, crisis_problems = load_crisis_lexicon(self.knowledge_dir / "nlu" / "crisis.yaml")
         smalltalk, smalltalk_problems = load_smalltalk(self.knowledge_dir / "nlu" / "smalltalk.yaml")

@@ -16,7 +16,6 @@ Showing emergency numbers once too often is harmless; missing a crisis is not.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,33 @@ from nlu.translit import phonetic, to_latin
 
 _FUZZY_MIN_WORD = 5
 _FUZZY_CUTOFF = 88
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what ``\\w`` matches in a str pattern
+
+
+class _PhraseFinder:
+    """The leftmost phrase that stands as whole words in a text, the longest where several start
+    at the same place: what one big ``(?<!\\w)(?:long|...|short)(?!\\w)`` regex finds, built in
+    milliseconds instead of the half second such a regex of thousands of phrases takes to compile.
+    """
+
+    def __init__(self, phrases: list[str]):
+        self._by_start: dict[str, list[str]] = {}
+        for phrase in sorted(phrases, key=len, reverse=True):
+            self._by_start.setdefault(phrase[:2], []).append(phrase)
+
+    def search(self, text: str) -> str | None:
+        after_word = False
+        for index, char in enumerate(text):
+            if not after_word:
+                for phrase in self._by_start.get(text[index : index + 2], ()):
+                    end = index + len(phrase)
+                    if text.startswith(phrase, index) and (end == len(text) or not _is_word_char(text[end])):
+                        return phrase
+            after_word = _is_word_char(char)
+        return None
 
 
 @dataclass(frozen=True)
@@ -58,8 +84,7 @@ class CrisisDetector:
                 for form in _forms(phrase):
                     if form and len(form) >= 3:
                         self._by_form.setdefault(form, CrisisMatch(category, phrase))
-        forms = sorted(self._by_form, key=len, reverse=True)
-        self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, forms)) + r")(?!\w)") if forms else None
+        self._pattern = _PhraseFinder(list(self._by_form)) if self._by_form else None
         # Typo tolerance works word by word: a misspelt word close to a lexicon word is replaced by
         # it, then the phrases are searched again.
         # Only words of phrases written in Latin letters: a transliterated native-script phrase
@@ -94,7 +119,7 @@ class CrisisDetector:
         for form in (normalized, phon):
             found = self._pattern.search(form)
             if found:
-                return self._by_form[found.group()]
+                return self._by_form[found]
         corrected = []
         changed = False
         for word in phon.split():
@@ -106,7 +131,7 @@ class CrisisDetector:
         if changed:
             found = self._pattern.search(" ".join(corrected))
             if found:
-                return self._by_form[found.group()]
+                return self._by_form[found]
         return None
 
 

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+sha256sum pyproject.toml | cut -d' ' -f1 >.venv/.installed-from  # scripts/run.sh need not install again
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/acasa kb check > /dev/null || .venv/bin/acasa kb check

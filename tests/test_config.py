@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SettingsError, load_settings
+from bot.config import SettingsError, load_settings, read_dotenv
 
 
 def test_defaults_are_valid(tmp_path: Path) -> None:
@@ -69,3 +69,33 @@ def test_mediator_desk_settings(tmp_path: Path) -> None:
     assert "MEDIATOR_CHAT_ID must be the id of a Telegram supergroup" in message
     assert "MEDIATOR_CHAT_ID needs TELEGRAM_BOT_TOKEN" in message
     assert "HANDOFF_REMIND_MINUTES must be at least 1.0" in message
+
+
+def test_comments_after_values_are_ignored_and_quoted_hashes_kept(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "RETENTION_DAYS=30   # a month\n"
+        "DEFAULT_LANGUAGE=uk # people from Ukraine first\n"
+        'SOME_PASSWORD="abc #def"  # quoted: the hash is part of it\n'
+        "SOME_URL=https://acasa.example.org/#top\n"
+    )
+    settings = load_settings(env={}, dotenv=dotenv)
+    assert settings.retention_days == 30 and settings.default_language == "uk"
+    values = read_dotenv(dotenv)
+    assert values["SOME_PASSWORD"] == "abc #def"
+    assert values["SOME_URL"] == "https://acasa.example.org/#top"  # a '#' inside a word is no comment
+
+
+def test_every_setting_of_the_example_file_reads_as_written_when_uncommented(tmp_path: Path) -> None:
+    """Explanations sit on comment lines, so removing '# ' in front of a setting gives a valid line."""
+    example = (Path(__file__).parents[1] / ".env.example").read_text(encoding="utf-8")
+    lines = []
+    for line in example.splitlines():
+        name = line.removeprefix("# ").split("=", 1)[0]
+        lines.append(line.removeprefix("# ") if name.isupper() and name.isidentifier() else line)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("\n".join(lines))
+    values = read_dotenv(dotenv)
+    assert len(values) >= 30
+    assert all(" " not in value.strip('"') or key in ("DATABASE_URL",) for key, value in values.items()), values
+    assert values["TELEGRAM_TIMEOUT"] == "10" and values["WEB_DESK"] == "true"

@@ -17,16 +17,17 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Table, event, text
+from sqlalchemy import Table, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,7 +82,23 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _head_revision() -> str:
+    """The newest migration: revisions are numbered in order (0001_initial.py, 0002_...)."""
+    versions = resources.files("bot.store") / "migrations" / "versions"
+    return max(p.name.split("_", 1)[0] for p in versions.iterdir() if p.name[:4].isdigit() and p.name.endswith(".py"))
+
+
+def _at_head(connection: Connection) -> bool:
+    """Whether the schema is current, asked without loading alembic (most starts change nothing)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return False
+    found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return found == [_head_revision()]
+
+
 def _alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("bot.store") / "migrations"))
     config.set_main_option("sqlalchemy.url", url)
@@ -91,9 +108,20 @@ def _alembic_config(url: str) -> Config:
 def _upgrade(connection: Connection, url: str) -> None:
     if connection.dialect.name == "postgresql":  # instances starting together migrate one at a time
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(_MIGRATION_LOCK)})
+    if _at_head(connection):
+        return
+    # Alembic logs its plugins, its preamble and a line per migration: one summary line instead.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     config = _alembic_config(url)
     config.attributes["connection"] = connection
+    before = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(config, "head")
+    after = MigrationContext.configure(connection).get_current_revision()
+    if after != before:
+        log.info("database schema upgraded from %s to %s", before or "empty", after)
 
 
 def _retryable(exc: Exception) -> bool:
