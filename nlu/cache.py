@@ -2,8 +2,10 @@
 model), so a restart with unchanged content starts in a fraction of a second.
 
 Files are plain ``.npz`` arrays (no pickles), named by a hash of everything they were built from;
-a file that is missing, unreadable or of another shape is simply built again. Written whole, then
-renamed, so a second process starting at the same moment never reads half a file.
+a file that is missing, unreadable or of another shape is simply built again. The name also holds
+a hash of the matcher's own code (``nlu/*.py``): after an upgrade that changes how text becomes
+features, weights trained on the old features are never loaded. Written whole, then renamed, so a
+second process starting at the same moment never reads half a file.
 """
 
 from __future__ import annotations
@@ -23,6 +25,17 @@ FORMAT = 2  # bump when what is cached changes shape or meaning
 _SEPARATOR = "\x1f"
 
 
+def _code_version() -> str:
+    """A hash of the code that turns text into features and trains on them."""
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CODE_VERSION = _code_version()
+
+
 def cache_dir() -> Path | None:
     """``$ACASA_CACHE_DIR`` (empty: no cache), else the user's cache folder."""
     configured = os.environ.get(CACHE_ENV)
@@ -36,7 +49,7 @@ def path_for(kind: str, key: str) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
-    digest = hashlib.sha256(f"{FORMAT}|{kind}|{key}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{FORMAT}|{CODE_VERSION}|{kind}|{key}".encode()).hexdigest()[:32]
     return folder / f"{kind}-{digest}.npz"
 
 
