@@ -80,3 +80,15 @@ def test_an_unwritable_cache_folder_only_costs_time(tmp_path: Path, monkeypatch:
 )
 def test_a_whatsapp_numbers_country_is_a_language_hint(number: str, lang: str | None) -> None:
     assert language_of_number(number) == lang
+
+
+def test_other_matcher_code_never_reads_this_codes_weights(cache_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an upgrade that changes how text becomes features, the old files are not loaded."""
+    BuiltinMatcher(EXAMPLES)
+    built = sorted(cache_folder.iterdir())
+    assert built
+    before = cache.path_for("matcher", "same content")
+    monkeypatch.setattr(cache, "CODE_VERSION", "another-version")
+    assert cache.path_for("matcher", "same content") != before
+    BuiltinMatcher(EXAMPLES)
+    assert len(sorted(cache_folder.iterdir())) == 2 * len(built)  # built again, under another name
