@@ -90,6 +90,29 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_translations(args: argparse.Namespace) -> int:
+    """``kb outdated`` and ``kb stamp``."""
+    from bot import cli_translations
+
+    kb_dir = cli_translations.default_dir(args)
+    kb, _ = _load(kb_dir)
+    if args.translations_func == "outdated":
+        print(cli_translations.outdated(kb, kb_dir, args.lang))
+        return 0
+    if not args.missing and not (args.entry and args.lang):
+        raise CliError(
+            "name what you brought up to date: --entry ID --lang L (or --missing for files without a version)"
+        )
+    try:
+        changed = cli_translations.stamp_translations(kb, kb_dir, args.entry, args.lang, args.missing)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    for name in changed:
+        print(f"stamped {name}")
+    print(f"{len(changed)} file(s) now record the current source version.")
+    return 0
+
+
 def cmd_kb_doubts(args: argparse.Namespace) -> int:
     kb, _ = _load(args.kb)
     listed = [e for e in sorted(kb.entries.values(), key=lambda e: e.id) if e.doubts]
@@ -104,15 +127,17 @@ def cmd_kb_doubts(args: argparse.Namespace) -> int:
 def content_summary(kb: KnowledgeBase) -> str:
     """What people would be shown, in figures: not a reassurance."""
     texts = [t for e in kb.entries.values() for t in e.translations.values() if t.lang != e.written_in]
-    reviewed = sum(t.reviewed for t in texts)
+    reviewed = sum(t.approved for t in texts)
+    outdated = sum(t.outdated for t in texts)
     today = dt.date.today()
     stale = sum(today - e.last_verified > STALE_AFTER for e in kb.entries.values())
     home_only = sum(all(is_home_page(s.url) for s in e.sources) for e in kb.entries.values())
     unconfirmed = sum(not c.confirmed for c in kb.contacts.values())
     doubtful = [e for e in kb.entries.values() if e.doubts]
     return (
-        f"Publishing is possible. Of {len(texts)} translations, {reviewed} are reviewed by a native speaker and "
-        f"{len(texts) - reviewed} are machine-drafted; {stale} of {len(kb.entries)} entries have facts older than "
+        f"Publishing is possible. Of {len(texts)} translations, {reviewed} are reviewed by a native speaker, "
+        f"{outdated} need editing (the original changed) and {len(texts) - reviewed - outdated} are "
+        f"machine-drafted; {stale} of {len(kb.entries)} entries have facts older than "
         f"6 months; {len(doubtful)} entries list {sum(len(e.doubts) for e in doubtful)} unconfirmed claims; "
         f"{home_only} cite only home pages; {unconfirmed} of {len(kb.contacts)} contacts are unconfirmed."
     )
@@ -435,6 +460,9 @@ def build_parser() -> argparse.ArgumentParser:
     doubts = kb.add_parser("doubts", help="every claim no public source confirmed, by entry (what to re-check)")
     doubts.add_argument("--kb", type=Path)
     doubts.set_defaults(func=cmd_kb_doubts)
+    from bot import cli_translations
+
+    cli_translations.add_parsers(kb, cmd_kb_translations)
 
     nlu = sub.add_parser("nlu", help="question matcher tools").add_subparsers(dest="nlu_command", required=True)
     predict = nlu.add_parser("predict", help="JSON lines in on stdin, one prediction per line out")

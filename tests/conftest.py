@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot import paths
 from bot.kb import KnowledgeBase, load_knowledge
+from bot.kb.versions import source_version
 from bot.locales import Locales, load_locales
 from bot.matching import build_builtin
 from bot.store import Store
@@ -112,13 +113,17 @@ def small_kb(tmp_path: Path) -> Path:
             last_verified: 2026-11-01
             """,
         )
+        answer = "Ask **IGI**. See [the site](https://igi.mai.gov.ro).\n- one point"
+        version = source_version(f"{eid} in en", answer)  # the translations follow the English text
         for lang in LANGUAGES:
+            made_from = "" if lang == "en" else f"made_from: {version}"
             write(
                 root / "entries" / eid / f"{lang}.yaml",
                 f"""
                 title: "{eid} in {lang}"
                 short_title: "{eid.split(".")[1]} {lang}"
                 review: unreviewed
+                {made_from}
                 answer: |
                   Ask **IGI**. See [the site](https://igi.mai.gov.ro).
                   - one point

@@ -115,7 +115,7 @@ def test_bad_link_inside_answer(small_kb: Path) -> None:
     path = small_kb / "entries" / "rights.asylum" / "fr.yaml"
     path.write_text(path.read_text().replace("(https://igi.mai.gov.ro)", "(www.igi)"), encoding="utf-8")
     assert errors_of(small_kb) == [
-        "ERROR: entries/rights.asylum/fr.yaml, line 5, field 'answer': the link 'www.igi' is not a valid web address "
+        "ERROR: entries/rights.asylum/fr.yaml, line 6, field 'answer': the link 'www.igi' is not a valid web address "
         "(it must start with https://)."
     ]
 
@@ -219,10 +219,10 @@ def test_kb_check_reports_home_page_sources_unconfirmed_contacts_and_a_factual_s
     shipped, _ = load_knowledge(kb)
     assert shipped is not None
     translations = sum(len(e.translations) - 1 for e in shipped.entries.values())
-    reviewed = sum(t.reviewed for e in shipped.entries.values() for t in e.translations.values() if t.lang != "en")
+    reviewed = sum(t.approved for e in shipped.entries.values() for t in e.translations.values() if t.lang != "en")
     assert (
-        f"Of {translations} translations, {reviewed} are reviewed by a native speaker and "
-        f"{translations - reviewed} are machine-drafted" in summary
+        f"Of {translations} translations, {reviewed} are reviewed by a native speaker, 0 need editing "
+        f"(the original changed) and {translations - reviewed} are machine-drafted" in summary
     )
     assert "1 cite only home pages" in summary  # the entry broken above; every shipped entry cites a specific page
     assert "The content can be published" not in out

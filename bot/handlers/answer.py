@@ -94,11 +94,17 @@ def _sources_block(locales: Locales, entry: Entry, lang: str) -> str:
 
 
 def _notes(locales: Locales, entry: Entry, lang: str) -> list[str]:
-    """The machine-translation note, in italics, where the text is an unchecked translation."""
+    """Notes in italics where the text is a translation: made by machine and not yet checked, or
+    made from an older version of the original (people keep the last approved text, told so)."""
     text = entry.translation(lang)
-    if not text.reviewed and text.lang != entry.written_in:  # the original is no translation
-        return [f"_{locales.text(lang, 'answer.unreviewed')}_"]
-    return []
+    if text.lang == entry.written_in:  # the original is no translation
+        return []
+    notes = []
+    if not text.reviewed:
+        notes.append(f"_{locales.text(lang, 'answer.unreviewed')}_")
+    if text.outdated:
+        notes.append(f"_{locales.text(lang, 'answer.outdated')}_")
+    return notes
 
 
 def _helper_button(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> Button:

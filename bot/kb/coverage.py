@@ -11,6 +11,7 @@ from nlu.languages import LANGUAGES
 MARK_REVIEWED = "R"
 MARK_UNREVIEWED = "u"
 MARK_MISSING = "-"
+MARK_OUTDATED = "e"  # needs editing: the source text changed after the translation was made
 
 
 def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
@@ -22,6 +23,7 @@ def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
     unreviewed = dict.fromkeys(LANGUAGES, 0)
     reviewed = dict.fromkeys(LANGUAGES, 0)
     missing = dict.fromkeys(LANGUAGES, 0)
+    outdated = dict.fromkeys(LANGUAGES, 0)
     stale_in = dict.fromkeys(LANGUAGES, 0)
     doubtful_in = dict.fromkeys(LANGUAGES, 0)
     stale: list[str] = []
@@ -33,6 +35,9 @@ def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
             if text is None:
                 missing[lang] += 1
                 marks.append(MARK_MISSING)
+            elif text.outdated:
+                outdated[lang] += 1
+                marks.append(MARK_OUTDATED)
             elif text.reviewed:
                 reviewed[lang] += 1
                 marks.append(MARK_REVIEWED)
@@ -56,6 +61,7 @@ def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
     lines.append(f"{'reviewed':<{width}}  " + " ".join(f"{reviewed[lang]:>2}" for lang in LANGUAGES))
     lines.append(f"{'unreviewed':<{width}}  " + " ".join(f"{unreviewed[lang]:>2}" for lang in LANGUAGES))
     lines.append(f"{'missing':<{width}}  " + " ".join(f"{missing[lang]:>2}" for lang in LANGUAGES))
+    lines.append(f"{'needs editing':<{width}}  " + " ".join(f"{outdated[lang]:>2}" for lang in LANGUAGES))
     lines.append(f"{'stale (> 6 months)':<{width}}  " + " ".join(f"{stale_in[lang]:>2}" for lang in LANGUAGES))
     lines.append(f"{'with doubts':<{width}}  " + " ".join(f"{doubtful_in[lang]:>2}" for lang in LANGUAGES))
     contacts = list(kb.contacts.values())
@@ -66,6 +72,7 @@ def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
     lines.append("")
     lines.append(
         f"{MARK_REVIEWED} = reviewed by a native speaker, {MARK_UNREVIEWED} = unreviewed (machine-drafted), "
+        f"{MARK_OUTDATED} = needs editing (the original changed since: 'acasa kb outdated'), "
         f"{MARK_MISSING} = missing (English is shown instead); doubts = claims no source confirmed (see entry.yaml)"
     )
     lines.append(

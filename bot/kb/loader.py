@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -24,6 +25,7 @@ from bot.kb.model import (
     Translation,
 )
 from bot.kb.problems import ProblemList
+from bot.kb.versions import source_version
 from bot.kb.yamlsrc import YamlDocument, read_yaml
 from bot.markdown import MarkdownError, is_web_url, parse
 from nlu.languages import ENGLISH_NAMES, LANGUAGES
@@ -32,7 +34,8 @@ REQUIRED_LANGUAGES: tuple[str, ...] = ("en", "ro")  # an entry cannot be publish
 STALE_AFTER = dt.timedelta(days=183)  # about six months
 
 _ENTRY_FIELDS = {"id", "topic", "related", "contacts", "sources", "last_verified", "written_in", "doubts", "urgent"}
-_TEXT_FIELDS = {"title", "short_title", "answer", "examples", "review", "reviewed_by", "reviewed_on"}
+_TEXT_FIELDS = {"title", "short_title", "answer", "examples", "review", "reviewed_by", "reviewed_on", "made_from"}
+_VERSION = re.compile(r"^[0-9a-f]{12}$")
 _CONTACT_FIELDS = {
     "name",
     "name_en",
@@ -553,6 +556,7 @@ class _Reader:
                 f"'{written_in}' is not a language code; the language the entry was written in, e.g. 'en'.",
             )
             return None
+        translations = self._follow_source(path, eid, written_in, translations)
         urgent = data.get("urgent", False)
         if not isinstance(urgent, bool):
             self.problems.error(
@@ -563,6 +567,44 @@ class _Reader:
             )
             return None
         return Entry(eid, topic, related, contact_ids, sources, verified, translations, written_in, doubts, urgent)
+
+    def _follow_source(
+        self, path: Path, eid: str, written_in: str, translations: dict[str, Translation]
+    ) -> dict[str, Translation]:
+        """Mark translations made from an older version of the source text as needing editing."""
+        source = translations.get(written_in)
+        if source is None:
+            return translations
+        current = source_version(source.title, source.answer)
+        outdated, unknown = [], []
+        for lang, text in translations.items():
+            if lang == written_in:
+                continue
+            if text.made_from is None:
+                unknown.append(lang)
+            elif text.made_from != current:
+                outdated.append(lang)
+                translations[lang] = replace(text, outdated=True)
+        source_file = path.parent / f"{written_in}.yaml"
+        if outdated:
+            self.problems.warning(
+                source_file,
+                None,
+                None,
+                f"this text changed after the {', '.join(outdated)} translation(s) were made: they need editing "
+                f"(people get them with a note that the original changed). 'acasa kb outdated' shows what "
+                f"changed; after updating a translation run 'acasa kb stamp --entry {eid} --lang LANG'.",
+            )
+        if unknown:
+            self.problems.warning(
+                source_file,
+                None,
+                None,
+                f"the {', '.join(unknown)} translation(s) do not record which version of this text they were "
+                f"made from ('made_from'), so a later change cannot be noticed; once they follow this text, "
+                f"run 'acasa kb stamp --entry {eid} --lang LANG'.",
+            )
+        return translations
 
     def _id_list(
         self, path: Path, doc: YamlDocument, data: dict[str, Any], key: str, known: set[str], what: str, own_id: str
@@ -655,6 +697,14 @@ class _Reader:
                     f"only {len(clean)} example questions; write at least {_MIN_EXAMPLES} "
                     "(15 or more help the bot understand people).",
                 )
+        made_from = data.get("made_from")
+        if made_from is not None and not (isinstance(made_from, str) and _VERSION.match(made_from)):
+            self.problems.error(
+                path,
+                doc.line("made_from"),
+                "made_from",
+                "'made_from' is written by 'acasa kb stamp' (12 letters and digits); do not edit it by hand.",
+            )
         if len(self.problems.errors) > before or title is None or answer is None:
             return None
         return Translation(
@@ -666,6 +716,7 @@ class _Reader:
             reviewed_by if isinstance(reviewed_by, str) else None,
             reviewed_on,
             short_title,
+            made_from if isinstance(made_from, str) else None,
         )
 
     def _short_title(self, path: Path, doc: YamlDocument, data: dict[str, Any]) -> str | None:

@@ -71,6 +71,13 @@ class Translation:
     reviewed_by: str | None = None
     reviewed_on: dt.date | None = None
     short_title: str | None = None
+    made_from: str | None = None  # the version of the source text it was translated from (kb/versions.py)
+    outdated: bool = False  # the source has changed since: the translation needs editing
+
+    @property
+    def approved(self) -> bool:
+        """Reviewed by a native speaker, and still a translation of the current source."""
+        return self.reviewed and not self.outdated
 
     @property
     def label(self) -> str:
