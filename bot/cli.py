@@ -113,6 +113,35 @@ def cmd_kb_translations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_unanswered(args: argparse.Namespace) -> int:
+    """The editors' inbox: what the bot could not answer well, grouped, per language."""
+    from bot.unanswered import as_json, as_text, group_questions, load_questions
+
+    kb, _ = _load(args.kb)
+    builtin = build_builtin(kb)
+    now = dt.datetime.now(dt.UTC)
+    since = dt.datetime.combine(args.since, dt.time(), dt.UTC) if args.since else now - dt.timedelta(days=30)
+
+    def nearest(text: str) -> list[tuple[str, float]]:
+        scores = builtin.intent_scores(text)
+        return sorted(((e, p) for e, p in scores.items() if e in kb.entries), key=lambda item: -item[1])
+
+    async def run() -> list:
+        store = await Store.open(_settings().database_url)
+        try:
+            return await load_questions(store, since, args.lang or ())
+        finally:
+            await store.close()
+
+    groups = group_questions(asyncio.run(run()), nearest)
+    if args.json:
+        print(json.dumps(as_json(groups, now), ensure_ascii=False, indent=1))
+    else:
+        print(f"Since {since.date().isoformat()}:")
+        print(as_text(groups, now))
+    return 0
+
+
 def cmd_kb_doubts(args: argparse.Namespace) -> int:
     kb, _ = _load(args.kb)
     listed = [e for e in sorted(kb.entries.values(), key=lambda e: e.id) if e.doubts]
@@ -463,6 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import cli_translations
 
     cli_translations.add_parsers(kb, cmd_kb_translations)
+    inbox = kb.add_parser("unanswered", help="questions the bot could not answer well, grouped by language")
+    inbox.add_argument("--kb", type=Path)
+    inbox.add_argument("--lang", action="append", choices=LANGUAGES, help="only these languages (repeatable)")
+    inbox.add_argument("--since", type=dt.date.fromisoformat, help="YYYY-MM-DD (default: the last 30 days)")
+    inbox.add_argument("--json", action="store_true", help="one object per group, for other tools")
+    inbox.set_defaults(func=cmd_kb_unanswered)
 
     nlu = sub.add_parser("nlu", help="question matcher tools").add_subparsers(dest="nlu_command", required=True)
     predict = nlu.add_parser("predict", help="JSON lines in on stdin, one prediction per line out")

@@ -53,7 +53,7 @@ async def test_forget_removes_every_row(store: Store) -> None:
                 state,
                 "hello",
                 feedback=[("health.family_doctor", "ne", True)],
-                unanswered=[("ne", "something unknown")],
+                unanswered=[("ne", "something unknown", "none", None)],
             )
         )
     state = await store.load(key)
@@ -194,7 +194,11 @@ async def test_retention_leaves_no_old_words_and_no_silent_people(store: Store) 
         state.language, state.data = "en", {"pending": "my secret question", "choices": ["menu"]}
         ids[key] = await store.save(
             turn(
-                state, "hello", at=old, unanswered=[("en", "quokka licence")], feedback=[("rights.asylum", "en", True)]
+                state,
+                "hello",
+                at=old,
+                unanswered=[("en", "quokka licence", "unhelpful", "rights.asylum")],
+                feedback=[("rights.asylum", "en", True)],
             )
         )
     state = await store.load(active)

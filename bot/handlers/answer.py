@@ -237,7 +237,7 @@ def compose_reply(kb: KnowledgeBase, locales: Locales, prediction: Prediction, l
 
 
 async def answer_question(ctx: Context, text: str) -> None:
-    """Match free text and reply; an unanswered question is recorded for the editors."""
+    """Match free text and reply; a question without a clear answer is kept for the editors."""
     prediction = await ctx.content.matcher.match(text, ctx.lang)
     ctx.state.data["last_question"] = text[:300]  # shown to a mediator only if the person asks for one
     if prediction.outcome is Outcome.ANSWER and prediction.intent == HUMAN_ENTRY:
@@ -249,7 +249,9 @@ async def answer_question(ctx: Context, text: str) -> None:
     reply = compose_reply(ctx.content.kb, ctx.content.locales, prediction, ctx.lang)
     ctx.send(reply)
     if prediction.outcome is Outcome.NONE:
-        ctx.unanswered.append((prediction.language, text))
+        ctx.unanswered.append((prediction.language, text, "none", None))
+    elif reply.intent is None and prediction.outcome is Outcome.SUGGEST:  # a did-you-mean, not an answer
+        ctx.unanswered.append((prediction.language, text, "suggest", None))
 
 
 _COMPOSERS = {

@@ -23,7 +23,7 @@ class Context:
     retention_days: int = 90
     replies: list[Outgoing] = field(default_factory=list)
     feedback: list[tuple[str, str, bool]] = field(default_factory=list)
-    unanswered: list[tuple[str, str]] = field(default_factory=list)
+    unanswered: list[tuple[str, str, str, str | None]] = field(default_factory=list)  # (lang, text, kind, entry)
     forget: bool = False
     queue: HandoffQueue | None = None  # None: no mediator desk, "talk to a person" explains instead
     files_for_mediators: bool = False  # photos and documents reach mediators (the web console shows them)

@@ -20,4 +20,7 @@ def record(ctx: Context, payload: str) -> None:
             [*related_buttons(ctx.content.kb, entry, ctx.lang), ctx.button("button.menu", "menu")],
         )
     else:
+        question = ctx.state.data.get("last_question")
+        if question:  # what they asked, for the editors' inbox (kept as long as unanswered questions)
+            ctx.unanswered.append((ctx.lang, question, "unhelpful", entry_id))
         ctx.say(ctx.t("feedback.sorry"), [ctx.button("button.human", "human"), ctx.button("button.menu", "menu")])

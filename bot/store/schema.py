@@ -82,6 +82,9 @@ unanswered = Table(
     Column("language", String(8), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    # none: no answer; suggest: only a did-you-mean; unhelpful: the answer (entry_id) got 👎
+    Column("kind", String(10), nullable=False, server_default="none"),
+    Column("entry_id", String(80)),
 )
 
 PENDING_UPDATE = text("processed_at IS NULL")

@@ -110,7 +110,8 @@ class Turn:
     incoming_id: str | None = None
     replies: list[tuple[str, str | None]] = field(default_factory=list)  # (text, intent)
     feedback: list[tuple[str, str, bool]] = field(default_factory=list)  # (entry id, language, helpful)
-    unanswered: list[tuple[str, str]] = field(default_factory=list)  # (language, text)
+    # (language, text, kind, entry id): questions for the editors' inbox (bot/unanswered.py)
+    unanswered: list[tuple[str, str, str, str | None]] = field(default_factory=list)
     forget: bool = False
     inbox_id: int | None = None  # the stored platform update this turn answers, marked done with it
     outbox: list[dict[str, Any]] = field(default_factory=list)  # replies to deliver (job bodies)
@@ -272,8 +273,15 @@ class TurnStore:
                 for e, lang, h in turn.feedback
             )
             unanswered_rows.extend(
-                {"person_id": person_id, "language": lang, "text": text, "created_at": turn.at}
-                for lang, text in turn.unanswered
+                {
+                    "person_id": person_id,
+                    "language": lang,
+                    "text": text,
+                    "kind": kind,
+                    "entry_id": entry_id,
+                    "created_at": turn.at,
+                }
+                for lang, text, kind, entry_id in turn.unanswered
             )
         for statement, rows in (
             (_UPDATE_PERSON, person_updates),
