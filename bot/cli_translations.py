@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot import paths
@@ -19,32 +20,48 @@ def _current(kb: KnowledgeBase, eid: str) -> tuple[str, str]:
     return source_version(source.title, source.answer), f"{source.title.strip()}\n{source.answer.strip()}"
 
 
-def outdated(kb: KnowledgeBase, kb_dir: Path, langs: list[str] | None) -> str:
-    """Every translation made from an older source text, with what changed where git remembers it."""
-    lines: list[str] = []
-    count = 0
+@dataclass(frozen=True)
+class Outdated:
+    """Translations of one entry made from one older version of its original."""
+
+    entry_id: str
+    languages: tuple[str, ...]
+    version: str
+    diff: str | None  # what changed since, when the folder's git history holds that version
+
+
+def outdated_items(kb: KnowledgeBase, kb_dir: Path, langs: list[str] | None = None) -> list[Outdated]:
+    found: list[Outdated] = []
     for eid in sorted(kb.entries):
         entry = kb.entries[eid]
         stale = [t for lang, t in sorted(entry.translations.items()) if t.outdated and (not langs or lang in langs)]
         if not stale:
             continue
-        count += len(stale)
         _, now = _current(kb, eid)
-        lines.append(f"{eid}: {', '.join(t.lang for t in stale)} need editing ({entry.written_in} text changed)")
-        shown: set[str] = set()
-        for text in stale:
-            if text.made_from in shown or text.made_from is None:
-                continue
-            shown.add(text.made_from)
-            source_file = kb_dir / "entries" / eid / f"{entry.written_in}.yaml"
-            before = source_at(source_file, text.made_from)
-            if before is None:
-                lines.append(f"  (the version {text.made_from} is not in the folder's git history: compare by hand)")
+        source_file = kb_dir / "entries" / eid / f"{entry.written_in}.yaml"
+        for version in dict.fromkeys(t.made_from for t in stale if t.made_from):
+            before = source_at(source_file, version)
+            label = f"entries/{eid}/{entry.written_in}.yaml"
+            diff = source_diff(before, now, label) if before is not None else None
+            found.append(Outdated(eid, tuple(t.lang for t in stale if t.made_from == version), version, diff))
+    return found
+
+
+def outdated(kb: KnowledgeBase, kb_dir: Path, langs: list[str] | None) -> str:
+    """Every translation made from an older source text, with what changed where git remembers it."""
+    lines: list[str] = []
+    items = outdated_items(kb, kb_dir, langs)
+    for eid in dict.fromkeys(item.entry_id for item in items):
+        mine = [item for item in items if item.entry_id == eid]
+        languages = sorted(lang for item in mine for lang in item.languages)
+        lines.append(f"{eid}: {', '.join(languages)} need editing ({kb.entries[eid].written_in} text changed)")
+        for item in mine:
+            if item.diff is None:
+                lines.append(f"  (the version {item.version} is not in the folder's git history: compare by hand)")
             else:
-                label = f"entries/{eid}/{entry.written_in}.yaml"
-                langs_here = ", ".join(t.lang for t in stale if t.made_from == text.made_from)
-                lines.append(f"  what changed since the {langs_here} translation(s):")
-                lines.extend("    " + line for line in source_diff(before, now, label).splitlines())
+                lines.append(f"  what changed since the {', '.join(item.languages)} translation(s):")
+                lines.extend("    " + line for line in item.diff.splitlines())
+    count = sum(len(item.languages) for item in items)
     lines.append(f"{count} translation(s) need editing." if count else "Every translation follows its source text.")
     return "\n".join(lines)
 

@@ -5,13 +5,32 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.kb.loader import STALE_AFTER
-from bot.kb.model import KnowledgeBase
+from bot.kb.model import Entry, KnowledgeBase
 from nlu.languages import LANGUAGES
 
 MARK_REVIEWED = "R"
 MARK_UNREVIEWED = "u"
 MARK_MISSING = "-"
 MARK_OUTDATED = "e"  # needs editing: the source text changed after the translation was made
+
+
+# The state of one language of one entry, as editors and translators speak of it.
+ORIGINAL = "original"  # the text the others are translated from
+APPROVED = "approved"  # reviewed by a native speaker, and following the current original
+MACHINE = "machine"  # machine-drafted, waiting for review
+OUTDATED = "outdated"  # needs editing: the original changed after it was made
+MISSING = "missing"  # people get the English (or another fallback) text
+
+
+def translation_state(entry: Entry, lang: str) -> str:
+    text = entry.translations.get(lang)
+    if text is None:
+        return MISSING
+    if lang == entry.written_in:
+        return ORIGINAL
+    if text.outdated:
+        return OUTDATED
+    return APPROVED if text.reviewed else MACHINE
 
 
 def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:

@@ -47,6 +47,7 @@ from bot.store.schema import attachments, messages, referrals, ticket_labels, ti
 from bot.web import audit
 from bot.web.accounts import AccountError, Accounts, new_totp_secret, totp_uri
 from bot.web.sessions import COOKIE, Sessions, StaffSession
+from bot.web.studio import STUDIO_ROLES, Studio
 
 HERE = Path(__file__).parent
 CONVERSATION_ROLES = ("mediator", "coordinator", "admin")
@@ -93,6 +94,10 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/files/{file_id:int}", "GET", CONVERSATION_ROLES, "file"),
     RouteSpec("/tickets/{ticket_id:int}/send-file", "POST", CONVERSATION_ROLES, "send_file", upload=True),
     RouteSpec("/audit", "GET", AUDIT_ROLES, "audit"),
+    RouteSpec("/studio", "GET", STUDIO_ROLES, "studio.coverage"),
+    RouteSpec("/studio/entries/{entry_id}", "GET", STUDIO_ROLES, "studio.entry"),
+    RouteSpec("/studio/outdated", "GET", STUDIO_ROLES, "studio.outdated"),
+    RouteSpec("/studio/unanswered", "GET", STUDIO_ROLES, "studio.unanswered"),
     RouteSpec("/logout", "POST", ANY_ROLE, "logout"),
 )
 
@@ -164,6 +169,7 @@ class Console:
         self.sessions = Sessions(store)
         self.queue = HandoffQueue(store)
         self.files = FileStore(store)
+        self.studio = Studio(self)
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
         self.env.globals["t"] = self._t
 
@@ -185,8 +191,15 @@ class Console:
             Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ]
         for spec in ROUTES:
-            inner.append(Route(spec.path, self._guard(spec, getattr(self, spec.name)), methods=[spec.method]))
+            inner.append(Route(spec.path, self._guard(spec, self._handler(spec.name)), methods=[spec.method]))
         return ExceptionMiddleware(Router(routes=inner), handlers={FormTooLarge: _too_large})
+
+    def _handler(self, name: str) -> Handler:
+        """A route's handler: a method of the console, or of one of its parts ("studio.coverage")."""
+        owner: Any = self
+        for part in name.split("."):
+            owner = getattr(owner, part)
+        return owner
 
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = self.env.get_template(template).render(lang=self.text.lang, **values)
@@ -211,7 +224,7 @@ class Console:
         async def endpoint(request: Request) -> Response:
             session = await self.sessions.read(request.cookies.get(COOKIE), self.clock())
             if session is None:
-                if spec.method == "GET" and spec.name in ("home", "inbox", "ticket", "audit"):
+                if spec.method == "GET" and spec.name in ("home", "inbox", "ticket", "audit", "studio.coverage"):
                     return RedirectResponse("/console/login", status_code=303)
                 return Response("Sign in first.", status_code=401)
             if not session.complete:
@@ -349,6 +362,8 @@ class Console:
     async def home(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
         if session.user.role in CONVERSATION_ROLES:
             return RedirectResponse("/console/inbox", status_code=303)
+        if session.user.role in STUDIO_ROLES:
+            return RedirectResponse("/console/studio", status_code=303)
         return self.render("home.html", session=session)
 
     def _filters(self, request: Request) -> dict[str, str]:

@@ -1,0 +1,161 @@
+"""The editors' studio under ``/console/studio``: what needs doing in the content, at a glance.
+
+- the coverage matrix: every entry in every language — approved, machine-drafted, needs editing
+  (the original changed since), missing — with stale facts and doubts;
+- the translations that need editing, with what changed in the original;
+- the unanswered inbox: questions the bot could not answer well, grouped per language, with the
+  nearest entries (never who asked).
+
+The pages read the content the bot is serving right now and the database; they change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.channels.whatsapp import render as whatsapp_render
+from bot.cli_translations import outdated_items
+from bot.handlers.answer import compose_answer, compose_contacts, compose_more, compose_sources
+from bot.kb.coverage import translation_state
+from bot.kb.loader import STALE_AFTER
+from bot.render import TELEGRAM_LIMIT, WHATSAPP_LIMIT, button_rows, is_rtl, split_message, to_telegram_html
+from bot.unanswered import group_questions, load_questions
+from bot.web.sessions import StaffSession
+from nlu.languages import LANGUAGES
+
+if TYPE_CHECKING:
+    from bot.web.console import Console
+
+STUDIO_ROLES = ("editor", "coordinator", "admin")
+INBOX_DAYS = (7, 30, 90)
+
+
+class Studio:
+    def __init__(self, console: Console):
+        self.console = console
+
+    async def coverage(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        content = self.console.content.current
+        kb = content.kb
+        today = self.console.clock().date()
+        rows = []
+        totals: dict[str, dict[str, int]] = {lang: {} for lang in LANGUAGES}
+        for eid in sorted(kb.entries):
+            entry = kb.entries[eid]
+            states = []
+            for lang in LANGUAGES:
+                state = translation_state(entry, lang)
+                totals[lang][state] = totals[lang].get(state, 0) + 1
+                states.append((lang, state))
+            rows.append(
+                {
+                    "id": eid,
+                    "title": entry.translation("en").title,
+                    "states": states,
+                    "checked": entry.last_verified,
+                    "stale": today - entry.last_verified > STALE_AFTER,
+                    "doubts": len(entry.doubts),
+                }
+            )
+        return self.console.render(
+            "studio_coverage.html", session=session, rows=rows, languages=LANGUAGES, totals=totals
+        )
+
+    async def entry(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """One entry: the original beside a translation, its state, and every reply people get, as
+        Telegram and WhatsApp show it (parts, lengths, buttons, direction)."""
+        content = self.console.content.current
+        entry = content.kb.entries.get(request.path_params["entry_id"])
+        if entry is None:
+            return self.console.render("message.html", 404, session=session, message=self.console._t("studio.no_entry"))
+        lang = request.query_params.get("language", "")
+        lang = lang if lang in LANGUAGES else "en"
+        original = entry.translations[entry.written_in]
+        text = entry.translations.get(lang)
+        previews = []
+        for name, compose in (
+            ("answer", compose_answer),
+            ("more", compose_more),
+            ("sources", compose_sources),
+            ("contacts", compose_contacts),
+        ):
+            reply = compose(content.kb, content.locales, entry, lang)
+            labels = [b.label for b in reply.buttons]
+            telegram = to_telegram_html(reply.text, is_rtl(lang))
+            body = {"text": reply.text, "lang": lang, "buttons": [[b.label, b.payload] for b in reply.buttons]}
+            whatsapp = whatsapp_render(body, content.locales)
+            previews.append(
+                {
+                    "name": name,
+                    "telegram": [Markup(part) for part in split_message(telegram, TELEGRAM_LIMIT)],
+                    "rows": [[labels[i] for i in row] for row in button_rows(labels)],
+                    "whatsapp": split_message(whatsapp, WHATSAPP_LIMIT),
+                    "characters": len(Markup(telegram).striptags()),
+                }
+            )
+        return self.console.render(
+            "studio_entry.html",
+            session=session,
+            entry=entry,
+            text_lang=lang,
+            languages=LANGUAGES,
+            original=original,
+            text=text,
+            state=translation_state(entry, lang),
+            rtl=is_rtl(lang),
+            previews=previews,
+        )
+
+    async def outdated(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        kb = self.console.content.current.kb
+        items = outdated_items(kb, kb.root)
+        return self.console.render("studio_outdated.html", session=session, items=items)
+
+    async def unanswered(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        days = int(request.query_params.get("days", "30")) if request.query_params.get("days", "").isdigit() else 30
+        days = days if days in INBOX_DAYS else 30
+        lang = request.query_params.get("language", "")
+        lang = lang if lang in LANGUAGES else ""
+        now = self.console.clock()
+        questions = await load_questions(self.console.store, now - dt.timedelta(days=days), [lang] if lang else ())
+        content = self.console.content.current
+        scores = getattr(content.matcher, "intent_scores", None)  # the built-in matcher's reading
+
+        def nearest(text: str) -> list[tuple[str, float]]:
+            if scores is None:
+                return []
+            found = scores(text)
+            return sorted(((e, p) for e, p in found.items() if e in content.kb.entries), key=lambda item: -item[1])
+
+        groups = group_questions(questions, nearest)
+        shown: list[dict[str, Any]] = []
+        for group in groups:
+            recent, earlier = group.trend(now)
+            shown.append(
+                {
+                    "language": group.language,
+                    "count": group.count,
+                    "kinds": group.kinds(),
+                    "recent": recent,
+                    "earlier": earlier,
+                    "questions": group.examples(),
+                    "nearest": [(e, content.kb.entries[e].translation("en").title, p) for e, p in group.nearest],
+                    "unhelpful": sorted({q.entry_id for q in group.questions if q.entry_id}),
+                }
+            )
+        return self.console.render(
+            "studio_unanswered.html",
+            session=session,
+            groups=shown,
+            days=days,
+            choices=INBOX_DAYS,
+            language=lang,
+            languages=LANGUAGES,
+            total=len(questions),
+        )

@@ -1,0 +1,104 @@
+"""The editors' studio over real HTTP: coverage, translations that need editing, and the inbox of
+questions the bot could not answer well — filled by people writing on (fake) Telegram."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.server import create_app
+from tests.conftest import PROJECT
+from tests.fakes.servers import ThreadedServer, free_port
+from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram.conftest import TelegramUser, service_settings
+from tests.web.conftest import StaffBrowser, create_staff, replace_settings, staff
+
+
+@pytest.fixture
+def studio_service(tmp_path: Path, fake_telegram: FakeTelegram) -> Iterator[ThreadedServer]:
+    """The service on a copy of the knowledge base kept in git, whose English family-doctor text an
+    editor changed after the translations were made."""
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(PROJECT / "knowledge", knowledge)
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=Editor", "-c", "user.email=editor@example.org", "-C", str(knowledge), *args],
+            check=True,
+            capture_output=True,
+        )
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "content")
+    english = knowledge / "entries" / "health.family_doctor" / "en.yaml"
+    english.write_text(
+        english.read_text(encoding="utf-8").replace(
+            "You can **change your family doctor after 6 months**.",
+            "You can **change your family doctor after 6 months**, at the new doctor's office.",
+        ),
+        encoding="utf-8",
+    )
+    create_staff(tmp_path / "acasa.db")
+    port = free_port()
+    settings = replace_settings(service_settings(tmp_path, fake_telegram, port))
+    from dataclasses import replace
+
+    with ThreadedServer(create_app(replace(settings, knowledge_dir=knowledge)), port=port) as server:
+        yield server
+
+
+def test_the_studio_shows_what_needs_doing(studio_service, fake_telegram: FakeTelegram, browsers) -> None:
+    person = TelegramUser(fake_telegram, studio_service.url, 7301, lang="en")
+    person.send("/start")
+    person.press("lang:en")
+    person.send("where is the office")
+    person.send("where is that office?")
+    person.send("how do I register with a family doctor")
+    person.press("fb:health.family_doctor:0")
+
+    edith = StaffBrowser(studio_service.url, staff("edith"), browsers)
+    home = edith.sign_in()
+    assert str(home.url).endswith("/console/studio")  # an editor lands in the studio
+
+    coverage = home.text
+    assert coverage.count('<tr id="') == 40  # every entry
+    row = re.search(r'<tr id="health.family_doctor">(.*?)</tr>', coverage, re.S)
+    assert row is not None
+    assert row.group(1).count('class="state outdated"') == 10  # every translation needs editing
+    assert row.group(1).count('class="state original"') == 1
+    other = re.search(r'<tr id="health.insurance">(.*?)</tr>', coverage, re.S)
+    assert other is not None and other.group(1).count('class="state machine"') == 10
+
+    outdated = edith.client.get("/console/studio/outdated")
+    assert outdated.status_code == 200
+    assert "health.family_doctor" in outdated.text and "ar, bn, fr, ne, ro, ru, si, ta, uk, ur" in outdated.text
+    assert '<span class="added">+You can **change your family doctor after 6 months**, at the new' in outdated.text
+    assert '<span class="removed">-You can **change your family doctor after 6 months**.' in outdated.text
+
+    inbox = edith.client.get("/console/studio/unanswered?language=en&days=30")
+    assert inbox.status_code == 200
+    assert "where is the office" in inbox.text and "where is that office?" in inbox.text
+    assert "2×" in inbox.text  # the two ways of asking form one group
+    assert "👎 health.family_doctor" in inbox.text
+    assert "7301" not in inbox.text  # who asked is never shown
+
+    page = edith.client.get("/console/studio/entries/health.family_doctor?language=ar")
+    assert page.status_code == 200
+    assert "Registering with a family doctor" in page.text  # the original beside the translation
+    assert "التسجيل عند طبيب العائلة" in page.text and 'dir="rtl"' in page.text
+    answer = re.search(r'<article class="preview" id="preview-answer">(.*?)</article>', page.text, re.S)
+    assert answer is not None
+    assert answer.group(1).count('<div class="row">') == 3  # two short buttons a row, then the menu
+    assert "\u200f" in answer.group(1)  # every right-to-left line marked
+    assert "1 WhatsApp message(s)" in answer.group(1)
+    assert edith.client.get("/console/studio/entries/no.such").status_code == 404
+
+    maria = StaffBrowser(studio_service.url, staff("maria"), browsers)
+    maria.sign_in()
+    assert maria.client.get("/console/studio").status_code == 403  # mediators do not edit content
