@@ -22,6 +22,7 @@ from bot.handoff.schedule import load_schedule
 from bot.kb import KnowledgeBase, load_knowledge
 from bot.kb.coverage import coverage_matrix
 from bot.kb.loader import STALE_AFTER, is_home_page
+from bot.kb.model import TOPICS
 from bot.locales import Locales, load_locales
 from bot.logs import configure_logging
 from bot.matching import build_builtin, build_matcher
@@ -139,6 +140,36 @@ def cmd_kb_unanswered(args: argparse.Namespace) -> int:
     else:
         print(f"Since {since.date().isoformat()}:")
         print(as_text(groups, now))
+    return 0
+
+
+def cmd_posters(args: argparse.Namespace) -> int:
+    """Printable QR posters per topic and language (A4 and A5 PDFs)."""
+    from bot.posters import SIZES, Channels, PosterError, write_posters
+
+    kb, locales = _load(args.kb, need_locales=True)
+    assert locales is not None
+    settings = _settings()
+    channels = Channels(
+        telegram_bot=args.telegram_bot,
+        whatsapp_number=args.whatsapp_number or (settings.twilio_whatsapp_from or "").removeprefix("whatsapp:") or None,
+        web_chat=args.web_chat,
+    )
+    try:
+        written = write_posters(
+            kb,
+            locales,
+            args.lang or list(LANGUAGES),
+            args.topic or list(TOPICS),
+            Path(args.output),
+            channels,
+            tuple(args.size or SIZES),
+        )
+    except PosterError as exc:
+        raise CliError(str(exc)) from None
+    for path in written:
+        print(path)
+    print(f"{len(written)} poster(s) written.")
     return 0
 
 
@@ -498,6 +529,17 @@ def build_parser() -> argparse.ArgumentParser:
     inbox.add_argument("--since", type=dt.date.fromisoformat, help="YYYY-MM-DD (default: the last 30 days)")
     inbox.add_argument("--json", action="store_true", help="one object per group, for other tools")
     inbox.set_defaults(func=cmd_kb_unanswered)
+
+    posters = sub.add_parser("posters", help="printable QR posters per topic and language (A4 and A5 PDFs)")
+    posters.add_argument("-o", "--output", required=True, help="folder for the PDFs")
+    posters.add_argument("--lang", action="append", choices=LANGUAGES, help="language (repeatable; default: all)")
+    posters.add_argument("--topic", action="append", choices=TOPICS, help="topic (repeatable; default: all)")
+    posters.add_argument("--size", action="append", choices=("A4", "A5"), help="paper size (default: both)")
+    posters.add_argument("--telegram-bot", help="the bot's Telegram username (t.me/<name>)")
+    posters.add_argument("--whatsapp-number", help="the bot's WhatsApp number (default: TWILIO_WHATSAPP_FROM)")
+    posters.add_argument("--web-chat", help="the address of the web chat page, if the city runs it")
+    posters.add_argument("--kb", type=Path)
+    posters.set_defaults(func=cmd_posters)
 
     nlu = sub.add_parser("nlu", help="question matcher tools").add_subparsers(dest="nlu_command", required=True)
     predict = nlu.add_parser("predict", help="JSON lines in on stdin, one prediction per line out")
