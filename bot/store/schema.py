@@ -352,3 +352,23 @@ PERSONAL_TABLES = (
     ticket_notes,
     attachments,
 )  # deleted before people on "forget"
+
+
+# Changes staged in the editors' studio (an example question for an entry, from the unanswered
+# inbox), published together after the checks pass; the row stays as the history (who, when).
+content_changes = Table(
+    "content_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # "example"
+    Column("entry_id", String(80), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("actor_name", String(120), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(10), nullable=False),  # pending, published, refused, withdrawn
+    Column("decided_at", DateTime(timezone=True)),
+    Column("reason", Text),
+    Index("ix_content_changes_status", "status", "id"),
+)

@@ -98,6 +98,10 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/studio/entries/{entry_id}", "GET", STUDIO_ROLES, "studio.entry"),
     RouteSpec("/studio/outdated", "GET", STUDIO_ROLES, "studio.outdated"),
     RouteSpec("/studio/unanswered", "GET", STUDIO_ROLES, "studio.unanswered"),
+    RouteSpec("/studio/examples", "POST", STUDIO_ROLES, "studio.add_example"),
+    RouteSpec("/studio/publish", "GET", STUDIO_ROLES, "studio.publish_page"),
+    RouteSpec("/studio/publish", "POST", STUDIO_ROLES, "studio.publish"),
+    RouteSpec("/studio/changes/{change_id:int}/withdraw", "POST", STUDIO_ROLES, "studio.withdraw"),
     RouteSpec("/logout", "POST", ANY_ROLE, "logout"),
 )
 

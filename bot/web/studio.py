@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from bot.channels.whatsapp import render as whatsapp_render
 from bot.cli_translations import outdated_items
 from bot.handlers.answer import compose_answer, compose_contacts, compose_more, compose_sources
 from bot.kb.coverage import translation_state
 from bot.kb.loader import STALE_AFTER
+from bot.paths import PROJECT_ROOT
+from bot.publishing import Publisher, PublishError
 from bot.render import TELEGRAM_LIMIT, WHATSAPP_LIMIT, button_rows, is_rtl, split_message, to_telegram_html
 from bot.unanswered import group_questions, load_questions
 from bot.web.sessions import StaffSession
@@ -34,11 +36,60 @@ if TYPE_CHECKING:
 
 STUDIO_ROLES = ("editor", "coordinator", "admin")
 INBOX_DAYS = (7, 30, 90)
+# The development question sets guard publishing (never the held-out ones, which only measure).
+QUESTION_SETS = (
+    *sorted((PROJECT_ROOT / "tests" / "nlu" / "realistic" / "dev").glob("*.jsonl")),
+    PROJECT_ROOT / "tests" / "nlu" / "dev_questions.jsonl",
+)
 
 
 class Studio:
     def __init__(self, console: Console):
         self.console = console
+        self.publisher = Publisher(console.store, console.content, list(QUESTION_SETS))
+
+    async def add_example(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """Stage a question from the inbox as an example of an entry (published with the others)."""
+        assert form is not None
+        try:
+            await self.publisher.stage_example(
+                session.user.actor,
+                session.user.name,
+                str(form.get("entry_id") or ""),
+                str(form.get("language") or ""),
+                str(form.get("text") or ""),
+                self.console.clock(),
+            )
+        except PublishError as exc:
+            return self.console.render("message.html", 400, session=session, message=str(exc))
+        return RedirectResponse("/console/studio/publish", status_code=303)
+
+    async def publish_page(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        return self.console.render(
+            "studio_publish.html",
+            session=session,
+            pending=await self.publisher.pending(),
+            history=await self.publisher.history(),
+            result=None,
+        )
+
+    async def publish(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """Check everything staged, then write, commit and reload; or refuse, saying why."""
+        if not await self.publisher.pending():
+            return RedirectResponse("/console/studio/publish", status_code=303)
+        result = await self.publisher.publish(session.user.actor, session.user.name, self.console.clock())
+        return self.console.render(
+            "studio_publish.html",
+            200 if result.published else 409,
+            session=session,
+            pending=await self.publisher.pending(),
+            history=await self.publisher.history(),
+            result=result,
+        )
+
+    async def withdraw(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        await self.publisher.withdraw(int(request.path_params["change_id"]), self.console.clock())
+        return RedirectResponse("/console/studio/publish", status_code=303)
 
     async def coverage(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
         content = self.console.content.current
@@ -134,6 +185,7 @@ class Studio:
             return sorted(((e, p) for e, p in found.items() if e in content.kb.entries), key=lambda item: -item[1])
 
         groups = group_questions(questions, nearest)
+        entries = sorted(content.kb.entries)
         shown: list[dict[str, Any]] = []
         for group in groups:
             recent, earlier = group.trend(now)
@@ -158,4 +210,5 @@ class Studio:
             language=lang,
             languages=LANGUAGES,
             total=len(questions),
+            entries=entries,
         )

@@ -62,4 +62,12 @@ def test_an_editor_in_the_studio(studio_service, fake_telegram: FakeTelegram, ch
     assert "2×" in group.inner_text()
     assert "7401" not in page.content()
     shot(page, "unanswered")
+
+    group.locator("select[name=entry_id]").select_option("general.human")
+    group.locator("form.add-example button").click()
+    page.wait_for_url("**/console/studio/publish")
+    assert "general.human" in page.locator("ul.pending").inner_text()
+    page.click("#publish button", no_wait_after=True)  # the checks take seconds: wait below
+    page.wait_for_selector("section.result.published", timeout=180_000)
+    shot(page, "publish")
     context.close()

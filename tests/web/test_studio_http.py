@@ -50,6 +50,7 @@ def studio_service(tmp_path: Path, fake_telegram: FakeTelegram) -> Iterator[Thre
     from dataclasses import replace
 
     with ThreadedServer(create_app(replace(settings, knowledge_dir=knowledge)), port=port) as server:
+        server.knowledge = knowledge  # type: ignore[attr-defined]
         yield server
 
 
@@ -102,3 +103,55 @@ def test_the_studio_shows_what_needs_doing(studio_service, fake_telegram: FakeTe
     maria = StaffBrowser(studio_service.url, staff("maria"), browsers)
     maria.sign_in()
     assert maria.client.get("/console/studio").status_code == 403  # mediators do not edit content
+
+
+def test_an_inbox_question_becomes_an_example_only_through_a_checked_publication(
+    studio_service, fake_telegram: FakeTelegram, browsers
+) -> None:
+    question = "कोठाको धरौटी फिर्ता पाइँदैन"  # "the room's deposit is not given back"
+    person = TelegramUser(fake_telegram, studio_service.url, 7302, lang="ne")
+    person.send("/start")
+    person.press("lang:ne")
+    [reply] = person.send(question)
+    assert "e:housing.find_rental" not in str(reply.get("reply_markup"))  # not answered yet
+
+    edith = StaffBrowser(studio_service.url, staff("edith"), browsers)
+    edith.sign_in()
+    inbox = edith.client.get("/console/studio/unanswered?language=ne")
+    assert question in inbox.text and 'action="/console/studio/examples"' in inbox.text
+    staged = edith.post("/console/studio/examples", entry_id="housing.find_rental", language="ne", text=question)
+    assert staged.status_code == 303
+    assert edith.post("/console/studio/examples", entry_id="no.such", language="ne", text="x").status_code == 400
+    knowledge: Path = studio_service.knowledge
+    text_file = knowledge / "entries" / "housing.find_rental" / "ne.yaml"
+    assert question not in text_file.read_text(encoding="utf-8")  # staged, not written
+
+    # Someone broke another file meanwhile: publishing is refused, saying where, and nothing is written.
+    broken = knowledge / "entries" / "health.insurance" / "uk.yaml"
+    good = broken.read_text(encoding="utf-8")
+    broken.write_text("title: [unclosed\n", encoding="utf-8")
+    refused = edith.client.post("/console/studio/publish", data={"csrf": edith.csrf}, timeout=180)
+    assert refused.status_code == 409
+    assert "entries/health.insurance/uk.yaml" in refused.text
+    assert question not in text_file.read_text(encoding="utf-8")
+    assert question in edith.client.get("/console/studio/publish").text  # still waiting
+
+    broken.write_text(good, encoding="utf-8")
+    published = edith.client.post("/console/studio/publish", data={"csrf": edith.csrf}, timeout=180)
+    assert published.status_code == 200, published.text
+    assert 'class="card result published"' in published.text
+    assert f'  - "{question}"' in text_file.read_text(encoding="utf-8")  # appended as a line, file kept
+    log = subprocess.run(
+        ["git", "-C", str(knowledge), "log", "-1", "--format=%an|%s", "--", str(text_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert log.stdout.strip() == "Edith|Studio: 1 example question(s) added"
+    history = edith.client.get("/console/studio/publish").text
+    assert "published" in history and "Edith" in history
+
+    [answer] = person.send(question)
+    assert "more:housing.find_rental" in str(answer.get("reply_markup")) or "src:housing.find_rental" in str(
+        answer.get("reply_markup")
+    )
