@@ -43,7 +43,8 @@ def add(args: argparse.Namespace, database_url: str, public_url: str | None) -> 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
 
     async def work(accounts: Accounts) -> str:
-        token = await accounts.add(args.login, args.name or args.login, args.role, now)
+        languages = tuple(code.strip() for code in (args.languages or "").split(",") if code.strip())
+        token = await accounts.add(args.login, args.name or args.login, args.role, now, languages)
         if password is not None:
             await accounts.set_password(args.login.strip().lower(), password)
         return token
@@ -63,7 +64,8 @@ def list_users(args: argparse.Namespace, database_url: str, public_url: str | No
     for user in users:
         state = "disabled" if user.disabled else ("active" if user.has_password else "not set up yet")
         factor = "2FA" if user.totp_enrolled else "-"
-        print(f"{user.login:<20} {user.role:<12} {factor:<4} {state:<15} {user.name}")
+        languages = ",".join(user.languages)
+        print(f"{user.login:<20} {user.role:<12} {languages:<8} {factor:<4} {state:<15} {user.name}")
     return 0
 
 
@@ -89,6 +91,7 @@ def add_parsers(sub: argparse._SubParsersAction, run: Callable[[argparse.Namespa
     add_cmd.add_argument("login")
     add_cmd.add_argument("--name", help="the name colleagues and people see (default: the login)")
     add_cmd.add_argument("--role", required=True, choices=ROLES)
+    add_cmd.add_argument("--languages", help="a translator's or reviewer's languages, e.g. uk,ru")
     add_cmd.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of standard input"
     )

@@ -29,6 +29,9 @@ from sqlalchemy import insert, select, update
 
 from bot.content import ContentService, request_reload
 from bot.kb import KnowledgeBase, load_knowledge
+from bot.kb.edit import add_out_of_scope, set_review, write_text
+from bot.kb.versions import source_version, stamp
+from bot.markdown import MarkdownError, parse
 from bot.matching import build_builtin
 from bot.store import Store
 from bot.store.notify import CONTENT_CHANNEL, notify
@@ -77,6 +80,42 @@ def append_example(knowledge_dir: Path, entry_id: str, lang: str, text: str) -> 
     path.write_text(content + f"  - {json.dumps(text, ensure_ascii=False)}\n", encoding="utf-8")
 
 
+def apply_change(knowledge_dir: Path, change: Change, at: dt.date) -> None:
+    """Write one staged change into a knowledge folder (the real one, or the copy that is checked)."""
+    path = knowledge_dir / "entries" / change.entry_id / f"{change.language}.yaml"
+    if change.kind == "example":
+        append_example(knowledge_dir, change.entry_id, change.language, change.text)
+        return
+    if change.kind == "out_of_scope":  # a question the bot must answer with "not something I cover"
+        add_out_of_scope(knowledge_dir / "nlu" / "out_of_scope.yaml", change.language, change.text)
+        return
+    entry_file = knowledge_dir / "entries" / change.entry_id / "entry.yaml"
+    written_in = _written_in(entry_file)
+    if change.kind == "text":
+        text = json.loads(change.text)
+        write_text(path, text["title"], text["answer"])
+        if change.language != written_in:  # a translation brought up to date: it follows the original now
+            set_review(path, None, None)
+            stamp(path, _original_version(knowledge_dir, change.entry_id, written_in))
+    elif change.kind == "approve":
+        set_review(path, change.actor_name, at)
+        stamp(path, _original_version(knowledge_dir, change.entry_id, written_in))
+
+
+def _written_in(entry_file: Path) -> str:
+    import yaml
+
+    data = yaml.safe_load(entry_file.read_text(encoding="utf-8")) or {}
+    return str(data.get("written_in") or "en")
+
+
+def _original_version(knowledge_dir: Path, entry_id: str, written_in: str) -> str:
+    import yaml
+
+    data = yaml.safe_load((knowledge_dir / "entries" / entry_id / f"{written_in}.yaml").read_text(encoding="utf-8"))
+    return source_version(str(data.get("title") or "").strip(), str(data.get("answer") or "").strip())
+
+
 def _answers(matcher: BuiltinMatcher, questions: list) -> list[str | None]:
     found = []
     for question in questions:
@@ -103,6 +142,12 @@ def compare(old: BuiltinMatcher, new: BuiltinMatcher, questions: list) -> Publis
     return result
 
 
+def refusal(result: PublishResult) -> str | None:
+    """Why a publication must not go out: a language losing more than ``ALLOWED_LOSS`` questions."""
+    worse = [f"{lang} {b} → {a} of {n}" for lang, (n, b, a) in result.accuracy.items() if b - a > ALLOWED_LOSS]
+    return "the question sets would be answered worse: " + ", ".join(worse) if worse else None
+
+
 class Publisher:
     def __init__(self, store: Store, content: ContentService, question_sets: list[Path]):
         self.store = store
@@ -125,8 +170,68 @@ class Publisher:
             raise PublishError(f"{entry_id} has no {lang} text to add an example to")
         if not text or len(text) > MAX_EXAMPLE:
             raise PublishError(f"an example has 1 to {MAX_EXAMPLE} characters")
+        return await self._stage("example", actor, actor_name, entry_id, lang, text, now)
+
+    async def stage_out_of_scope(self, actor: str, actor_name: str, lang: str, text: str, now: dt.datetime) -> int:
+        text = " ".join(text.split())
+        if not text or len(text) > MAX_EXAMPLE:
+            raise PublishError(f"a question has 1 to {MAX_EXAMPLE} characters")
+        return await self._stage("out_of_scope", actor, actor_name, "-", lang, text, now)
+
+    async def want_entry(self, actor: str, actor_name: str, lang: str, text: str, now: dt.datetime) -> int:
+        """Note that people ask for something no entry covers (a list for the next content round)."""
+        text = " ".join(text.split())[:MAX_EXAMPLE]
+        if not text:
+            raise PublishError("a question is needed")
         values = {
-            "kind": "example",
+            "kind": "wanted",
+            "entry_id": "-",
+            "language": lang,
+            "text": text,
+            "actor": actor,
+            "actor_name": actor_name,
+            "created_at": now,
+            "status": "wanted",
+        }
+
+        async def work(conn) -> int:
+            statement = insert(content_changes).values(**values).returning(content_changes.c.id)
+            return (await conn.execute(statement)).scalar_one()
+
+        return await self.store.write(work)
+
+    async def wanted(self) -> list:
+        query = select(content_changes).where(content_changes.c.status == "wanted").order_by(content_changes.c.id)
+        async with self.store.engine.connect() as conn:
+            return (await conn.execute(query)).all()
+
+    async def stage_text(
+        self, actor: str, actor_name: str, entry_id: str, lang: str, title: str, answer: str, now: dt.datetime
+    ) -> int:
+        """A new title and answer for one language; refused at once if the answer's markup is wrong."""
+        kb = self.content.current.kb
+        if entry_id not in kb.entries:
+            raise PublishError(f"'{entry_id}' is not an entry")
+        if not title.strip() or not answer.strip():
+            raise PublishError("the title and the answer cannot be empty")
+        try:
+            parse(answer)
+        except MarkdownError as exc:
+            raise PublishError(f"answer, line {exc.line}: {exc}") from None
+        body = json.dumps({"title": title.strip(), "answer": answer.replace("\r\n", "\n").strip()}, ensure_ascii=False)
+        return await self._stage("text", actor, actor_name, entry_id, lang, body, now)
+
+    async def stage_approval(self, actor: str, actor_name: str, entry_id: str, lang: str, now: dt.datetime) -> int:
+        entry = self.content.current.kb.entries.get(entry_id)
+        if entry is None or lang not in entry.translations or lang == entry.written_in:
+            raise PublishError("only an existing translation can be approved")
+        return await self._stage("approve", actor, actor_name, entry_id, lang, "", now)
+
+    async def _stage(
+        self, kind: str, actor: str, actor_name: str, entry_id: str, lang: str, text: str, now: dt.datetime
+    ) -> int:
+        values = {
+            "kind": kind,
             "entry_id": entry_id,
             "language": lang,
             "text": text,
@@ -137,9 +242,8 @@ class Publisher:
         }
 
         async def work(conn) -> int:
-            return (
-                await conn.execute(insert(content_changes).values(**values).returning(content_changes.c.id))
-            ).scalar_one()
+            statement = insert(content_changes).values(**values).returning(content_changes.c.id)
+            return (await conn.execute(statement)).scalar_one()
 
         return await self.store.write(work)
 
@@ -151,7 +255,9 @@ class Publisher:
 
     async def history(self, limit: int = 50) -> list:
         query = (
-            select(content_changes).where(content_changes.c.status != "pending").order_by(content_changes.c.id.desc())
+            select(content_changes)
+            .where(content_changes.c.status.not_in(("pending", "wanted")))
+            .order_by(content_changes.c.id.desc())
         )
         async with self.store.engine.connect() as conn:
             return (await conn.execute(query.limit(limit))).all()
@@ -161,10 +267,10 @@ class Publisher:
             changes = await self.pending()
             if not changes:
                 return PublishResult(published=False, reason="nothing to publish")
-            result = await asyncio.to_thread(self._check, changes)
+            result = await asyncio.to_thread(self._check, changes, now.date())
             if result.reason is None:
                 for change in changes:
-                    append_example(self.knowledge_dir, change.entry_id, change.language, change.text)
+                    apply_change(self.knowledge_dir, change, now.date())
                 result.commit = self._commit(changes, actor, actor_name)
                 result.published = True
             if result.published:
@@ -174,12 +280,12 @@ class Publisher:
                 await asyncio.to_thread(self.content.reload)  # this one at once
             return result
 
-    def _check(self, changes: list[Change]) -> PublishResult:
+    def _check(self, changes: list[Change], today: dt.date) -> PublishResult:
         with tempfile.TemporaryDirectory() as folder:
             copy = Path(folder) / "knowledge"
             shutil.copytree(self.knowledge_dir, copy, ignore=shutil.ignore_patterns(".git"))
             for change in changes:
-                append_example(copy, change.entry_id, change.language, change.text)
+                apply_change(copy, change, today)
             new_kb, problems = load_knowledge(copy, style_checks=False)
             if new_kb is None:
                 first = "; ".join(p.format(copy) for p in problems.errors[:3])
@@ -189,9 +295,7 @@ class Publisher:
     def _gate(self, old_kb: KnowledgeBase, new_kb: KnowledgeBase) -> PublishResult:
         questions = [q for path in self.question_sets if path.exists() for q in read_questions(path)]
         result = compare(build_builtin(old_kb), build_builtin(new_kb), questions)
-        worse = [f"{lang} {b} → {a} of {n}" for lang, (n, b, a) in result.accuracy.items() if b - a > ALLOWED_LOSS]
-        if worse:
-            result.reason = "the question sets would be answered worse: " + ", ".join(worse)
+        result.reason = refusal(result)
         return result
 
     def _commit(self, changes: list[Change], actor: str, actor_name: str) -> str | None:
@@ -205,10 +309,30 @@ class Publisher:
 
         if git("rev-parse", "--is-inside-work-tree").returncode != 0:
             return None
-        paths = sorted({str(folder / "entries" / c.entry_id / f"{c.language}.yaml") for c in changes})
+        paths = sorted(
+            {
+                str(folder / "nlu" / "out_of_scope.yaml")
+                if c.kind == "out_of_scope"
+                else str(folder / "entries" / c.entry_id / f"{c.language}.yaml")
+                for c in changes
+            }
+        )
         git("add", "--", *paths)
-        message = f"Studio: {len(changes)} example question(s) added\n\n" + "\n".join(
-            f"- {c.entry_id} ({c.language}): {c.text}" for c in changes
+        kinds = {
+            "example": "example question",
+            "out_of_scope": "out-of-scope question",
+            "text": "new text",
+            "approve": "approval",
+        }
+        counted = ", ".join(
+            f"{sum(c.kind == k for c in changes)} {label}(s)"
+            for k, label in kinds.items()
+            if any(c.kind == k for c in changes)
+        )
+        message = f"Studio: {counted}\n\n" + "\n".join(
+            f"- {c.entry_id} ({c.language}): {kinds[c.kind]}"
+            + (f": {c.text}" if c.kind in ("example", "out_of_scope") else "")
+            for c in changes
         )
         done = git(
             "-c", f"user.name={actor_name}", "-c", f"user.email={actor}@studio.acasa", "commit", "-q", "-m", message

@@ -231,7 +231,8 @@ staff_users = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("login", String(64), nullable=False, unique=True),
     Column("name", String(128), nullable=False),
-    Column("role", String(20), nullable=False),  # mediator | coordinator | editor | analyst | admin
+    Column("role", String(20), nullable=False),  # mediator | coordinator | editor | translator | reviewer | ...
+    Column("languages", String(100)),  # a translator's or reviewer's languages: "uk,ru"
     Column("password_hash", Text),  # argon2; NULL until set through a one-time link
     Column("totp_secret", String(64)),  # the second factor, once enrolled
     Column("setup_token_hash", String(64)),  # a one-time link to set the password (and enrol TOTP)

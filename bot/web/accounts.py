@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.store import Store
 from bot.store.base import as_utc
 from bot.store.schema import login_failures, staff_sessions, staff_users
+from nlu.languages import LANGUAGES
 
-ROLES = ("mediator", "coordinator", "editor", "analyst", "admin")
+ROLES = ("mediator", "coordinator", "editor", "translator", "reviewer", "analyst", "admin")
+PER_LANGUAGE = frozenset({"translator", "reviewer"})  # roles that work on their own languages only
 # Roles that read conversations must sign in with a second factor.
 READS_CONVERSATIONS = frozenset({"mediator", "coordinator", "admin"})
 MIN_PASSWORD = 12
@@ -50,6 +52,7 @@ class StaffUser:
     has_password: bool
     totp_enrolled: bool
     disabled: bool
+    languages: tuple[str, ...] = ()  # a translator's or reviewer's languages
 
     @property
     def needs_second_factor(self) -> bool:
@@ -73,6 +76,7 @@ def _user(row: Any) -> StaffUser:  # a SQLAlchemy row
         row.password_hash is not None,
         row.totp_secret is not None,
         row.disabled_at is not None,
+        tuple(code for code in (row.languages or "").split(",") if code),
     )
 
 
@@ -89,10 +93,14 @@ class Accounts:
     def __init__(self, store: Store):
         self.store = store
 
-    async def add(self, login: str, name: str, role: str, at: dt.datetime) -> str:
+    async def add(self, login: str, name: str, role: str, at: dt.datetime, languages: tuple[str, ...] = ()) -> str:
         """Create an account; returns the one-time setup token (for the link)."""
         if role not in ROLES:
             raise AccountError(f"'{role}' is not a role; use one of {', '.join(ROLES)}")
+        if role in PER_LANGUAGE and not languages:
+            raise AccountError(f"a {role} works on given languages: add --languages, e.g. --languages uk,ru")
+        if unknown := [code for code in languages if code not in LANGUAGES]:
+            raise AccountError(f"not language codes: {', '.join(unknown)} (use {', '.join(LANGUAGES)})")
         login = login.strip().lower()
         if not login or len(login) > 64 or not all(c.isalnum() or c in "._-" for c in login):
             raise AccountError("a login is letters, digits, '.', '_' or '-'")
@@ -107,6 +115,7 @@ class Accounts:
                     login=login,
                     name=name.strip() or login,
                     role=role,
+                    languages=",".join(languages) or None,
                     setup_token_hash=token_hash(token),
                     setup_expires_at=at + SETUP_LINK_VALID,
                     created_at=at,

@@ -45,14 +45,14 @@ from bot.store import Store
 from bot.store.base import as_utc, utcnow
 from bot.store.schema import attachments, messages, referrals, ticket_labels, ticket_notes, tickets
 from bot.web import audit
-from bot.web.accounts import AccountError, Accounts, new_totp_secret, totp_uri
+from bot.web.accounts import ROLES, AccountError, Accounts, new_totp_secret, totp_uri
 from bot.web.sessions import COOKIE, Sessions, StaffSession
-from bot.web.studio import STUDIO_ROLES, Studio
+from bot.web.studio import EDITING_ROLES, PUBLISH_ROLES, STUDIO_ROLES, Studio
 
 HERE = Path(__file__).parent
 CONVERSATION_ROLES = ("mediator", "coordinator", "admin")
 AUDIT_ROLES = ("coordinator", "admin")
-ANY_ROLE = ("mediator", "coordinator", "editor", "analyst", "admin")
+ANY_ROLE = ROLES
 WHATSAPP_WINDOW = dt.timedelta(hours=24)
 EVENTS_POLL_SECONDS = 0.4
 EVENTS_KEEPALIVE_SECONDS = 15.0
@@ -96,11 +96,13 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/audit", "GET", AUDIT_ROLES, "audit"),
     RouteSpec("/studio", "GET", STUDIO_ROLES, "studio.coverage"),
     RouteSpec("/studio/entries/{entry_id}", "GET", STUDIO_ROLES, "studio.entry"),
+    RouteSpec("/studio/entries/{entry_id}/text", "POST", STUDIO_ROLES, "studio.edit_text"),
+    RouteSpec("/studio/entries/{entry_id}/approve", "POST", STUDIO_ROLES, "studio.approve"),
     RouteSpec("/studio/outdated", "GET", STUDIO_ROLES, "studio.outdated"),
     RouteSpec("/studio/unanswered", "GET", STUDIO_ROLES, "studio.unanswered"),
-    RouteSpec("/studio/examples", "POST", STUDIO_ROLES, "studio.add_example"),
+    RouteSpec("/studio/unanswered/act", "POST", EDITING_ROLES, "studio.act_on_group"),
     RouteSpec("/studio/publish", "GET", STUDIO_ROLES, "studio.publish_page"),
-    RouteSpec("/studio/publish", "POST", STUDIO_ROLES, "studio.publish"),
+    RouteSpec("/studio/publish", "POST", PUBLISH_ROLES, "studio.publish"),
     RouteSpec("/studio/changes/{change_id:int}/withdraw", "POST", STUDIO_ROLES, "studio.withdraw"),
     RouteSpec("/logout", "POST", ANY_ROLE, "logout"),
 )

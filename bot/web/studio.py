@@ -27,14 +27,30 @@ from bot.kb.loader import STALE_AFTER
 from bot.paths import PROJECT_ROOT
 from bot.publishing import Publisher, PublishError
 from bot.render import TELEGRAM_LIMIT, WHATSAPP_LIMIT, button_rows, is_rtl, split_message, to_telegram_html
-from bot.unanswered import group_questions, load_questions
+from bot.unanswered import dismiss, group_questions, load_questions
 from bot.web.sessions import StaffSession
 from nlu.languages import LANGUAGES
 
 if TYPE_CHECKING:
     from bot.web.console import Console
 
-STUDIO_ROLES = ("editor", "coordinator", "admin")
+STUDIO_ROLES = ("editor", "translator", "reviewer", "coordinator", "admin")
+EDITING_ROLES = ("editor", "coordinator", "admin")  # any language, the originals too
+PUBLISH_ROLES = ("editor", "reviewer", "coordinator", "admin")  # everything staged, after the checks
+
+
+def may_edit(user, lang: str, original: str) -> bool:
+    """Editors change any text; translators and reviewers the translations into their languages."""
+    if user.role in EDITING_ROLES:
+        return True
+    return user.role in ("translator", "reviewer") and lang in user.languages and lang != original
+
+
+def may_approve(user, lang: str, original: str) -> bool:
+    """Approval is per language, by a reviewer of that language."""
+    return user.role == "reviewer" and lang in user.languages and lang != original
+
+
 INBOX_DAYS = (7, 30, 90)
 # The development question sets guard publishing (never the held-out ones, which only measure).
 QUESTION_SETS = (
@@ -48,17 +64,79 @@ class Studio:
         self.console = console
         self.publisher = Publisher(console.store, console.content, list(QUESTION_SETS))
 
-    async def add_example(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
-        """Stage a question from the inbox as an example of an entry (published with the others)."""
+    async def act_on_group(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """What an editor decides for a group of the inbox: add its question as an example of an
+        entry, teach the bot it is out of scope, note that a new entry is needed, or ignore it.
+        Either way the group's questions leave the inbox."""
         assert form is not None
+        action = str(form.get("action") or "")
+        lang = str(form.get("language") or "")
+        text = str(form.get("text") or "")
+        if lang not in LANGUAGES or action not in ("example", "out_of_scope", "wanted", "ignore"):
+            return self.console.render(
+                "message.html", 400, session=session, message=self.console._t("studio.bad_action")
+            )
+        user, now = session.user, self.console.clock()
         try:
-            await self.publisher.stage_example(
+            if action == "example":
+                entry_id = str(form.get("entry_id") or "")
+                await self.publisher.stage_example(user.actor, user.name, entry_id, lang, text, now)
+            elif action == "out_of_scope":
+                await self.publisher.stage_out_of_scope(user.actor, user.name, lang, text, now)
+            elif action == "wanted":
+                await self.publisher.want_entry(user.actor, user.name, lang, text, now)
+        except PublishError as exc:
+            return self.console.render("message.html", 400, session=session, message=str(exc))
+        await dismiss(self.console.store, lang, await self._group_texts(lang, text, now))
+        target = (
+            "/console/studio/publish"
+            if action in ("example", "out_of_scope", "wanted")
+            else "/console/studio/unanswered"
+        )
+        return RedirectResponse(target, status_code=303)
+
+    async def _group_texts(self, lang: str, text: str, now: dt.datetime) -> list[str]:
+        """Every question of the inbox group ``text`` belongs to (grouped again, as the page showed)."""
+        questions = await load_questions(self.console.store, now - dt.timedelta(days=max(INBOX_DAYS)), [lang])
+        for group in group_questions(questions):
+            if text in group.texts():
+                return group.texts()
+        return [text]
+
+    async def edit_text(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """Stage a new title and answer for one language of an entry (checked again when published)."""
+        assert form is not None
+        entry = self.console.content.current.kb.entries.get(request.path_params["entry_id"])
+        lang = str(form.get("language") or "")
+        if entry is None or lang not in LANGUAGES:
+            return self.console.render("message.html", 404, session=session, message=self.console._t("studio.no_entry"))
+        if not may_edit(session.user, lang, entry.written_in):
+            return self.console.render("refused.html", 403, session=session)
+        try:
+            await self.publisher.stage_text(
                 session.user.actor,
                 session.user.name,
-                str(form.get("entry_id") or ""),
-                str(form.get("language") or ""),
-                str(form.get("text") or ""),
+                entry.id,
+                lang,
+                str(form.get("title") or ""),
+                str(form.get("answer") or ""),
                 self.console.clock(),
+            )
+        except PublishError as exc:
+            return await self._entry_page(request, session, entry, lang, error=str(exc), status=400, form=form)
+        return RedirectResponse("/console/studio/publish", status_code=303)
+
+    async def approve(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        assert form is not None
+        entry = self.console.content.current.kb.entries.get(request.path_params["entry_id"])
+        lang = str(form.get("language") or "")
+        if entry is None or lang not in LANGUAGES:
+            return self.console.render("message.html", 404, session=session, message=self.console._t("studio.no_entry"))
+        if not may_approve(session.user, lang, entry.written_in):
+            return self.console.render("refused.html", 403, session=session)
+        try:
+            await self.publisher.stage_approval(
+                session.user.actor, session.user.name, entry.id, lang, self.console.clock()
             )
         except PublishError as exc:
             return self.console.render("message.html", 400, session=session, message=str(exc))
@@ -70,6 +148,7 @@ class Studio:
             session=session,
             pending=await self.publisher.pending(),
             history=await self.publisher.history(),
+            wanted=await self.publisher.wanted(),
             result=None,
         )
 
@@ -84,6 +163,7 @@ class Studio:
             session=session,
             pending=await self.publisher.pending(),
             history=await self.publisher.history(),
+            wanted=await self.publisher.wanted(),
             result=result,
         )
 
@@ -119,14 +199,28 @@ class Studio:
         )
 
     async def entry(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
-        """One entry: the original beside a translation, its state, and every reply people get, as
-        Telegram and WhatsApp show it (parts, lengths, buttons, direction)."""
         content = self.console.content.current
         entry = content.kb.entries.get(request.path_params["entry_id"])
         if entry is None:
             return self.console.render("message.html", 404, session=session, message=self.console._t("studio.no_entry"))
         lang = request.query_params.get("language", "")
-        lang = lang if lang in LANGUAGES else "en"
+        return await self._entry_page(request, session, entry, lang if lang in LANGUAGES else "en")
+
+    async def _entry_page(
+        self,
+        request: Request,
+        session: StaffSession,
+        entry: Any,
+        lang: str,
+        *,
+        error: str | None = None,
+        status: int = 200,
+        form: FormData | None = None,
+    ) -> Response:
+        """One entry: the original beside a translation, its state, the forms the user's role allows,
+        and every reply people get, as Telegram and WhatsApp show it (parts, lengths, buttons,
+        direction)."""
+        content = self.console.content.current
         original = entry.translations[entry.written_in]
         text = entry.translations.get(lang)
         previews = []
@@ -150,8 +244,11 @@ class Studio:
                     "characters": len(Markup(telegram).striptags()),
                 }
             )
+        draft_title = str(form.get("title")) if form is not None else (text.title if text else original.title)
+        draft_answer = str(form.get("answer")) if form is not None else (text.answer if text else original.answer)
         return self.console.render(
             "studio_entry.html",
+            status,
             session=session,
             entry=entry,
             text_lang=lang,
@@ -161,6 +258,11 @@ class Studio:
             state=translation_state(entry, lang),
             rtl=is_rtl(lang),
             previews=previews,
+            can_edit=may_edit(session.user, lang, entry.written_in),
+            can_approve=text is not None and may_approve(session.user, lang, entry.written_in),
+            draft_title=draft_title,
+            draft_answer=draft_answer,
+            error=error,
         )
 
     async def outdated(self, request: Request, session: StaffSession, form: FormData | None) -> Response:

@@ -32,6 +32,7 @@ class Staff:
     name: str
     role: str
     totp: str | None  # the second factor's secret, for roles that need one
+    languages: tuple[str, ...] = ()  # a translator's or reviewer's languages
 
 
 STAFF = (
@@ -40,6 +41,8 @@ STAFF = (
     Staff("coord", "Corina", "coordinator", new_totp_secret()),
     Staff("edith", "Edith", "editor", None),
     Staff("ana_analyst", "Alina", "analyst", None),
+    Staff("olena", "Olena", "reviewer", None, ("uk",)),
+    Staff("sita", "Sita", "translator", None, ("ne",)),
     Staff("root", "Radu", "admin", new_totp_secret()),
 )
 
@@ -51,7 +54,7 @@ def create_staff(db: Path) -> None:
             accounts = Accounts(store)
             now = dt.datetime.now(dt.UTC)
             for staff in STAFF:
-                token = await accounts.add(staff.login, staff.name, staff.role, now)
+                token = await accounts.add(staff.login, staff.name, staff.role, now, staff.languages)
                 await accounts.finish_setup(token, PASSWORD, staff.totp, now)
         finally:
             await store.close()

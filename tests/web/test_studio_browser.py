@@ -64,7 +64,7 @@ def test_an_editor_in_the_studio(studio_service, fake_telegram: FakeTelegram, ch
     shot(page, "unanswered")
 
     group.locator("select[name=entry_id]").select_option("general.human")
-    group.locator("form.add-example button").click()
+    group.locator("form.inbox-actions button[value=example]").click()
     page.wait_for_url("**/console/studio/publish")
     assert "general.human" in page.locator("ul.pending").inner_text()
     page.click("#publish button", no_wait_after=True)  # the checks take seconds: wait below

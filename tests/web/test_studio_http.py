@@ -118,10 +118,13 @@ def test_an_inbox_question_becomes_an_example_only_through_a_checked_publication
     edith = StaffBrowser(studio_service.url, staff("edith"), browsers)
     edith.sign_in()
     inbox = edith.client.get("/console/studio/unanswered?language=ne")
-    assert question in inbox.text and 'action="/console/studio/examples"' in inbox.text
-    staged = edith.post("/console/studio/examples", entry_id="housing.find_rental", language="ne", text=question)
+    assert question in inbox.text and 'action="/console/studio/unanswered/act"' in inbox.text
+    act = "/console/studio/unanswered/act"
+    wrong = edith.post(act, action="example", entry_id="no.such", language="ne", text=question)
+    assert wrong.status_code == 400 and question in edith.client.get("/console/studio/unanswered").text  # kept
+    staged = edith.post(act, action="example", entry_id="housing.find_rental", language="ne", text=question)
     assert staged.status_code == 303
-    assert edith.post("/console/studio/examples", entry_id="no.such", language="ne", text="x").status_code == 400
+    assert question not in edith.client.get("/console/studio/unanswered").text  # handled: out of the inbox
     knowledge: Path = studio_service.knowledge
     text_file = knowledge / "entries" / "housing.find_rental" / "ne.yaml"
     assert question not in text_file.read_text(encoding="utf-8")  # staged, not written
@@ -147,7 +150,7 @@ def test_an_inbox_question_becomes_an_example_only_through_a_checked_publication
         text=True,
         check=True,
     )
-    assert log.stdout.strip() == "Edith|Studio: 1 example question(s) added"
+    assert log.stdout.strip() == "Edith|Studio: 1 example question(s)"
     history = edith.client.get("/console/studio/publish").text
     assert "published" in history and "Edith" in history
 
@@ -155,3 +158,99 @@ def test_an_inbox_question_becomes_an_example_only_through_a_checked_publication
     assert "more:housing.find_rental" in str(answer.get("reply_markup")) or "src:housing.find_rental" in str(
         answer.get("reply_markup")
     )
+
+
+def test_a_reviewer_updates_and_approves_her_language_and_the_bot_answers_with_it(
+    studio_service, fake_telegram: FakeTelegram, browsers
+) -> None:
+    knowledge: Path = studio_service.knowledge
+    olena = StaffBrowser(studio_service.url, staff("olena"), browsers)
+    assert str(olena.sign_in().url).endswith("/console/studio")  # a reviewer lands in the studio
+    page = olena.client.get("/console/studio/entries/health.family_doctor?language=uk")
+    assert 'class="edit-text"' in page.text and 'class="approve"' in page.text
+    other = olena.client.get("/console/studio/entries/health.family_doctor?language=ru")
+    assert 'class="edit-text"' not in other.text and 'class="approve"' not in other.text  # not her language
+    assert (
+        olena.post(
+            "/console/studio/entries/health.family_doctor/text", language="ru", title="x", answer="y"
+        ).status_code
+        == 403
+    )
+    assert (
+        olena.post(
+            "/console/studio/entries/health.family_doctor/text", language="en", title="x", answer="y"
+        ).status_code
+        == 403
+    )
+
+    uk_file = knowledge / "entries" / "health.family_doctor" / "uk.yaml"
+    import yaml
+
+    current = yaml.safe_load(uk_file.read_text(encoding="utf-8"))
+    wrong = olena.post(
+        "/console/studio/entries/health.family_doctor/text",
+        language="uk",
+        title=current["title"],
+        answer="# Заголовок\nтекст",
+    )
+    assert wrong.status_code == 400 and "headings" in wrong.text  # said at once, in plain words
+    new_answer = "Змінити сімейного лікаря можна в кабінеті нового лікаря.\n\n" + current["answer"]
+    staged = olena.post(
+        "/console/studio/entries/health.family_doctor/text", language="uk", title=current["title"], answer=new_answer
+    )
+    assert staged.status_code == 303
+    assert olena.post("/console/studio/entries/health.family_doctor/approve", language="uk").status_code == 303
+    published = olena.client.post("/console/studio/publish", data={"csrf": olena.csrf}, timeout=180)
+    assert published.status_code == 200, published.text
+
+    written = yaml.safe_load(uk_file.read_text(encoding="utf-8"))
+    assert written["review"] == "reviewed" and written["reviewed_by"] == "Olena"
+    assert written["answer"].startswith("Змінити сімейного лікаря можна в кабінеті нового лікаря.")
+    assert len(written["examples"]) == len(current["examples"])  # the rest of the file as it was
+    coverage = olena.client.get("/console/studio").text
+    row = re.search(r'<tr id="health.family_doctor">(.*?)</tr>', coverage, re.S)
+    assert row is not None
+    assert row.group(1).count('class="state approved"') == 1 and row.group(1).count('class="state outdated"') == 9
+
+    person = TelegramUser(fake_telegram, studio_service.url, 7303, lang="uk")
+    person.send("/start")
+    person.press("lang:uk")
+    [answer] = person.send("як записатися до сімейного лікаря")
+    assert "Змінити сімейного лікаря можна в кабінеті нового лікаря." in answer["text"]
+
+    sita = StaffBrowser(studio_service.url, staff("sita"), browsers)
+    sita.sign_in()
+    assert sita.post("/console/studio/entries/health.family_doctor/approve", language="ne").status_code == 403
+    assert sita.post("/console/studio/publish").status_code == 403  # translators stage; others publish
+
+
+def test_inbox_groups_can_be_out_of_scope_a_wanted_entry_or_ignored(
+    studio_service, fake_telegram: FakeTelegram, browsers
+) -> None:
+    person = TelegramUser(fake_telegram, studio_service.url, 7304, lang="en")
+    person.send("/start")
+    person.press("lang:en")
+    for text in ("where is the office", "where is that office?", "papers", "is there a good pizza place nearby"):
+        person.send(text)
+    edith = StaffBrowser(studio_service.url, staff("edith"), browsers)
+    edith.sign_in()
+    act = "/console/studio/unanswered/act"
+    assert edith.post(act, action="ignore", language="en", text="where is the office").status_code == 303
+    inbox = edith.client.get("/console/studio/unanswered").text
+    assert "where is the office" not in inbox and "where is that office?" not in inbox  # the whole group went
+    assert "papers" in inbox
+    assert edith.post(act, action="wanted", language="en", text="papers").status_code == 303
+    assert (
+        edith.post(act, action="out_of_scope", language="en", text="is there a good pizza place nearby").status_code
+        == 303
+    )
+    assert edith.post(act, action="delete everything", language="en", text="x").status_code == 400
+    publish = edith.client.get("/console/studio/publish").text
+    assert 'id="wanted"' in publish and "papers" in publish  # a list for the next content round
+    published = edith.client.post("/console/studio/publish", data={"csrf": edith.csrf}, timeout=180)
+    assert published.status_code == 200, published.text
+    knowledge: Path = studio_service.knowledge
+    out_of_scope = (knowledge / "nlu" / "out_of_scope.yaml").read_text(encoding="utf-8")
+    en_list = out_of_scope.split("\nen:\n", 1)[1].split("\nuk:\n", 1)[0]
+    assert '  - "is there a good pizza place nearby"' in en_list  # in the English list, as a line
+    assert "Nothing unanswered" in edith.client.get("/console/studio/unanswered?language=en").text

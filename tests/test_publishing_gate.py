@@ -1,0 +1,44 @@
+"""The publishing gate: a change that makes the bot answer its question sets worse is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from bot.kb import load_knowledge
+from bot.matching import build_builtin
+from bot.publishing import ALLOWED_LOSS, append_example, compare, refusal
+from nlu.evaluate import LabelledQuestion
+
+TODAY = dt.date(2026, 11, 22)
+
+
+def test_examples_that_pull_questions_to_the_wrong_entry_are_refused(small_kb: Path) -> None:
+    for word in ("zebra", "giraffe", "okapi"):  # the asylum entry knows these questions
+        append_example(small_kb, "rights.asylum", "en", f"{word} papers for my family")
+    before, _ = load_knowledge(small_kb, today=TODAY)
+    assert before is not None
+    questions = [LabelledQuestion(f"{w} papers", "en", "rights.asylum") for w in ("zebra", "giraffe", "okapi")]
+    # An editor files a dozen such questions under the residence permit.
+    for word in ("zebra", "giraffe", "okapi"):
+        for n in range(4):
+            append_example(small_kb, "rights.residence_permit", "en", f"{word} papers {n} please")
+    after, problems = load_knowledge(small_kb, today=TODAY)
+    assert after is not None, problems.errors
+    result = compare(build_builtin(before), build_builtin(after), questions)
+    n, right_before, right_after = result.accuracy["en"]
+    assert n == 3 and right_before == 3 and right_before - right_after > ALLOWED_LOSS, result.accuracy
+    assert refusal(result) == f"the question sets would be answered worse: en 3 → {right_after} of 3"
+    assert {lang for lang, *_ in result.changed_answers} == {"en"}
+    assert all(after_entry != "rights.asylum" for *_, after_entry in result.changed_answers)
+
+
+def test_a_harmless_example_passes(small_kb: Path) -> None:
+    before, _ = load_knowledge(small_kb, today=TODAY)
+    assert before is not None
+    questions = [LabelledQuestion("question one about rights.asylum", "en", "rights.asylum")]
+    append_example(small_kb, "rights.asylum", "en", "how do I ask for asylum here")
+    after, _ = load_knowledge(small_kb, today=TODAY)
+    assert after is not None
+    result = compare(build_builtin(before), build_builtin(after), questions)
+    assert result.accuracy["en"] == (1, 1, 1) and refusal(result) is None
