@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.store.schema import unanswered
 from nlu.normalize import normalize
@@ -60,6 +60,10 @@ class Group:
         earlier = sum(dt.timedelta(days=days) < now - q.at <= dt.timedelta(days=2 * days) for q in self.questions)
         return recent, earlier
 
+    def texts(self) -> list[str]:
+        """Every distinct question of the group."""
+        return list(dict.fromkeys(q.text for q in self.questions))
+
     def examples(self) -> list[str]:
         """The group's most recent distinct questions."""
         seen: list[str] = []
@@ -81,6 +85,20 @@ async def load_questions(store: Store, since: dt.datetime, languages: Sequence[s
     async with store.engine.connect() as conn:
         rows = (await conn.execute(query.order_by(unanswered.c.id))).all()
     return [Question(r.language, r.text, r.kind, _aware(r.created_at), r.entry_id) for r in rows]
+
+
+async def dismiss(store: Store, language: str, texts: Sequence[str]) -> int:
+    """Take a handled group's questions out of the inbox (they are deleted: nothing else needs them)."""
+    if not texts:
+        return 0
+
+    async def work(conn) -> int:
+        done = await conn.execute(
+            delete(unanswered).where(unanswered.c.language == language, unanswered.c.text.in_(list(texts)))
+        )
+        return int(done.rowcount or 0)
+
+    return await store.write(work)
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
