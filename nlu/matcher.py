@@ -113,6 +113,7 @@ class Thresholds:
     max_suggestions: int = 3
     short_query_words: int = 2
     short_query_margin: float = 0.25  # a short query's winner must lead by this share of its score
+    one_word_answer: float = 0.5  # one word ("office", "card") is answered only this surely; else did-you-mean
     crisis: float = 0.25  # the kinds of danger together at least this probable: an emergency ...
     crisis_words: int = 3  # ... in a message of at least this many words (shorter ones say too little)
 
@@ -370,7 +371,8 @@ class BuiltinMatcher:
         if len(text.split()) <= t.short_query_words:
             # One or two words ("doctor", "permit") rarely say which of several entries is meant.
             margin = max(margin, best * t.short_query_margin)
-        if top_label == entries[0][0] and best >= t.answer and best - second >= margin:
+        sure = best >= t.one_word_answer if len(text.split()) == 1 else True
+        if top_label == entries[0][0] and best >= t.answer and best - second >= margin and sure:
             return Prediction(Outcome.ANSWER, language, candidates)
         suggestions = tuple(c for c in candidates[: t.max_suggestions] if c.confidence >= t.suggest)
         if suggestions:

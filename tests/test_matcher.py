@@ -62,3 +62,18 @@ def test_suggestions_are_at_most_three_and_ranked(matcher: BuiltinMatcher) -> No
 def test_very_long_input_is_handled(matcher: BuiltinMatcher) -> None:
     text = "I need a family doctor for my child " * 500
     assert matcher.predict(text, "en").intent == "health.family_doctor"
+
+
+def test_one_vague_word_gets_a_did_you_mean_not_a_guess(matcher) -> None:
+    """ "office" or "card" could mean many entries: the bot offers the closest ones rather than
+    answering one of them confidently; a word that names an entry is still answered."""
+    for word in ("office", "form", "card"):
+        prediction = matcher.predict(word, "en")
+        assert prediction.outcome is not Outcome.ANSWER, (word, prediction)
+    for word, entry in (
+        ("asylum", "rights.asylum"),
+        ("kindergarten", "education.kindergarten"),
+        ("azil", "rights.asylum"),
+    ):
+        prediction = matcher.predict(word, "en")
+        assert prediction.outcome is Outcome.ANSWER and prediction.intent == entry, (word, prediction)
