@@ -49,6 +49,7 @@ class Settings:
     mediator_chat_id: int | None = None  # the mediators' Telegram supergroup (with topics)
     mediator_language: str = "ro"  # the desk's own texts: locales/desk/<language>.yaml
     web_desk: bool = False  # mediators work in the web console (/console), with or without the Telegram group
+    metrics_token: str | None = None  # /metrics asks for it; without one, only private addresses may scrape
     referral_follow_up_days: float = 7.0  # a referral sent or accepted comes back to its mediator after this
     mediator_messages_per_minute: float = 20.0  # Telegram allows about 20 per minute in one group
     handoff_remind_minutes: float = 15.0  # a ticket waiting this long is announced again
@@ -252,6 +253,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         mediator_chat_id=mediator_chat_id,
         mediator_language=mediator_language,
         web_desk=web_desk,
+        metrics_token=merged.get("METRICS_TOKEN", "").strip() or None,
         referral_follow_up_days=number("REFERRAL_FOLLOW_UP_DAYS", 7.0, minimum=0.0),
         mediator_messages_per_minute=number("MEDIATOR_MESSAGES_PER_MINUTE", 20.0, minimum=1.0),
         handoff_remind_minutes=number("HANDOFF_REMIND_MINUTES", 15.0, minimum=1.0),

@@ -34,6 +34,7 @@ from bot.engine import Engine
 from bot.files import MEDIA_PATH, FileStore
 from bot.inbox import InboxProcessor, Parser
 from bot.intake import Refused, clean_form, parse_json_object, read_limited
+from bot.metrics import METRICS, may_scrape
 from bot.outbox import Outbox, Sender
 from bot.store import DESK
 from bot.store.base import hold_sqlite_file
@@ -81,7 +82,7 @@ async def purge_periodically(engine: Engine, settings: Settings) -> None:
         await asyncio.sleep(PURGE_EVERY)
 
 
-def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
+def create_app(settings: Settings, *, polling: bool = False) -> Any:
     service = Service(settings)
 
     async def healthz(request: Request) -> Response:
@@ -102,6 +103,34 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
         if engine.queue is not None:
             health["tickets_waiting"] = len(await engine.queue.waiting())
         return JSONResponse(health)
+
+    async def metrics(request: Request) -> Response:
+        """For operators' Prometheus: counters of this process and the backlog in the database."""
+        client = request.client.host if request.client else None
+        if not may_scrape(client, request.headers.get("authorization"), settings.metrics_token):
+            return Response("forbidden", status_code=403)
+        engine = service.engine
+        gauges: dict[str, Any] = {}
+        if engine is not None:
+            gauges["acasa_inbox_waiting"] = (
+                "Platform updates stored and not yet handled.",
+                await engine.store.inbox_backlog(),
+            )
+            gauges["acasa_outbox_jobs"] = (
+                "Replies and jobs in the outbox, by status.",
+                await engine.store.outbox_counts(),
+            )
+            gauges["acasa_outbox_retrying"] = (
+                "Outbox jobs waiting after a failed attempt.",
+                await engine.store.outbox_retrying(),
+            )
+            gauges["acasa_content_version"] = (
+                "Version of the live content (counts reloads).",
+                engine.content.current.version,
+            )
+            if engine.queue is not None:
+                gauges["acasa_tickets_waiting"] = ("People waiting for a mediator.", len(await engine.queue.waiting()))
+        return Response(METRICS.render(gauges), media_type="text/plain; version=0.0.4")
 
     async def telegram_webhook(request: Request) -> Response:
         if service.engine is None or service.telegram_bot is None:
@@ -227,6 +256,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Mount("/console", app=console),
             Route(MEDIA_PATH + "/{token}", media, methods=["GET"]),
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
@@ -236,7 +266,32 @@ def create_app(settings: Settings, *, polling: bool = False) -> Starlette:
         lifespan=lifespan,
     )
     app.state.service = service
-    return app
+    return _CountRequests(app)
+
+
+class _CountRequests:
+    """Counts every HTTP request by method, fixed route name and status (``bot.metrics``)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.state = app.state  # tests and tools reach the service through it
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_counting(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counting)
+        finally:
+            METRICS.count_request(scope["method"], scope["path"], status)
 
 
 async def _start(service: Service, engine: Engine, *, polling: bool) -> None:

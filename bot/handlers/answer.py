@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from bot.handlers import handoff
 from bot.handlers.context import Context
 from bot.kb.loader import is_home_page
 from bot.kb.model import Contact, Entry, KnowledgeBase, Source
 from bot.locales import Locales
 from bot.messages import Button, Outgoing
+from bot.metrics import METRICS
 from nlu.matcher import Outcome, Prediction
 
 PAYLOAD_ENTRY = "e:"
@@ -238,7 +241,9 @@ def compose_reply(kb: KnowledgeBase, locales: Locales, prediction: Prediction, l
 
 async def answer_question(ctx: Context, text: str) -> None:
     """Match free text and reply; a question without a clear answer is kept for the editors."""
+    started = time.perf_counter()
     prediction = await ctx.content.matcher.match(text, ctx.lang)
+    METRICS.observe_match(time.perf_counter() - started)
     ctx.state.data["last_question"] = text[:300]  # shown to a mediator only if the person asks for one
     if prediction.outcome is Outcome.ANSWER and prediction.intent == HUMAN_ENTRY:
         if ctx.queue is not None:

@@ -354,6 +354,12 @@ class JobStore:
         row["status"] = "held" if held else "pending"
         await self.write(lambda conn: conn.execute(insert(outbox).values(**row)))
 
+    async def outbox_retrying(self) -> int:
+        """Jobs still to deliver that have failed at least once (the platform refused or was down)."""
+        async with self.read() as conn:
+            query = select(func.count()).select_from(outbox).where(outbox.c.status == "pending", outbox.c.attempts > 0)
+            return int((await conn.execute(query)).scalar_one())
+
     async def outbox_counts(self) -> dict[str, int]:
         async with self.read() as conn:
             rows = await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
