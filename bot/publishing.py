@@ -39,6 +39,7 @@ from bot.store.schema import content_changes
 from nlu.evaluate import read_questions
 from nlu.matcher import BuiltinMatcher, Outcome
 
+CLAIM_EXPIRES = dt.timedelta(minutes=10)  # a publication claimed by a process that died is free again
 MAX_EXAMPLE = 300  # characters; an example is a question as people write it, not a letter
 # In-scope questions of the development sets a language may lose before publishing is refused:
 # retraining can tip one borderline question either way; two are a trend.
@@ -256,7 +257,7 @@ class Publisher:
     async def history(self, limit: int = 50) -> list:
         query = (
             select(content_changes)
-            .where(content_changes.c.status.not_in(("pending", "wanted")))
+            .where(content_changes.c.status.not_in(("pending", "wanted", "publishing")))
             .order_by(content_changes.c.id.desc())
         )
         async with self.store.engine.connect() as conn:
@@ -264,21 +265,61 @@ class Publisher:
 
     async def publish(self, actor: str, actor_name: str, now: dt.datetime) -> PublishResult:
         async with self._lock:
-            changes = await self.pending()
+            changes = await self._claim(now)
             if not changes:
                 return PublishResult(published=False, reason="nothing to publish")
-            result = await asyncio.to_thread(self._check, changes, now.date())
-            if result.reason is None:
-                for change in changes:
-                    apply_change(self.knowledge_dir, change, now.date())
-                result.commit = self._commit(changes, actor, actor_name)
-                result.published = True
-            if result.published:
-                await self._published(changes, result, now)
-                request_reload(self.knowledge_dir)
-                await notify(self.store.engine, CONTENT_CHANNEL)  # replicas on other machines
-                await asyncio.to_thread(self.content.reload)  # this one at once
+            try:
+                result = await asyncio.to_thread(self._check, changes, now.date())
+                if result.reason is None:
+                    for change in changes:
+                        apply_change(self.knowledge_dir, change, now.date())
+                    result.commit = self._commit(changes, actor, actor_name)
+                    result.published = True
+            except BaseException:
+                await self._release(changes)
+                raise
+            if not result.published:
+                await self._release(changes)  # refused: they wait, to be fixed or withdrawn
+                return result
+            await self._published(changes, result, now)
+            request_reload(self.knowledge_dir)
+            await notify(self.store.engine, CONTENT_CHANNEL)  # replicas on other machines
+            await asyncio.to_thread(self.content.reload)  # this one at once
             return result
+
+    async def _claim(self, now: dt.datetime) -> list[Change]:
+        """Take the pending changes for this publication, atomically: another instance publishing at
+        the same moment gets none of them (a claim left by a crashed process expires)."""
+        stale = now - CLAIM_EXPIRES
+        available = (content_changes.c.status == "pending") | (
+            (content_changes.c.status == "publishing") & (content_changes.c.decided_at < stale)
+        )
+
+        async def work(conn) -> list[Change]:
+            rows = (
+                await conn.execute(
+                    update(content_changes)
+                    .where(available)
+                    .values(status="publishing", decided_at=now)
+                    .returning(*content_changes.c)
+                )
+            ).all()
+            return sorted(
+                (Change(r.id, r.kind, r.entry_id, r.language, r.text, r.actor_name, r.created_at) for r in rows),
+                key=lambda c: c.id,
+            )
+
+        return await self.store.write(work)
+
+    async def _release(self, changes: list[Change]) -> None:
+        async def work(conn) -> None:
+            await conn.execute(
+                update(content_changes)
+                .where(content_changes.c.id.in_([c.id for c in changes]), content_changes.c.status == "publishing")
+                .values(status="pending", decided_at=None)
+            )
+
+        await self.store.write(work)
 
     def _check(self, changes: list[Change], today: dt.date) -> PublishResult:
         with tempfile.TemporaryDirectory() as folder:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -42,3 +43,36 @@ def test_a_harmless_example_passes(small_kb: Path) -> None:
     assert after is not None
     result = compare(build_builtin(before), build_builtin(after), questions)
     assert result.accuracy["en"] == (1, 1, 1) and refusal(result) is None
+
+
+async def test_two_instances_publishing_at_once_write_each_change_once(tmp_path: Path) -> None:
+    """Two replicas press "publish" at the same moment on one folder: one publishes, one finds nothing."""
+    import shutil
+
+    from bot.content import ContentService
+    from bot.publishing import Publisher
+    from bot.store import Store
+    from tests.conftest import PROJECT
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(PROJECT / "knowledge", knowledge)
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'acasa.db'}")
+    try:
+        replicas = []
+        for _ in range(2):
+            content = ContentService(knowledge, PROJECT / "locales")
+            content.load()
+            replicas.append(Publisher(store, content, []))
+        now = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+        question = "can I ask for asylum at the airport"
+        await replicas[0].stage_example("web:edith", "Edith", "rights.asylum", "en", question, now)
+        first, second = await asyncio.gather(
+            replicas[0].publish("web:edith", "Edith", now), replicas[1].publish("web:dan", "Dan", now)
+        )
+        assert sorted([first.published, second.published]) == [False, True]
+        assert "nothing to publish" in (first.reason or "") + (second.reason or "")
+        text = (knowledge / "entries" / "rights.asylum" / "en.yaml").read_text(encoding="utf-8")
+        assert text.count(question) == 1
+        assert await replicas[0].pending() == [] and len(await replicas[1].history()) == 1
+    finally:
+        await store.close()
