@@ -116,16 +116,12 @@ def cmd_kb_translations(args: argparse.Namespace) -> int:
 
 def cmd_kb_unanswered(args: argparse.Namespace) -> int:
     """The editors' inbox: what the bot could not answer well, grouped, per language."""
-    from bot.unanswered import as_json, as_text, group_questions, load_questions
+    from bot.unanswered import as_json, as_text, group_questions, load_questions, nearest_entries
 
     kb, _ = _load(args.kb)
     builtin = build_builtin(kb)
     now = dt.datetime.now(dt.UTC)
     since = dt.datetime.combine(args.since, dt.time(), dt.UTC) if args.since else now - dt.timedelta(days=30)
-
-    def nearest(text: str) -> list[tuple[str, float]]:
-        scores = builtin.intent_scores(text)
-        return sorted(((e, p) for e, p in scores.items() if e in kb.entries), key=lambda item: -item[1])
 
     async def run() -> list:
         store = await Store.open(_settings().database_url)
@@ -134,7 +130,7 @@ def cmd_kb_unanswered(args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
-    groups = group_questions(asyncio.run(run()), nearest)
+    groups = group_questions(asyncio.run(run()), nearest_entries(builtin.intent_scores, kb.entries))
     if args.json:
         print(json.dumps(as_json(groups, now), ensure_ascii=False, indent=1))
     else:

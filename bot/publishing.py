@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from sqlalchemy import insert, select, update
 
 from bot.content import ContentService, request_reload
@@ -104,15 +105,11 @@ def apply_change(knowledge_dir: Path, change: Change, at: dt.date) -> None:
 
 
 def _written_in(entry_file: Path) -> str:
-    import yaml
-
     data = yaml.safe_load(entry_file.read_text(encoding="utf-8")) or {}
     return str(data.get("written_in") or "en")
 
 
 def _original_version(knowledge_dir: Path, entry_id: str, written_in: str) -> str:
-    import yaml
-
     data = yaml.safe_load((knowledge_dir / "entries" / entry_id / f"{written_in}.yaml").read_text(encoding="utf-8"))
     return source_version(str(data.get("title") or "").strip(), str(data.get("answer") or "").strip())
 
@@ -184,22 +181,7 @@ class Publisher:
         text = " ".join(text.split())[:MAX_EXAMPLE]
         if not text:
             raise PublishError("a question is needed")
-        values = {
-            "kind": "wanted",
-            "entry_id": "-",
-            "language": lang,
-            "text": text,
-            "actor": actor,
-            "actor_name": actor_name,
-            "created_at": now,
-            "status": "wanted",
-        }
-
-        async def work(conn) -> int:
-            statement = insert(content_changes).values(**values).returning(content_changes.c.id)
-            return (await conn.execute(statement)).scalar_one()
-
-        return await self.store.write(work)
+        return await self._stage("wanted", actor, actor_name, "-", lang, text, now, status="wanted")
 
     async def wanted(self) -> list:
         query = select(content_changes).where(content_changes.c.status == "wanted").order_by(content_changes.c.id)
@@ -229,7 +211,16 @@ class Publisher:
         return await self._stage("approve", actor, actor_name, entry_id, lang, "", now)
 
     async def _stage(
-        self, kind: str, actor: str, actor_name: str, entry_id: str, lang: str, text: str, now: dt.datetime
+        self,
+        kind: str,
+        actor: str,
+        actor_name: str,
+        entry_id: str,
+        lang: str,
+        text: str,
+        now: dt.datetime,
+        *,
+        status: str = "pending",
     ) -> int:
         values = {
             "kind": kind,
@@ -239,7 +230,7 @@ class Publisher:
             "actor": actor,
             "actor_name": actor_name,
             "created_at": now,
-            "status": "pending",
+            "status": status,
         }
 
         async def work(conn) -> int:

@@ -13,10 +13,9 @@ import functools
 import html
 from collections.abc import Callable
 
+from bot.locales import RLM
 from bot.markdown import Span, parse
 from nlu.languages import RIGHT_TO_LEFT
-
-RLM = "\u200f"
 
 TELEGRAM_LIMIT = 4096
 WHATSAPP_LIMIT = 1600

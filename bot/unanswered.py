@@ -12,7 +12,7 @@ an example to entry X".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,10 @@ class Group:
         earlier = sum(dt.timedelta(days=days) < now - q.at <= dt.timedelta(days=2 * days) for q in self.questions)
         return recent, earlier
 
+    def unhelpful_answers(self) -> list[str]:
+        """The entries whose answers to these questions got 👎."""
+        return sorted({q.entry_id for q in self.questions if q.entry_id})
+
     def texts(self) -> list[str]:
         """Every distinct question of the group."""
         return list(dict.fromkeys(q.text for q in self.questions))
@@ -73,6 +77,20 @@ class Group:
             if len(seen) == SHOWN_QUESTIONS:
                 break
         return seen
+
+
+def nearest_entries(
+    scores: Callable[[str], dict[str, float]] | None, entries: Collection[str]
+) -> Callable[[str], list[tuple[str, float]]]:
+    """The entries a matcher's scores (``intent_scores``) put nearest to a text, most probable first;
+    no scores (a matcher without them) gives none."""
+
+    def nearest(text: str) -> list[tuple[str, float]]:
+        if scores is None:
+            return []
+        return sorted(((e, p) for e, p in scores(text).items() if e in entries), key=lambda item: -item[1])
+
+    return nearest
 
 
 async def load_questions(store: Store, since: dt.datetime, languages: Sequence[str] = ()) -> list[Question]:
@@ -144,7 +162,7 @@ def as_json(groups: Sequence[Group], now: dt.datetime) -> list[dict[str, object]
                 "previous_7_days": earlier,
                 "questions": group.examples(),
                 "nearest_entries": [{"entry": e, "probability": round(p, 3)} for e, p in group.nearest],
-                "unhelpful_answers": sorted({q.entry_id for q in group.questions if q.entry_id}),
+                "unhelpful_answers": group.unhelpful_answers(),
             }
         )
     return rows
@@ -162,7 +180,7 @@ def as_text(groups: Sequence[Group], now: dt.datetime) -> str:
         lines.extend(f"    “{text}”" for text in group.examples())
         if group.nearest:
             lines.append("    nearest: " + ", ".join(f"{e} ({p:.2f})" for e, p in group.nearest))
-        unhelpful = sorted({q.entry_id for q in group.questions if q.entry_id})
+        unhelpful = group.unhelpful_answers()
         if unhelpful:
             lines.append("    👎 on: " + ", ".join(unhelpful))
     total = sum(g.count for g in groups)

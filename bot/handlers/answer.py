@@ -117,6 +117,20 @@ def _helper_button(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str)
     return Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN)
 
 
+def _more_or_sources_button(locales: Locales, entry: Entry, lang: str) -> Button:
+    """ "More details" where the first message held back part of the text, else "Sources"."""
+    has_rest = not entry.urgent and bool(split_answer(entry.translation(lang).answer)[1])
+    if has_rest:
+        return Button(locales.text(lang, "button.more"), PAYLOAD_MORE + entry.id)
+    return Button(locales.text(lang, "button.sources"), PAYLOAD_SOURCES + entry.id)
+
+
+def _follow_up_buttons(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> tuple[Button, ...]:
+    """Under the rest of an answer or its sources: who can help, two related entries, the menu."""
+    menu = Button(locales.text(lang, "button.menu"), PAYLOAD_MENU)
+    return (_helper_button(kb, locales, entry, lang), *related_buttons(kb, entry, lang), menu)
+
+
 def related_buttons(kb: KnowledgeBase, entry: Entry, lang: str) -> list[Button]:
     return [Button(kb.entries[r].translation(lang).label, PAYLOAD_ENTRY + r) for r in entry.related if r in kb.entries][
         :RELATED_SHOWN
@@ -142,7 +156,7 @@ def compose_answer(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str)
             )
         )
     parts.append(f"**{text.title}**")
-    first, rest = (text.answer.strip(), "") if entry.urgent else split_answer(text.answer)
+    first, _ = (text.answer.strip(), "") if entry.urgent else split_answer(text.answer)
     parts.append(first)
     if inline := _inline_contacts(kb, entry):
         parts.append(f"**{locales.text(lang, 'answer.contacts')}**")
@@ -150,9 +164,7 @@ def compose_answer(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str)
     parts.extend(_notes(locales, entry, lang))
     parts.append(locales.text(lang, "answer.helpful"))
     buttons = [
-        Button(locales.text(lang, "button.more"), PAYLOAD_MORE + entry.id)
-        if rest
-        else Button(locales.text(lang, "button.sources"), PAYLOAD_SOURCES + entry.id),
+        _more_or_sources_button(locales, entry, lang),
         _helper_button(kb, locales, entry, lang),
         Button(locales.text(lang, "button.helpful_yes"), f"{PAYLOAD_FEEDBACK}{entry.id}:1"),
         Button(locales.text(lang, "button.helpful_no"), f"{PAYLOAD_FEEDBACK}{entry.id}:0"),
@@ -169,18 +181,14 @@ def compose_more(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -
     if rest:
         parts.append(rest)
     parts.append(_sources_block(locales, entry, lang))
-    buttons = [_helper_button(kb, locales, entry, lang), *related_buttons(kb, entry, lang)]
-    buttons.append(Button(locales.text(lang, "button.menu"), PAYLOAD_MENU))
-    return Outgoing("\n\n".join(parts), lang, tuple(buttons), entry.id)
+    return Outgoing("\n\n".join(parts), lang, _follow_up_buttons(kb, locales, entry, lang), entry.id)
 
 
 def compose_sources(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> Outgoing:
     """Where the answer's facts come from, and when they were last checked."""
     text = entry.translation(lang)
     parts = [f"**{text.title}**", _sources_block(locales, entry, lang)]
-    buttons = [_helper_button(kb, locales, entry, lang), *related_buttons(kb, entry, lang)]
-    buttons.append(Button(locales.text(lang, "button.menu"), PAYLOAD_MENU))
-    return Outgoing("\n\n".join(parts), lang, tuple(buttons), entry.id)
+    return Outgoing("\n\n".join(parts), lang, _follow_up_buttons(kb, locales, entry, lang), entry.id)
 
 
 def compose_contacts(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: str) -> Outgoing:
@@ -188,12 +196,9 @@ def compose_contacts(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: st
     text = entry.translation(lang)
     parts = [f"**{locales.text(lang, 'answer.who_can_help', title=text.title)}**"]
     parts.extend(_contact_card(c, lang, locales) for c in _contacts(kb, entry))
-    _, rest = split_answer(text.answer)
     buttons = [
         Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN),
-        Button(locales.text(lang, "button.more"), PAYLOAD_MORE + entry.id)
-        if rest and not entry.urgent
-        else Button(locales.text(lang, "button.sources"), PAYLOAD_SOURCES + entry.id),
+        _more_or_sources_button(locales, entry, lang),
         Button(locales.text(lang, "button.menu"), PAYLOAD_MENU),
     ]
     return Outgoing("\n\n".join(parts), lang, tuple(buttons), entry.id)

@@ -8,8 +8,6 @@ import json
 import re
 from pathlib import Path
 
-from bot.kb.versions import stamp
-
 _TOP_KEY = re.compile(r"^[a-z_]+:")
 
 
@@ -66,6 +64,3 @@ def add_out_of_scope(path: Path, lang: str, question: str) -> None:
     else:
         lines += [f"{lang}:", item]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-__all__ = ["add_out_of_scope", "set_review", "stamp", "write_text"]

@@ -27,7 +27,7 @@ from bot.kb.loader import STALE_AFTER
 from bot.paths import PROJECT_ROOT
 from bot.publishing import Publisher, PublishError
 from bot.render import TELEGRAM_LIMIT, WHATSAPP_LIMIT, button_rows, is_rtl, split_message, to_telegram_html
-from bot.unanswered import dismiss, group_questions, load_questions
+from bot.unanswered import as_json, dismiss, group_questions, load_questions, nearest_entries
 from bot.web.sessions import StaffSession
 from nlu.languages import LANGUAGES
 
@@ -103,63 +103,61 @@ class Studio:
                 return group.texts()
         return [text]
 
-    async def edit_text(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
-        """Stage a new title and answer for one language of an entry (checked again when published)."""
+    def _entry_to_change(
+        self, request: Request, session: StaffSession, form: FormData | None, allowed: Any
+    ) -> tuple[Any, str] | Response:
+        """The entry and language a form changes, or the answer when it cannot: 404 for an unknown
+        entry or language, 403 when ``allowed(user, lang, original)`` says the role may not."""
         assert form is not None
         entry = self.console.content.current.kb.entries.get(request.path_params["entry_id"])
         lang = str(form.get("language") or "")
         if entry is None or lang not in LANGUAGES:
             return self.console.render("message.html", 404, session=session, message=self.console._t("studio.no_entry"))
-        if not may_edit(session.user, lang, entry.written_in):
+        if not allowed(session.user, lang, entry.written_in):
             return self.console.render("refused.html", 403, session=session)
+        return entry, lang
+
+    async def edit_text(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """Stage a new title and answer for one language of an entry (checked again when published)."""
+        found = self._entry_to_change(request, session, form, may_edit)
+        if isinstance(found, Response):
+            return found
+        entry, lang = found
+        assert form is not None
+        title, answer = str(form.get("title") or ""), str(form.get("answer") or "")
+        user = session.user
         try:
-            await self.publisher.stage_text(
-                session.user.actor,
-                session.user.name,
-                entry.id,
-                lang,
-                str(form.get("title") or ""),
-                str(form.get("answer") or ""),
-                self.console.clock(),
-            )
+            await self.publisher.stage_text(user.actor, user.name, entry.id, lang, title, answer, self.console.clock())
         except PublishError as exc:
             return await self._entry_page(request, session, entry, lang, error=str(exc), status=400, form=form)
         return RedirectResponse("/console/studio/publish", status_code=303)
 
     async def approve(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
-        assert form is not None
-        entry = self.console.content.current.kb.entries.get(request.path_params["entry_id"])
-        lang = str(form.get("language") or "")
-        if entry is None or lang not in LANGUAGES:
-            return self.console.render("message.html", 404, session=session, message=self.console._t("studio.no_entry"))
-        if not may_approve(session.user, lang, entry.written_in):
-            return self.console.render("refused.html", 403, session=session)
+        found = self._entry_to_change(request, session, form, may_approve)
+        if isinstance(found, Response):
+            return found
+        entry, lang = found
+        user = session.user
         try:
-            await self.publisher.stage_approval(
-                session.user.actor, session.user.name, entry.id, lang, self.console.clock()
-            )
+            await self.publisher.stage_approval(user.actor, user.name, entry.id, lang, self.console.clock())
         except PublishError as exc:
             return self.console.render("message.html", 400, session=session, message=str(exc))
         return RedirectResponse("/console/studio/publish", status_code=303)
 
     async def publish_page(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
-        return self.console.render(
-            "studio_publish.html",
-            session=session,
-            pending=await self.publisher.pending(),
-            history=await self.publisher.history(),
-            wanted=await self.publisher.wanted(),
-            result=None,
-        )
+        return await self._publish_view(session)
 
     async def publish(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
         """Check everything staged, then write, commit and reload; or refuse, saying why."""
         if not await self.publisher.pending():
             return RedirectResponse("/console/studio/publish", status_code=303)
         result = await self.publisher.publish(session.user.actor, session.user.name, self.console.clock())
+        return await self._publish_view(session, result, 200 if result.published else 409)
+
+    async def _publish_view(self, session: StaffSession, result: Any = None, status: int = 200) -> Response:
         return self.console.render(
             "studio_publish.html",
-            200 if result.published else 409,
+            status,
             session=session,
             pending=await self.publisher.pending(),
             history=await self.publisher.history(),
@@ -278,39 +276,17 @@ class Studio:
         now = self.console.clock()
         questions = await load_questions(self.console.store, now - dt.timedelta(days=days), [lang] if lang else ())
         content = self.console.content.current
-        scores = getattr(content.matcher, "intent_scores", None)  # the built-in matcher's reading
-
-        def nearest(text: str) -> list[tuple[str, float]]:
-            if scores is None:
-                return []
-            found = scores(text)
-            return sorted(((e, p) for e, p in found.items() if e in content.kb.entries), key=lambda item: -item[1])
-
-        groups = group_questions(questions, nearest)
-        entries = sorted(content.kb.entries)
-        shown: list[dict[str, Any]] = []
-        for group in groups:
-            recent, earlier = group.trend(now)
-            shown.append(
-                {
-                    "language": group.language,
-                    "count": group.count,
-                    "kinds": group.kinds(),
-                    "recent": recent,
-                    "earlier": earlier,
-                    "questions": group.examples(),
-                    "nearest": [(e, content.kb.entries[e].translation("en").title, p) for e, p in group.nearest],
-                    "unhelpful": sorted({q.entry_id for q in group.questions if q.entry_id}),
-                }
-            )
+        # The built-in matcher's reading (a Rasa-only matcher has no scores: no nearest entries).
+        nearest = nearest_entries(getattr(content.matcher, "intent_scores", None), content.kb.entries)
+        groups = as_json(group_questions(questions, nearest), now)
         return self.console.render(
             "studio_unanswered.html",
             session=session,
-            groups=shown,
+            groups=groups,
             days=days,
             choices=INBOX_DAYS,
             language=lang,
             languages=LANGUAGES,
             total=len(questions),
-            entries=entries,
+            entries=sorted(content.kb.entries),
         )
