@@ -30,9 +30,10 @@ from sqlalchemy import insert, select, update
 
 from bot.content import ContentService, request_reload
 from bot.kb import KnowledgeBase, load_knowledge
-from bot.kb.edit import add_out_of_scope, set_review, write_text
+from bot.kb.edit import add_out_of_scope, answer_line, set_review, write_text
+from bot.kb.loader import check_text_file
+from bot.kb.problems import Severity
 from bot.kb.versions import source_version, stamp
-from bot.markdown import MarkdownError, parse
 from bot.matching import build_builtin
 from bot.store import Store
 from bot.store.notify import CONTENT_CHANNEL, notify
@@ -95,13 +96,48 @@ def apply_change(knowledge_dir: Path, change: Change, at: dt.date) -> None:
     written_in = _written_in(entry_file)
     if change.kind == "text":
         text = json.loads(change.text)
-        write_text(path, text["title"], text["answer"])
+        write_text(path, text["title"], text["answer"], text.get("examples"))
         if change.language != written_in:  # a translation brought up to date: it follows the original now
             set_review(path, None, None)
             stamp(path, _original_version(knowledge_dir, change.entry_id, written_in))
     elif change.kind == "approve":
         set_review(path, change.actor_name, at)
         stamp(path, _original_version(knowledge_dir, change.entry_id, written_in))
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str  # title, answer, examples, ... or "file"
+    message: str  # plain words; for the answer, with the line of the answer it is on
+    error: bool  # False: a warning, which does not stop the change
+
+
+def text_problems(
+    knowledge_dir: Path,
+    entry_id: str,
+    lang: str,
+    title: str,
+    answer: str,
+    examples: list[str] | None,
+    today: dt.date,
+) -> list[FieldProblem]:
+    """What ``acasa kb check`` would say about this text file with a new title and answer: the file
+    is written to a scratch folder as publishing would write it, and read by the same loader."""
+    current = knowledge_dir / "entries" / entry_id / f"{lang}.yaml"
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "entries" / entry_id / f"{lang}.yaml"
+        path.parent.mkdir(parents=True)
+        if current.exists():
+            shutil.copyfile(current, path)
+        write_text(path, title, answer, examples)
+        first = answer_line(path)
+        found = []
+        for problem in check_text_file(path, lang, today):
+            message = problem.message
+            if problem.field == "answer" and problem.line is not None and problem.line >= first:
+                message = f"line {problem.line - first + 1}: {message}"
+            found.append(FieldProblem(problem.field or "file", message, problem.severity is Severity.ERROR))
+        return found
 
 
 def _written_in(entry_file: Path) -> str:
@@ -189,19 +225,31 @@ class Publisher:
             return (await conn.execute(query)).all()
 
     async def stage_text(
-        self, actor: str, actor_name: str, entry_id: str, lang: str, title: str, answer: str, now: dt.datetime
+        self,
+        actor: str,
+        actor_name: str,
+        entry_id: str,
+        lang: str,
+        title: str,
+        answer: str,
+        now: dt.datetime,
+        examples: list[str] | None = None,
     ) -> int:
-        """A new title and answer for one language; refused at once if the answer's markup is wrong."""
+        """A new title and answer (and examples, for a new language) for one language; refused at
+        once with what ``kb check`` would say about the file."""
         kb = self.content.current.kb
         if entry_id not in kb.entries:
             raise PublishError(f"'{entry_id}' is not an entry")
-        if not title.strip() or not answer.strip():
-            raise PublishError("the title and the answer cannot be empty")
-        try:
-            parse(answer)
-        except MarkdownError as exc:
-            raise PublishError(f"answer, line {exc.line}: {exc}") from None
-        body = json.dumps({"title": title.strip(), "answer": answer.replace("\r\n", "\n").strip()}, ensure_ascii=False)
+        answer = answer.replace("\r\n", "\n").strip()
+        errors = [
+            p for p in text_problems(self.knowledge_dir, entry_id, lang, title, answer, examples, now.date()) if p.error
+        ]
+        if errors:
+            raise PublishError("; ".join(f"{p.field}: {p.message}" for p in errors))
+        text = {"title": title.strip(), "answer": answer}
+        if examples is not None:
+            text["examples"] = [e.strip() for e in examples if e.strip()]
+        body = json.dumps(text, ensure_ascii=False)
         return await self._stage("text", actor, actor_name, entry_id, lang, body, now)
 
     async def stage_approval(self, actor: str, actor_name: str, entry_id: str, lang: str, now: dt.datetime) -> int:

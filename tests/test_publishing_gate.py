@@ -76,3 +76,24 @@ async def test_two_instances_publishing_at_once_write_each_change_once(tmp_path:
         assert await replicas[0].pending() == [] and len(await replicas[1].history()) == 1
     finally:
         await store.close()
+
+
+def test_a_text_is_checked_by_the_rules_of_kb_check_before_it_is_staged(small_kb: Path) -> None:
+    from bot.publishing import text_problems
+
+    def errors(lang: str, title: str, answer: str, examples: list[str] | None = None) -> dict[str, str]:
+        found = text_problems(small_kb, "rights.asylum", lang, title, answer, examples, TODAY)
+        return {p.field: p.message for p in found if p.error}
+
+    assert errors("uk", "Притулок", "Зверніться до **IGI**.") == {}
+    said = errors("uk", "Притулок", "Перший рядок\n\nДругий **рядок")
+    assert set(said) == {"answer"} and said["answer"].startswith("line 3: ")  # the line in the answer typed
+    assert set(errors("uk", "  ", "текст")) == {"title"}
+
+    # A language the entry does not have yet needs its own example questions.
+    (small_kb / "entries" / "rights.asylum" / "ne.yaml").unlink()
+    assert "examples" in errors("ne", "शरण", "**IGI** मा सोध्नुहोस्।")
+    assert "examples" in errors("ne", "शरण", "**IGI** मा सोध्नुहोस्।", ["शरण कसरी माग्ने"])  # one is too few
+    three = ["शरण कसरी माग्ने", "sharan kasari magne", "asylum apply garna"]
+    assert errors("ne", "शरण", "**IGI** मा सोध्नुहोस्।", three) == {}
+    assert not (small_kb / "entries" / "rights.asylum" / "ne.yaml").exists()  # checked in a scratch folder

@@ -28,13 +28,26 @@ def _without(lines: list[str], *keys: str) -> list[str]:
     return [line for line in lines if not any(line.startswith(f"{k}:") for k in keys)]
 
 
-def write_text(path: Path, title: str, answer: str) -> None:
-    """New title and answer (the answer as a ``|`` block)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+def write_text(path: Path, title: str, answer: str, examples: list[str] | None = None) -> None:
+    """New title and answer (the answer as a ``|`` block), and example questions when given; a
+    language the entry did not have yet gets its file."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else ["review: unreviewed"]
     lines = _replace_field(lines, "title", [f"title: {json.dumps(title.strip(), ensure_ascii=False)}"])
     block = ["answer: |", *[f"  {line}" if line.strip() else "" for line in answer.strip().splitlines()]]
     lines = _replace_field(lines, "answer", block)
+    if examples is not None:
+        items = [f"  - {json.dumps(e.strip(), ensure_ascii=False)}" for e in examples if e.strip()]
+        lines = _replace_field(lines, "examples", ["examples:", *items])
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def answer_line(path: Path) -> int:
+    """The file line on which the answer's first line is written (after ``answer: |``)."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.startswith("answer:"):
+            return number + 1 if line.rstrip().endswith(("|", ">")) else number
+    return 1
 
 
 def set_review(path: Path, reviewed_by: str | None, on: dt.date | None) -> None:

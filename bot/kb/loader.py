@@ -862,6 +862,14 @@ def is_home_page(url: str) -> bool:
     return parsed.path in ("", "/") and not parsed.query and not parsed.fragment
 
 
+def check_text_file(path: Path, lang: str, today: dt.date) -> ProblemList:
+    """The problems ``acasa kb check`` reports for one text file (``entries/<id>/<lang>.yaml``)
+    on its own: what the studio shows while someone types."""
+    reader = _Reader(path.parent.parent.parent, today)
+    reader._translation(path, lang)
+    return reader.problems
+
+
 def load_knowledge(
     root: Path | str, *, today: dt.date | None = None, style_checks: bool = True
 ) -> tuple[KnowledgeBase | None, ProblemList]:

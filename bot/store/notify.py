@@ -1,6 +1,8 @@
 """PostgreSQL ``LISTEN/NOTIFY``: telling every instance that something changed (content reloaded).
 
-Instances listen on one dedicated connection each; a dropped connection is opened again.
+Instances listen on one dedicated connection each; a dropped connection is opened again, and
+since a notification sent meanwhile was lost, the callback then runs once anyway (callbacks must be
+harmless to repeat, as a content reload is).
 SQLite serves one process, so there is no one to tell.
 """
 
@@ -34,6 +36,7 @@ async def listen(engine: AsyncEngine, channel: str, callback: Callable[[], None]
     def on_notification(*_: object) -> None:
         callback()
 
+    reconnecting = False
     while True:
         try:
             async with engine.connect() as conn:
@@ -41,9 +44,13 @@ async def listen(engine: AsyncEngine, channel: str, callback: Callable[[], None]
                 lost = asyncio.Event()
                 driver.add_termination_listener(lambda *_, lost=lost: lost.set())
                 await driver.add_listener(channel, on_notification)
+                if reconnecting:  # whatever was said while we were away
+                    callback()
                 await lost.wait()  # until the connection drops (or the task is cancelled)
+                await conn.invalidate()  # not back into the pool for the next query to fail on
         except asyncio.CancelledError:
             raise
         except Exception:
             log.warning("listening for %s failed; trying again", channel)
+        reconnecting = True
         await asyncio.sleep(1.0)

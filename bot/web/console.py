@@ -97,6 +97,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/studio", "GET", STUDIO_ROLES, "studio.coverage"),
     RouteSpec("/studio/entries/{entry_id}", "GET", STUDIO_ROLES, "studio.entry"),
     RouteSpec("/studio/entries/{entry_id}/text", "POST", STUDIO_ROLES, "studio.edit_text"),
+    RouteSpec("/studio/entries/{entry_id}/check", "POST", STUDIO_ROLES, "studio.check_text"),
     RouteSpec("/studio/entries/{entry_id}/approve", "POST", STUDIO_ROLES, "studio.approve"),
     RouteSpec("/studio/outdated", "GET", STUDIO_ROLES, "studio.outdated"),
     RouteSpec("/studio/unanswered", "GET", STUDIO_ROLES, "studio.unanswered"),

@@ -11,13 +11,14 @@ The pages read the content the bot is serving right now and the database; they c
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from bot.channels.whatsapp import render as whatsapp_render
 from bot.cli_translations import outdated_items
@@ -25,7 +26,7 @@ from bot.handlers.answer import compose_answer, compose_contacts, compose_more, 
 from bot.kb.coverage import translation_state
 from bot.kb.loader import STALE_AFTER
 from bot.paths import PROJECT_ROOT
-from bot.publishing import Publisher, PublishError
+from bot.publishing import Publisher, PublishError, text_problems
 from bot.render import TELEGRAM_LIMIT, WHATSAPP_LIMIT, button_rows, is_rtl, split_message, to_telegram_html
 from bot.unanswered import as_json, dismiss, group_questions, load_questions, nearest_entries
 from bot.web.sessions import StaffSession
@@ -127,10 +128,32 @@ class Studio:
         title, answer = str(form.get("title") or ""), str(form.get("answer") or "")
         user = session.user
         try:
-            await self.publisher.stage_text(user.actor, user.name, entry.id, lang, title, answer, self.console.clock())
+            await self.publisher.stage_text(
+                user.actor, user.name, entry.id, lang, title, answer, self.console.clock(), _examples(form)
+            )
         except PublishError as exc:
             return await self._entry_page(request, session, entry, lang, error=str(exc), status=400, form=form)
         return RedirectResponse("/console/studio/publish", status_code=303)
+
+    async def check_text(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
+        """What ``kb check`` would say about the text being typed (the edit form asks as one types)."""
+        found = self._entry_to_change(request, session, form, may_edit)
+        if isinstance(found, Response):
+            return found
+        entry, lang = found
+        assert form is not None
+        problems = await asyncio.to_thread(
+            text_problems,
+            self.publisher.knowledge_dir,
+            entry.id,
+            lang,
+            str(form.get("title") or ""),
+            str(form.get("answer") or "").replace("\r\n", "\n"),
+            _examples(form),
+            self.console.clock().date(),
+        )
+        body = {"problems": [{"field": p.field, "message": p.message, "error": p.error} for p in problems]}
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     async def approve(self, request: Request, session: StaffSession, form: FormData | None) -> Response:
         found = self._entry_to_change(request, session, form, may_approve)
@@ -244,9 +267,14 @@ class Studio:
             )
         draft_title = str(form.get("title")) if form is not None else (text.title if text else original.title)
         draft_answer = str(form.get("answer")) if form is not None else (text.answer if text else original.answer)
+        draft_examples = str(form.get("examples") or "") if form is not None else ""
+        changed = next(
+            (item for item in outdated_items(content.kb, content.kb.root, [lang]) if item.entry_id == entry.id), None
+        )
         return self.console.render(
             "studio_entry.html",
             status,
+            changed=changed,
             session=session,
             entry=entry,
             text_lang=lang,
@@ -260,6 +288,7 @@ class Studio:
             can_approve=text is not None and may_approve(session.user, lang, entry.written_in),
             draft_title=draft_title,
             draft_answer=draft_answer,
+            draft_examples=draft_examples,
             error=error,
         )
 
@@ -290,3 +319,9 @@ class Studio:
             total=len(questions),
             entries=sorted(content.kb.entries),
         )
+
+
+def _examples(form: FormData) -> list[str] | None:
+    """The example questions of a new language's form, one per line (None: the form has none)."""
+    given = form.get("examples")
+    return None if given is None else [line.strip() for line in str(given).splitlines() if line.strip()]

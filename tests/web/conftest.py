@@ -47,9 +47,12 @@ STAFF = (
 )
 
 
-def create_staff(db: Path) -> None:
+def create_staff(database: Path | str) -> None:
+    """The staff accounts, in a SQLite file (a path) or any database (a URL)."""
+    url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
+
     async def run() -> None:
-        store = await Store.open(f"sqlite+aiosqlite:///{db}")
+        store = await Store.open(url)
         try:
             accounts = Accounts(store)
             now = dt.datetime.now(dt.UTC)

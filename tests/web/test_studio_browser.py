@@ -34,6 +34,8 @@ def test_an_editor_in_the_studio(studio_service, fake_telegram: FakeTelegram, ch
     for question in ("where is the office", "where is that office?", "is there a mosque near the station"):
         person.send(question)
 
+    from playwright.sync_api import expect
+
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(studio_service.url + "/console/login")
@@ -56,6 +58,18 @@ def test_an_editor_in_the_studio(studio_service, fake_telegram: FakeTelegram, ch
     keys = page.locator("#preview-answer .phone.telegram .keyboard .row")
     assert keys.count() == 3 and keys.nth(0).locator(".key").count() == 2
     shot(page, "entry-preview")
+
+    # A mistake typed in the answer is shown under it as it is typed, in plain words.
+    answer = page.locator("form.edit-text textarea[name=answer]")
+    good = answer.input_value()
+    answer.fill(good + "\n\n# عنوان")
+    page.wait_for_selector("#problems-answer li.error")
+    assert "headings" in page.locator("#problems-answer").inner_text()
+    assert answer.get_attribute("aria-invalid") == "true"
+    page.locator("#edit").screenshot(path=str(SHOTS / "live-check.png"))
+    answer.fill(good)
+    expect(page.locator("#problems-answer li")).to_have_count(0)
+    assert answer.get_attribute("aria-invalid") == "false"
 
     page.goto(studio_service.url + "/console/studio/unanswered")
     group = page.locator("article.group").first

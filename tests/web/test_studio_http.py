@@ -99,6 +99,20 @@ def test_the_studio_shows_what_needs_doing(studio_service, fake_telegram: FakeTe
     assert "\u200f" in answer.group(1)  # every right-to-left line marked
     assert "1 WhatsApp message(s)" in answer.group(1)
     assert edith.client.get("/console/studio/entries/no.such").status_code == 404
+    uk = edith.client.get("/console/studio/entries/health.family_doctor?language=uk").text
+    assert "What changed in the original since the uk text" in uk  # the diff, where the work is done
+    assert '<span class="added">+You can **change your family doctor after 6 months**, at the new' in uk
+
+    # While typing, the same rules as `kb check`, each problem at its field, in plain words.
+    check = "/console/studio/entries/health.family_doctor/check"
+    said = edith.post(check, language="uk", title="", answer="Текст\n\n# Заголовок").json()["problems"]
+    fields = {p["field"]: p["message"] for p in said if p["error"]}
+    assert set(fields) == {"title", "answer"}
+    assert "missing or empty" in fields["title"] and fields["answer"].startswith("line 3: ")
+    assert "headings" in fields["answer"]
+    fine = edith.post(check, language="uk", title="Сімейний лікар", answer="Текст **важливий**.").json()
+    assert [p for p in fine["problems"] if p["error"]] == []
+    assert edith.client.post(check, data={"language": "uk", "title": "x", "answer": "y"}).status_code == 403  # no CSRF
 
     maria = StaffBrowser(studio_service.url, staff("maria"), browsers)
     maria.sign_in()
