@@ -16,9 +16,10 @@ from bot.channels.terminal import chat, render
 from bot.config import Settings, SettingsError, load_settings
 from bot.content import SCHEDULE_FILE, ContentError, danger_classifier, request_reload
 from bot.crisis import CrisisDetector, load_crisis_lexicon
+from bot.figures import roll_up
 from bot.handlers.answer import compose_reply
 from bot.handoff.desk_text import desk_languages, load_desk_text
-from bot.handoff.schedule import load_schedule
+from bot.handoff.schedule import load_schedule, office_hours
 from bot.kb import KnowledgeBase, load_knowledge
 from bot.kb.coverage import coverage_matrix
 from bot.kb.loader import STALE_AFTER, is_home_page
@@ -486,6 +487,7 @@ def cmd_db_purge(args: argparse.Namespace) -> int:
     async def run() -> int:
         store = await Store.open(settings.database_url)
         try:
+            await roll_up(store, office_hours(settings.knowledge_dir / SCHEDULE_FILE))  # counted before deleted
             return await store.purge_messages(dt.timedelta(days=settings.retention_days))
         finally:
             await store.close()
@@ -600,7 +602,26 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import cli_users
 
     cli_users.add_parsers(sub, cmd_user)
+    from bot import cli_report
+
+    cli_report.add_parsers(sub, cmd_report)
     return parser
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot import cli_report
+
+    settings = _settings()
+    kb, locales = _load(settings.knowledge_dir, settings.locales_dir, need_locales=True)
+    assert locales is not None
+    try:
+        written = cli_report.write_report(
+            args, settings.database_url, settings.knowledge_dir, settings.locales_dir, kb, locales
+        )
+    except cli_report.ReportError as exc:
+        raise CliError(str(exc)) from exc
+    print(written)
+    return 0
 
 
 def cmd_user(args: argparse.Namespace) -> int:

@@ -195,6 +195,7 @@ class Engine:
                 at=incoming.received_at,
                 incoming_text=ctx.logged_text or logged_text,
                 incoming_id=incoming.message_id,
+                outcome=ctx.outcome,
                 replies=[(r.text, r.intent) for r in ctx.replies],
                 feedback=ctx.feedback,
                 unanswered=ctx.unanswered,

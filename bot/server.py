@@ -31,6 +31,7 @@ from starlette.routing import Mount, Route
 from bot.app import running_engine
 from bot.config import Settings
 from bot.engine import Engine
+from bot.figures import roll_up
 from bot.files import MEDIA_PATH, FileStore
 from bot.inbox import InboxProcessor, Parser
 from bot.intake import Refused, clean_form, parse_json_object, read_limited
@@ -75,6 +76,8 @@ async def purge_periodically(engine: Engine, settings: Settings) -> None:
     """Enforce the retention window while the service runs (``acasa db purge`` does it by hand)."""
     while True:
         try:
+            # Count what finished before anything is deleted: the figures outlive the messages.
+            await roll_up(engine.store, engine.content.current.schedule)
             deleted = await engine.store.purge_messages(dt.timedelta(days=settings.retention_days))
             log.info("retention: %d message(s) older than %d days deleted", deleted, settings.retention_days)
         except Exception:

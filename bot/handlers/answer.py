@@ -251,6 +251,7 @@ async def answer_question(ctx: Context, text: str) -> None:
     METRICS.observe_match(time.perf_counter() - started)
     ctx.state.data["last_question"] = text[:300]  # shown to a mediator only if the person asks for one
     if prediction.outcome is Outcome.ANSWER and prediction.intent == HUMAN_ENTRY:
+        ctx.note_outcome(f"answered:{HUMAN_ENTRY}")
         if ctx.queue is not None:
             handoff.offer(ctx)
         else:  # no desk here: who helps in person, rather than an entry about pressing a button
@@ -258,6 +259,13 @@ async def answer_question(ctx: Context, text: str) -> None:
         return
     reply = compose_reply(ctx.content.kb, ctx.content.locales, prediction, ctx.lang)
     ctx.send(reply)
+    if reply.intent is not None:
+        ctx.note_outcome(f"answered:{reply.intent}")
+    elif prediction.nearby and locales_has_nearby(ctx, prediction.nearby):
+        ctx.note_outcome(f"nearby:{prediction.nearby}")
+    else:  # with the nearest entry, for the figures of what people ask that the bot cannot answer
+        nearest = next((c.intent for c in prediction.candidates if c.intent in ctx.content.kb.entries), "")
+        ctx.note_outcome(f"{'suggested' if prediction.outcome is Outcome.SUGGEST else 'unanswered'}:{nearest}")
     if prediction.outcome is Outcome.NONE:
         ctx.unanswered.append((prediction.language, text, "none", None))
     elif reply.intent is None and prediction.outcome is Outcome.SUGGEST:  # a did-you-mean, not an answer
@@ -279,6 +287,13 @@ def show_entry(ctx: Context, entry_id: str, part: str = PAYLOAD_ENTRY) -> None:
         ctx.say(ctx.t("nomatch.message"), [ctx.button("button.menu", PAYLOAD_MENU)])
         return
     ctx.send(_COMPOSERS[part](ctx.content.kb, ctx.content.locales, entry, ctx.lang))
+    if part == PAYLOAD_ENTRY:
+        ctx.note_outcome(f"opened:{entry_id}")
+
+
+def locales_has_nearby(ctx: Context, topic: str) -> bool:
+    """Whether the reply was the honest "not something I have information on yet" for ``topic``."""
+    return ctx.content.locales.has(f"nearby.{topic}")
 
 
 def entry_part(payload: str) -> tuple[str, str] | None:

@@ -32,6 +32,10 @@ class Context:
 
     logged_text: str | None = None  # what to log for the incoming message, if not its text
     in_crisis: bool = False  # danger words were recognised in this message
+    # What became of the message, for the city's figures (bot/figures.py): "answered:<entry>",
+    # "opened:<entry>", "suggested:<nearest entry>", "unanswered:<nearest entry or nothing>",
+    # "nearby:<topic>", "crisis", "smalltalk".
+    outcome: str | None = None
 
     @property
     def now(self) -> dt.datetime:
@@ -51,6 +55,11 @@ class Context:
 
     def t(self, key: str, **values: object) -> str:
         return self.content.locales.text(self.lang, key, **values)
+
+    def note_outcome(self, outcome: str) -> None:
+        """Record what became of the message; an emergency reply stays the outcome whatever follows."""
+        if self.outcome != "crisis":
+            self.outcome = outcome
 
     def say(self, text: str, buttons: tuple[Button, ...] | list[Button] = (), intent: str | None = None) -> None:
         self.replies.append(Outgoing(text, self.lang, tuple(buttons), intent))

@@ -19,6 +19,7 @@ def check(ctx: Context, text: str) -> bool:
         return False
     log.info("crisis message recognised (category %s)", found.category)  # never the text itself
     ctx.in_crisis = True
+    ctx.outcome = "crisis"
     ctx.state.data["handoff_urgent"] = True  # if they ask for a person now, they go first
     # Someone who has not chosen a language yet gets the numbers in the language they wrote in.
     lang = ctx.state.language or ctx.content.languages.detect(text, ctx.incoming.lang_hint)

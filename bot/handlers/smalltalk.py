@@ -10,6 +10,7 @@ def reply(ctx: Context, text: str) -> bool:
     kind = ctx.content.smalltalk.kind(text)
     if kind is None:
         return False
+    ctx.note_outcome("smalltalk")
     buttons = [ctx.button("button.menu", "menu")]
     if kind == "bot":  # asking whether a person is there: offer one
         buttons.insert(0, ctx.button("button.human", "human"))

@@ -161,7 +161,7 @@ class HandoffQueue:
     async def rate(self, ticket_id: int, rating: int) -> bool:
         if not 1 <= rating <= 5:
             raise ValueError("a rating is 1 to 5")
-        return await self._transition(ticket_id, ("closed",), rating=rating)
+        return await self._transition(ticket_id, ("closed",), rating=rating, rated_at=dt.datetime.now(dt.UTC))
 
     async def _transition(self, ticket_id: int, allowed: tuple[str, ...], **values: Any) -> bool:
         changed = await self.store.write(lambda conn: transition(conn, ticket_id, allowed, **values))

@@ -132,3 +132,10 @@ def load_schedule(path: Path) -> tuple[Schedule | None, ProblemList]:
     if problems.errors:
         return None, problems
     return Schedule(zone, tuple(week), holidays), problems
+
+
+def office_hours(path: Path) -> Schedule:
+    """The mediators' hours from ``path``; always open when the file is missing or wrong (the
+    figures then count no request as out of hours, rather than failing)."""
+    schedule, _ = load_schedule(path) if path.exists() else (None, None)
+    return schedule or ALWAYS_OPEN

@@ -6,6 +6,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -173,6 +174,7 @@ tickets = Table(
     Column("first_reply_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
     Column("rating", Integer),
+    Column("rated_at", DateTime(timezone=True)),  # counted in the figures of that day
     Column("summary", Text),  # the person's last question, for the queue card; cleared on "forget"
     Column("transcript_upto", Integer),  # messages up to this id were before the claim (the desk's transcript)
     Column("mediator_name", String(128)),  # shown to the person ("Ana, a mediator, has joined")
@@ -372,4 +374,30 @@ content_changes = Table(
     Column("decided_at", DateTime(timezone=True)),
     Column("reason", Text),
     Index("ix_content_changes_status", "status", "id"),
+)
+
+
+# The city's figures: counts per period (a day, or a week/month for distinct people) × channel ×
+# language × subject (an entry, a topic, a partner organisation, a waiting-time bucket, a rating)
+# × metric. No text and no identifier of a person: kept for ever, untouched by "forget" and by
+# retention. Rolled up from the logs once a period is over (bot/figures.py).
+figures = Table(
+    "figures",
+    metadata,
+    Column("period", String(5), primary_key=True),  # day | week | month
+    Column("start", Date, primary_key=True),  # the period's first day (Europe/Bucharest)
+    Column("channel", String(20), primary_key=True),
+    Column("language", String(8), primary_key=True),
+    Column("subject", String(80), primary_key=True),  # "" where the metric has none
+    Column("metric", String(40), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+# The periods already rolled up: a period is counted once, then never again.
+figure_periods = Table(
+    "figure_periods",
+    metadata,
+    Column("period", String(5), primary_key=True),
+    Column("start", Date, primary_key=True),
+    Column("rolled_at", DateTime(timezone=True), nullable=False),
 )

@@ -108,6 +108,7 @@ class Turn:
     at: dt.datetime
     incoming_text: str
     incoming_id: str | None = None
+    outcome: str | None = None  # what became of the message (bot/handlers/context.py), for the figures
     replies: list[tuple[str, str | None]] = field(default_factory=list)  # (text, intent)
     feedback: list[tuple[str, str, bool]] = field(default_factory=list)  # (entry id, language, helpful)
     # (language, text, kind, entry id): questions for the editors' inbox (bot/unanswered.py)
@@ -252,7 +253,7 @@ class TurnStore:
                     "person_id": person_id,
                     "direction": "in",
                     "text": turn.incoming_text,
-                    "intent": None,
+                    "intent": turn.outcome,
                     "platform_message_id": turn.incoming_id,
                     "created_at": turn.at,
                 }
@@ -380,7 +381,7 @@ async def _handoff_effects(conn: AsyncConnection, person_id: int, effects: Hando
                 tickets.c.status == "closed",
                 tickets.c.rating.is_(None),
             )
-            .values(rating=rating)
+            .values(rating=rating, rated_at=at)
         )
     if effects.referral is not None:
         referral_id, agreed = effects.referral

@@ -46,6 +46,7 @@ from bot.store.base import as_utc, utcnow
 from bot.store.schema import attachments, messages, referrals, ticket_labels, ticket_notes, tickets
 from bot.web import audit
 from bot.web.accounts import ROLES, AccountError, Accounts, new_totp_secret, totp_uri
+from bot.web.dashboard import DASHBOARD_ROLES, Dashboard
 from bot.web.sessions import COOKIE, Sessions, StaffSession
 from bot.web.studio import EDITING_ROLES, PUBLISH_ROLES, STUDIO_ROLES, Studio
 
@@ -94,6 +95,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/files/{file_id:int}", "GET", CONVERSATION_ROLES, "file"),
     RouteSpec("/tickets/{ticket_id:int}/send-file", "POST", CONVERSATION_ROLES, "send_file", upload=True),
     RouteSpec("/audit", "GET", AUDIT_ROLES, "audit"),
+    RouteSpec("/dashboard", "GET", DASHBOARD_ROLES, "dashboard.page"),
+    RouteSpec("/dashboard/download/{kind}", "GET", DASHBOARD_ROLES, "dashboard.download"),
     RouteSpec("/studio", "GET", STUDIO_ROLES, "studio.coverage"),
     RouteSpec("/studio/entries/{entry_id}", "GET", STUDIO_ROLES, "studio.entry"),
     RouteSpec("/studio/entries/{entry_id}/text", "POST", STUDIO_ROLES, "studio.edit_text"),
@@ -177,6 +180,7 @@ class Console:
         self.queue = HandoffQueue(store)
         self.files = FileStore(store)
         self.studio = Studio(self)
+        self.dashboard = Dashboard(self)
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
         self.env.globals["t"] = self._t
 
@@ -371,6 +375,8 @@ class Console:
             return RedirectResponse("/console/inbox", status_code=303)
         if session.user.role in STUDIO_ROLES:
             return RedirectResponse("/console/studio", status_code=303)
+        if session.user.role in DASHBOARD_ROLES:
+            return RedirectResponse("/console/dashboard", status_code=303)
         return self.render("home.html", session=session)
 
     def _filters(self, request: Request) -> dict[str, str]:
