@@ -7,6 +7,7 @@ Environment variables win over ``.env``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,10 @@ class Settings:
     telegram_messages_per_second: float | None = 30.0  # for the whole bot, all instances; None = no limit
     whatsapp_messages_per_second: float | None = 20.0
     claim_lease_seconds: float = 30.0  # an instance that dies leaves its work to others after this
+    web_chat: bool = True  # the web chat (/chat, its widget) and the help centre (/help)
+    web_chat_origins: tuple[str, ...] = ()  # sites that may show the chat in their pages (the widget)
+    web_chat_messages_per_minute: int = 20  # per conversation
+    web_chat_address_messages_per_minute: int = 120  # per address (a school's or an NGO's network shares one)
 
     @property
     def handoff_enabled(self) -> bool:
@@ -216,6 +221,13 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
     if web_desk_value not in ("", "0", "1", "true", "false", "yes", "no"):
         problems.append(f"WEB_DESK must be true or false (got {web_desk_value!r})")
     web_desk = web_desk_value in ("1", "true", "yes")
+    web_chat_value = merged.get("WEB_CHAT", "").strip().lower()
+    if web_chat_value not in ("", "0", "1", "true", "false", "yes", "no"):
+        problems.append(f"WEB_CHAT must be true or false (got {web_chat_value!r})")
+    origins = tuple(o.rstrip("/") for o in merged.get("WEB_CHAT_ORIGINS", "").replace(",", " ").split())
+    for origin in origins:
+        if not re.match(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", origin):
+            problems.append(f"WEB_CHAT_ORIGINS: {origin!r} is not a site's origin (like https://www.primariatm.ro)")
     mediator_language = merged.get("MEDIATOR_LANGUAGE", "ro").strip() or "ro"
     if not (locales_dir / "desk" / f"{mediator_language}.yaml").is_file():
         problems.append(
@@ -253,6 +265,12 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         mediator_chat_id=mediator_chat_id,
         mediator_language=mediator_language,
         web_desk=web_desk,
+        web_chat=web_chat_value not in ("0", "false", "no"),
+        web_chat_origins=origins,
+        web_chat_messages_per_minute=int(number("WEB_CHAT_MESSAGES_PER_MINUTE", 20, minimum=1, integer=True)),
+        web_chat_address_messages_per_minute=int(
+            number("WEB_CHAT_ADDRESS_MESSAGES_PER_MINUTE", 120, minimum=1, integer=True)
+        ),
         metrics_token=merged.get("METRICS_TOKEN", "").strip() or None,
         referral_follow_up_days=number("REFERRAL_FOLLOW_UP_DAYS", 7.0, minimum=0.0),
         mediator_messages_per_minute=number("MEDIATOR_MESSAGES_PER_MINUTE", 20.0, minimum=1.0),

@@ -11,7 +11,8 @@ Metrics (subject in brackets):
   [entry], ``suggested`` (did-you-mean), ``unanswered``, ``out_of_scope`` [topic the bot has no
   entry for]; ``opened`` [entry] (from the menus); ``crisis`` (emergency replies); ``smalltalk``.
 - ``people`` (distinct people who wrote; for days, weeks and months), ``new_people``.
-- ``helpful`` / ``unhelpful`` [entry]: 👍 / 👎.
+- ``helpful`` / ``unhelpful`` [entry]: 👍 / 👎; ``page_helpful`` / ``page_unhelpful`` [entry]: the
+  help centre's "was this helpful?" (channel ``help``).
 - ``handoff_requested``, ``handoff_urgent``, ``handoff_out_of_hours``, ``handoff_topic`` [entry],
   ``handoff_claimed``, ``handoff_closed``, ``handoff_abandoned``, ``handoff_cancelled``,
   ``claim_wait`` and ``reply_wait`` [minutes bucket], ``rating`` [1–5].
@@ -33,7 +34,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.handoff.schedule import Schedule
 from bot.store import Store
 from bot.store.base import as_utc, try_singleton
-from bot.store.schema import feedback, figure_periods, figures, messages, people, referrals, tickets
+from bot.store.schema import (
+    feedback,
+    figure_periods,
+    figures,
+    messages,
+    page_feedback,
+    people,
+    referrals,
+    tickets,
+)
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +148,10 @@ async def roll_up(store: Store, schedule: Schedule, now: dt.datetime | None = No
 
 
 async def _first_day(conn: AsyncConnection) -> dt.date | None:
-    """The first local day anything was logged (messages, tickets, 👍/👎, referrals)."""
+    """The first local day anything was logged (messages, tickets, 👍/👎, referrals, page ratings)."""
     firsts = []
-    for column in (messages.c.created_at, tickets.c.created_at, feedback.c.created_at, referrals.c.created_at):
+    columns = (messages, tickets, feedback, referrals, page_feedback)
+    for column in (table.c.created_at for table in columns):
         value = (await conn.execute(select(func.min(column)))).scalar()
         if value is not None:
             firsts.append(local_day(value))
@@ -187,6 +198,14 @@ async def _count(conn: AsyncConnection, period: str, start: dt.date, schedule: S
     )
     for channel, lang, entry, helpful, n in rows:
         counts[(channel, lang, entry, "helpful" if helpful else "unhelpful")] += n
+
+    rows = await conn.execute(
+        select(page_feedback.c.language, page_feedback.c.entry_id, page_feedback.c.helpful, func.count())
+        .where(page_feedback.c.created_at >= a, page_feedback.c.created_at < b)
+        .group_by(page_feedback.c.language, page_feedback.c.entry_id, page_feedback.c.helpful)
+    )
+    for lang, entry, helpful, n in rows:  # "was this helpful?" on the help centre's pages
+        counts[("help", lang, entry, "page_helpful" if helpful else "page_unhelpful")] += n
 
     _count_tickets(await _tickets_touching(conn, a, b), a, b, schedule, counts)
     await _count_referrals(conn, a, b, counts)

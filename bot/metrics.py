@@ -27,6 +27,13 @@ ROUTES = (
     "/webhooks/twilio/status",
     "/console",
     "/media",
+    "/chat/api/send",
+    "/chat/api/stream",
+    "/chat/api/messages",
+    "/chat",
+    "/help",
+    "/site",
+    "/sitemap.xml",
 )
 
 

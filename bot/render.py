@@ -75,6 +75,48 @@ def to_whatsapp(markdown: str, rtl: bool = False) -> str:
     return _render(markdown, _span_whatsapp, rtl)
 
 
+@functools.lru_cache(maxsize=4096)
+def to_html(markdown: str) -> str:
+    """HTML for the web (help pages, web chat): everything escaped, then paragraphs, bullet lists,
+    bold, italics and links (opening outside). Direction is set by the page, not by marks."""
+    out: list[str] = []
+    for paragraph in markdown.strip().split("\n\n"):
+        lines: list[str] = []
+        bullets: list[str] = []
+        for line in paragraph.split("\n"):
+            for block in parse(line, strict=False):
+                text = "".join(_span_html(s) for s in block.spans)
+                if block.kind == "bullet":
+                    bullets.append(f"<li>{text}</li>")
+                    continue
+                if bullets:
+                    lines.append("<ul>" + "".join(bullets) + "</ul>")
+                    bullets = []
+                lines.append(text)
+        if bullets:
+            lines.append("<ul>" + "".join(bullets) + "</ul>")
+        html_lines = []
+        for item in lines:  # lines of a paragraph (a contact card) keep their breaks
+            if item.startswith("<ul>"):
+                html_lines.append(item)
+            elif html_lines and not html_lines[-1].startswith("<ul>"):
+                html_lines[-1] += "<br>" + item
+            else:
+                html_lines.append(item)
+        out.extend(item if item.startswith("<ul>") else f"<p>{item}</p>" for item in html_lines if item)
+    return "".join(out)
+
+
+def _span_html(span: Span) -> str:
+    text = html.escape(span.text, quote=False)
+    if span.url:
+        link = html.escape(span.url, quote=True)
+        text = f'<a href="{link}" rel="noopener noreferrer" target="_blank">{text}</a>'
+    if span.italic:
+        text = f"<i>{text}</i>"
+    return f"<b>{text}</b>" if span.bold else text
+
+
 def to_plain(markdown: str, rtl: bool = False) -> str:
     return _render(markdown, _span_plain, rtl)
 

@@ -26,7 +26,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 
 from bot.app import running_engine
 from bot.config import Settings
@@ -55,6 +55,8 @@ class Service:
     whatsapp: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     console: Any = None  # bot.web.console.Console, when mediators may work in the browser
+    public: Any = None  # bot.web.public.site.PublicSite: the web chat and the help centre
+    public_app: Any = None
 
 
 def _refusal(refused: Refused, *, json_body: bool) -> Response:
@@ -249,6 +251,14 @@ def create_app(settings: Settings, *, polling: bool = False) -> Any:
             data, media_type=mime, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
         )
 
+    async def public(scope: Any, receive: Any, send: Any) -> None:
+        """The web chat and the help centre (everything no other route took)."""
+        if service.public_app is None:
+            reason = "starting" if service.engine is None else "not found"
+            await Response(reason, status_code=503 if service.engine is None else 404)(scope, receive, send)
+            return
+        await service.public_app(scope, receive, send)
+
     async def console(scope: Any, receive: Any, send: Any) -> None:
         if service.console is None:
             reason = "starting" if service.engine is None else "the web console is off (WEB_DESK=false)"
@@ -265,6 +275,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> Any:
             Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
             Route("/webhooks/twilio/whatsapp", twilio_whatsapp, methods=["POST"]),
             Route("/webhooks/twilio/status", twilio_status, methods=["POST"]),
+            Mount("", app=public),
         ],
         lifespan=lifespan,
     )
@@ -336,6 +347,13 @@ async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
         )
         senders[whatsapp.CHANNEL] = service.whatsapp
         parsers[whatsapp.CHANNEL] = whatsapp.parse_message
+    news = None
+    if settings.web_chat:
+        from bot.channels import web
+
+        news = web.WebNews(store)
+        senders[web.CHANNEL] = web.WebSender(store, news)
+        parsers[web.CHANNEL] = web.parse_message
     desk_inbox = None
     watch = None
     if settings.handoff_enabled:
@@ -393,6 +411,21 @@ async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
         asyncio.create_task(purge_periodically(engine, settings)),
         asyncio.create_task(listen(store.engine, CONTENT_CHANNEL, lambda: _reload_soon(engine))),
     ]
+    if news is not None:
+        from bot.channels import web
+        from bot.web.public.site import PublicSite
+
+        service.public = PublicSite(
+            store,
+            engine.content,
+            news,
+            service.inbox.wake,
+            frame_origins=settings.web_chat_origins,
+            per_conversation=(settings.web_chat_messages_per_minute, 60.0),
+            per_address=(settings.web_chat_address_messages_per_minute, 60.0),
+        )
+        service.public_app = Router(routes=service.public.routes())
+        service.tasks.append(asyncio.create_task(listen(store.engine, web.NEWS_CHANNEL, news.heard_all, news.heard)))
     if watch is not None:
         service.tasks.append(asyncio.create_task(watch.run(settings.handoff_check_seconds)))
     if service.telegram_bot is not None:

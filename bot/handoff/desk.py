@@ -129,6 +129,8 @@ class Desk:
         }
         if plain:
             body["plain"] = True
+        if intent == "mediator":  # the web chat shows a mediator's words apart from the bot's
+            body["mediator"] = True
         await conn.execute(insert(outbox).values(**outbox_row(person[0], person[1], body, at)))
         await conn.execute(
             insert(messages).values(

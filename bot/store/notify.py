@@ -28,13 +28,19 @@ async def notify(engine: AsyncEngine, channel: str) -> None:
         await conn.commit()
 
 
-async def listen(engine: AsyncEngine, channel: str, callback: Callable[[], None]) -> None:
-    """Call ``callback`` on each notification, until cancelled (PostgreSQL only)."""
+async def listen(
+    engine: AsyncEngine, channel: str, callback: Callable[[], None], on_payload: Callable[[str], None] | None = None
+) -> None:
+    """Call ``callback`` on each notification (``on_payload`` with its payload, if given), until
+    cancelled (PostgreSQL only). After a reconnection ``callback`` runs once."""
     if engine.dialect.name != "postgresql":
         return
 
-    def on_notification(*_: object) -> None:
-        callback()
+    def on_notification(_connection: object, _pid: object, _channel: object, payload: str) -> None:
+        if on_payload is not None:
+            on_payload(payload)
+        else:
+            callback()
 
     reconnecting = False
     while True:

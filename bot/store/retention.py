@@ -23,11 +23,13 @@ from bot.store.schema import (
     login_failures,
     messages,
     outbox,
+    page_feedback,
     people,
     staff_sessions,
     ticket_notes,
     tickets,
     unanswered,
+    web_messages,
 )
 from bot.store.turns import delete_chat_bookkeeping, delete_person
 
@@ -58,6 +60,10 @@ class RetentionStore:
             await conn.execute(delete(unanswered).where(unanswered.c.created_at < cutoff))
             await conn.execute(delete(ticket_notes).where(ticket_notes.c.created_at < cutoff))
             await conn.execute(delete(attachments).where(attachments.c.created_at < cutoff))
+            await conn.execute(
+                delete(web_messages).where((web_messages.c.created_at < cutoff) | (web_messages.c.expires_at < now))
+            )
+            await conn.execute(delete(page_feedback).where(page_feedback.c.created_at < cutoff))
             await conn.execute(delete(staff_sessions).where(staff_sessions.c.expires_at < now))
             await conn.execute(delete(login_failures).where(login_failures.c.at < short))
             await _forget_old_words_in_conversations(conn, cutoff)

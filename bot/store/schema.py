@@ -401,3 +401,30 @@ figure_periods = Table(
     Column("start", Date, primary_key=True),
     Column("rolled_at", DateTime(timezone=True), nullable=False),
 )
+
+# The web chat's mailboxes: what each conversation shows, in order (bot/channels/web.py). A row is
+# stored once per outbox job or posted message (``ref``); deleted with the person ("forget"),
+# after the retention period, and a farewell once it was read or expired.
+web_messages = Table(
+    "web_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation", String(64), nullable=False),
+    Column("ref", String(80), nullable=False, unique=True),  # "job:<outbox id>" or "in:<browser's message id>"
+    Column("body", JSON, nullable=False),  # safe HTML, language, direction, buttons, who wrote it
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Index("ix_web_messages_conversation", "conversation", "id"),
+    sqlite_autoincrement=True,  # ids only grow, even after deletions: the browser asks for those after its last
+)
+
+# "Was this helpful?" on the help centre's pages: which page, the answer, when. Nobody's identity.
+page_feedback = Table(
+    "page_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_id", String(80), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("helpful", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)

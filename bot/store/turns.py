@@ -29,6 +29,7 @@ from bot.store.schema import (
     referrals,
     tickets,
     unanswered,
+    web_messages,
 )
 from bot.store.updates import mark_updates_done
 
@@ -364,6 +365,9 @@ async def delete_person(conn: AsyncConnection, person_id: int, at: dt.datetime, 
         await conn.execute(_INSERT_OUTBOX, [outbox_row(DESK, chat, body, at) for chat, body in jobs])
     for table in PERSONAL_TABLES:
         await conn.execute(delete(table).where(table.c.person_id == person_id))
+    chat = (await conn.execute(select(people.c.channel, people.c.platform_id).where(people.c.id == person_id))).first()
+    if chat is not None and chat.channel == "web":  # the web chat's mailbox is keyed by the conversation
+        await conn.execute(delete(web_messages).where(web_messages.c.conversation == chat.platform_id))
     await conn.execute(delete(people).where(people.c.id == person_id))
 
 

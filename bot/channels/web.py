@@ -1,0 +1,238 @@
+"""The web chat on the city's site: a channel like Telegram and WhatsApp, with Acasă itself as the
+platform. The browser keeps a random conversation id (no account, no cookie) and posts messages,
+each with its own random id: they are stored in the inbox before the answer (so nothing is lost,
+and a message posted twice is handled once). Replies go through the outbox like every channel's;
+"delivering" one stores it in the conversation's mailbox (``web_messages``, once per outbox job
+part), from which the browser reads everything after the last message it has — by a server-sent
+event stream that resumes where it stopped, or by asking again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import html
+import re
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.messages import ConversationKey, Incoming
+from bot.outbox import Failed, Outcome, Pace, Progress, Sent
+from bot.render import is_rtl, to_html
+from bot.store import Job, Store
+from bot.store.schema import web_messages
+from bot.store.turns import FAREWELL
+from nlu.languages import LANGUAGES
+
+CHANNEL = "web"
+CONVERSATION = re.compile(r"^[A-Za-z0-9_-]{22,64}$")  # at least 128 random bits, URL-safe
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_TEXT = 4000
+FAREWELL_KEPT = dt.timedelta(minutes=30)  # the confirmation after "forget", long enough to be read
+NEWS_CHANNEL = "acasa_web"  # PostgreSQL NOTIFY: a reply is in some conversation's mailbox
+
+
+class Refused(ValueError):
+    """A message the web chat does not accept, with the reason (shown to the browser)."""
+
+
+def valid_conversation(value: object) -> str | None:
+    return value if isinstance(value, str) and CONVERSATION.match(value) else None
+
+
+def check_message(data: dict[str, Any]) -> dict[str, Any]:
+    """What a browser posted, reduced to what is stored: raises ``Refused`` saying why."""
+    conversation = valid_conversation(data.get("conversation"))
+    if conversation is None:
+        raise Refused("conversation: a random id of 22 to 64 letters, digits, '-' or '_'")
+    message_id = data.get("id")
+    if not isinstance(message_id, str) or not MESSAGE_ID.match(message_id):
+        raise Refused("id: a random id of 8 to 64 letters, digits, '-' or '_'")
+    text, payload = data.get("text"), data.get("payload")
+    if (text is None) == (payload is None):
+        raise Refused("either text or payload")
+    if text is not None and (not isinstance(text, str) or not text.strip()):
+        raise Refused("text: a non-empty string")
+    if payload is not None and (not isinstance(payload, str) or not 0 < len(payload) <= 64):
+        raise Refused("payload: a button's payload")
+    if isinstance(text, str) and len(text) > MAX_TEXT:
+        raise Refused(f"text: at most {MAX_TEXT} characters")
+    lang = data.get("lang")
+    clean: dict[str, Any] = {"conversation": conversation, "id": message_id}
+    if text is not None:
+        clean["text"] = text
+    else:
+        clean["payload"] = payload
+    if isinstance(lang, str) and lang[:2].lower() in LANGUAGES:
+        clean["lang"] = lang[:2].lower()
+    return clean
+
+
+def update_key(data: dict[str, Any]) -> str:
+    """The inbox's key for a posted message (a browser posting it again is handled once): a hash,
+    so that the conversation id is not kept beside it after the message is handled."""
+    return hashlib.sha256(f"{data['conversation']}:{data['id']}".encode()).hexdigest()[:40]
+
+
+def chat_key(data: dict[str, Any]) -> str:
+    return f"{CHANNEL}:{data['conversation']}"
+
+
+def parse_message(data: dict[str, Any]) -> Incoming | None:
+    """An ``Incoming`` for a stored web chat message (checked when it was accepted)."""
+    conversation = valid_conversation(data.get("conversation"))
+    if conversation is None:
+        return None
+    return Incoming(
+        ConversationKey(CHANNEL, conversation),
+        text=data.get("text"),
+        payload=data.get("payload"),
+        lang_hint=data.get("lang"),
+        message_id=f"web:{data.get('id')}",
+    )
+
+
+def as_shown(body: dict[str, Any]) -> dict[str, Any]:
+    """A reply as the browser gets it: safe HTML (everything escaped, then the Markdown subset's
+    bold, italics, links and lists), its language and direction, its buttons."""
+    text = str(body.get("text", ""))
+    lang = body.get("lang")
+    shown = {
+        "html": html.escape(text).replace("\n", "<br>") if body.get("plain") else to_html(text),
+        "lang": lang if isinstance(lang, str) else None,
+        "dir": "rtl" if is_rtl(lang) else "ltr",
+        "buttons": [{"label": str(b[0]), "payload": str(b[1])} for b in body.get("buttons") or []],
+    }
+    if body.get("intent") == "mediator" or body.get("mediator"):
+        shown["from"] = "mediator"
+    if body.get(FAREWELL):
+        shown["farewell"] = True  # the browser starts a new conversation after it
+    return shown
+
+
+class WebSender:
+    """Delivers a reply by storing it in the conversation's mailbox; exactly once per job, even
+    if the outbox tries again after a crash (the job id is unique there)."""
+
+    channel = CHANNEL
+    rate: tuple[float | None, float] = (None, 1.0)
+    seconds_between_messages_per_chat = 0.0
+
+    def __init__(self, store: Store, news: WebNews):
+        self.store = store
+        self.news = news
+
+    async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome:
+        body = job.body
+        kind = body.get("kind", "send")
+        if kind in ("ack", "fetch"):
+            return Sent()  # nothing to acknowledge; the web chat takes no uploads
+        if kind == "file":
+            return Failed("files are not sent to the web chat")
+        if valid_conversation(job.chat_id) is None:
+            return Failed("not a web conversation id")
+        expires = dt.datetime.now(dt.UTC) + FAREWELL_KEPT if body.get(FAREWELL) else None
+        await store_once(self.store, job.chat_id, f"job:{job.id}", as_shown(body), expires)
+        await self.news.tell(job.chat_id)
+        return Sent()
+
+
+class WebNews:
+    """Wakes the streams waiting for a conversation's next message: at once in this process, and
+    through PostgreSQL's NOTIFY in the others (a stream also looks again every few seconds)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._waiting: dict[str, set[asyncio.Event]] = {}
+
+    async def tell(self, conversation: str) -> None:
+        self.heard(conversation)
+        if self.store.engine.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            async with self.store.engine.connect() as conn:
+                await conn.execute(
+                    text("SELECT pg_notify(:channel, :conversation)"),
+                    {
+                        "channel": NEWS_CHANNEL,
+                        "conversation": conversation,
+                    },
+                )
+                await conn.commit()
+
+    def heard_all(self) -> None:
+        """News may have been missed (a lost connection to the database): every stream looks."""
+        for conversation in list(self._waiting):
+            self.heard(conversation)
+
+    def heard(self, conversation: str) -> None:
+        for event in self._waiting.get(conversation, ()):
+            event.set()
+
+    async def wait(self, conversation: str, seconds: float) -> None:
+        event = asyncio.Event()
+        self._waiting.setdefault(conversation, set()).add(event)
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            pass
+        finally:
+            waiting = self._waiting.get(conversation)
+            if waiting is not None:
+                waiting.discard(event)
+                if not waiting:
+                    del self._waiting[conversation]
+
+
+async def store_once(
+    store: Store, conversation: str, ref: str, body: dict[str, Any], expires_at: dt.datetime | None = None
+) -> None:
+    """Put a message in the conversation's mailbox once: ``ref`` (an outbox job, a message the
+    person posted) is unique, so delivering or posting it again changes nothing."""
+    row = {
+        "conversation": conversation,
+        "ref": ref,
+        "body": body,
+        "created_at": dt.datetime.now(dt.UTC),
+        "expires_at": expires_at,
+    }
+
+    async def work(conn) -> None:
+        try:
+            async with conn.begin_nested():
+                await conn.execute(insert(web_messages).values(**row))
+        except IntegrityError:  # already there (delivered before a crash, posted twice)
+            pass
+
+    await store.write(work)
+
+
+async def mailbox(store: Store, conversation: str, after: int, limit: int = 100) -> list[dict[str, Any]]:
+    """The conversation's messages after ``after`` (the id of the last one the browser has)."""
+    now = dt.datetime.now(dt.UTC)
+    query = (
+        select(web_messages.c.id, web_messages.c.body, web_messages.c.created_at, web_messages.c.expires_at)
+        .where(web_messages.c.conversation == conversation, web_messages.c.id > after)
+        .order_by(web_messages.c.id)
+        .limit(limit)
+    )
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    found, read_once = [], []
+    for r in rows:
+        expires = r.expires_at if r.expires_at is None or r.expires_at.tzinfo else r.expires_at.replace(tzinfo=dt.UTC)
+        if expires is not None and expires < now:
+            continue
+        found.append({"seq": r.id, **dict(r.body)})
+        if found[-1].get("farewell"):
+            read_once.append(r.id)
+    if read_once:  # after "forget", the confirmation is the last trace: gone once it is read
+        await store.write(lambda conn: conn.execute(delete(web_messages).where(web_messages.c.id.in_(read_once))))
+    return found
+
+
+async def delete_expired(store: Store, now: dt.datetime) -> None:
+    await store.write(lambda conn: conn.execute(delete(web_messages).where(web_messages.c.expires_at < now)))
