@@ -99,3 +99,17 @@ def test_every_setting_of_the_example_file_reads_as_written_when_uncommented(tmp
     assert len(values) >= 30
     assert all(" " not in value.strip('"') or key in ("DATABASE_URL",) for key, value in values.items()), values
     assert values["TELEGRAM_TIMEOUT"] == "10" and values["WEB_DESK"] == "true"
+
+
+def test_web_chat_origins_are_origins_and_nothing_else(tmp_path: Path) -> None:
+    dotenv = tmp_path / "none.env"
+    settings = load_settings(
+        env={"WEB_CHAT_ORIGINS": "https://www.primariatm.ro, http://localhost:8080/"}, dotenv=dotenv
+    )
+    assert settings.web_chat and settings.web_chat_origins == ("https://www.primariatm.ro", "http://localhost:8080")
+    with pytest.raises(SettingsError) as refused:  # it goes into a security header: nothing else may
+        load_settings(env={"WEB_CHAT_ORIGINS": "https://a.ro/page; script-src *", "WEB_CHAT": "maybe"}, dotenv=dotenv)
+    said = str(refused.value)
+    assert "'https://a.ro/page;' is not a site's origin" in said and "'*' is not a site's origin" in said
+    assert "WEB_CHAT must be true or false" in said
+    assert not load_settings(env={"WEB_CHAT": "false"}, dotenv=dotenv).web_chat

@@ -16,11 +16,12 @@ import html
 import re
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.messages import ConversationKey, Incoming
-from bot.outbox import Failed, Outcome, Pace, Progress, Sent
+from bot.outbox import Failed, Outcome, Pace, Progress, Retry, Sent
 from bot.render import is_rtl, to_html
 from bot.store import Job, Store
 from bot.store.schema import web_messages
@@ -124,6 +125,8 @@ class WebSender:
     def __init__(self, store: Store, news: WebNews):
         self.store = store
         self.news = news
+        self._rows: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def deliver(self, job: Job, pace: Pace, progress: Progress) -> Outcome:
         body = job.body
@@ -134,10 +137,40 @@ class WebSender:
             return Failed("files are not sent to the web chat")
         if valid_conversation(job.chat_id) is None:
             return Failed("not a web conversation id")
-        expires = dt.datetime.now(dt.UTC) + FAREWELL_KEPT if body.get(FAREWELL) else None
-        await store_once(self.store, job.chat_id, f"job:{job.id}", as_shown(body), expires)
+        now = dt.datetime.now(dt.UTC)
+        row = {
+            "conversation": job.chat_id,
+            "ref": f"job:{job.id}",
+            "body": as_shown(body),
+            "created_at": now,
+            "expires_at": now + FAREWELL_KEPT if body.get(FAREWELL) else None,
+        }
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._rows.append((row, stored))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        try:
+            await stored
+        except Exception as exc:  # the database is briefly unavailable: the outbox tries again
+            return Retry(None, f"mailbox not written: {type(exc).__name__}")
         await self.news.tell(job.chat_id)
         return Sent()
+
+    async def _write(self) -> None:
+        """Replies delivered at the same moment go into the mailboxes in one transaction."""
+        await asyncio.sleep(0)
+        while self._rows:
+            batch, self._rows = self._rows, []
+            try:
+                await self.store.write(lambda conn, rows=[r for r, _ in batch]: insert_once(conn, rows))
+            except Exception as exc:
+                for _, stored in batch:
+                    if not stored.done():
+                        stored.set_exception(exc)
+            else:
+                for _, stored in batch:
+                    if not stored.done():
+                        stored.set_result(None)
 
 
 class WebNews:
@@ -187,27 +220,11 @@ class WebNews:
                     del self._waiting[conversation]
 
 
-async def store_once(
-    store: Store, conversation: str, ref: str, body: dict[str, Any], expires_at: dt.datetime | None = None
-) -> None:
-    """Put a message in the conversation's mailbox once: ``ref`` (an outbox job, a message the
-    person posted) is unique, so delivering or posting it again changes nothing."""
-    row = {
-        "conversation": conversation,
-        "ref": ref,
-        "body": body,
-        "created_at": dt.datetime.now(dt.UTC),
-        "expires_at": expires_at,
-    }
-
-    async def work(conn) -> None:
-        try:
-            async with conn.begin_nested():
-                await conn.execute(insert(web_messages).values(**row))
-        except IntegrityError:  # already there (delivered before a crash, posted twice)
-            pass
-
-    await store.write(work)
+async def insert_once(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Mailbox rows, each stored once: ``ref`` (an outbox job) is unique, so a reply delivered
+    again after a crash changes nothing."""
+    build = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    await conn.execute(build(web_messages).on_conflict_do_nothing(index_elements=["ref"]), rows)
 
 
 async def mailbox(store: Store, conversation: str, after: int, limit: int = 100) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.base import as_utc, utcnow
-from bot.store.schema import inbox
+from bot.store.schema import inbox, web_messages
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Accepted:
     payload: dict[str, Any]
     chat_key: str | None
     at: dt.datetime
+    mailbox: dict[str, Any] | None = None  # a web chat message's row in its mailbox, stored with it
 
 
 @dataclass
@@ -90,6 +91,9 @@ async def insert_update(conn: AsyncConnection, item: Accepted) -> int | None:
         "b_at": item.at,
     }
     found = (await conn.execute(_insert_statement(conn.dialect.name), values)).scalar_one_or_none()
+    if found is not None and item.mailbox is not None:  # new: the person's message shows in their chat
+        build = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        await conn.execute(build(web_messages).values(**item.mailbox).on_conflict_do_nothing(index_elements=["ref"]))
     return int(found) if found is not None else None
 
 
@@ -134,6 +138,7 @@ class UpdateStore:
         payload: dict[str, Any],
         chat_key: str | None = None,
         at: dt.datetime | None = None,
+        mailbox: dict[str, Any] | None = None,
     ) -> int | None:
         """Store a platform update durably; None if it was already accepted (a platform retry).
         ``chat_key`` names the conversation it belongs to (their updates are handled in order).
@@ -141,7 +146,7 @@ class UpdateStore:
         Goes through the same group commit as turns: many webhook requests at once share one
         transaction, and each still returns only once its update is stored.
         """
-        return await self._enqueue(Accepted(channel, update_key, payload, chat_key, at or utcnow()))
+        return await self._enqueue(Accepted(channel, update_key, payload, chat_key, at or utcnow(), mailbox))
 
     async def claim_updates(self, owner: str, limit: int, lease: dt.timedelta) -> list[PendingUpdate]:
         """Claim up to ``limit`` pending updates for ``owner``, oldest first, at most one per

@@ -200,3 +200,20 @@ def test_a_mediator_answers_a_web_conversation_from_the_console_and_forget_leave
         inbox = conn.execute("SELECT update_key, chat_key, payload FROM inbox WHERE channel = 'web'").fetchall()
         assert inbox and not any(person.conversation in str(row) for row in inbox)  # handled: keys only
     assert person.mailbox() == []
+
+
+def test_the_widget_is_small_and_loads_nothing_from_elsewhere(console_service, browsers) -> None:
+    client = httpx.Client(base_url=console_service.url, timeout=10)
+    browsers.append(client)
+    widget = client.get("/chat/widget.js")
+    assert widget.status_code == 200 and widget.headers["content-type"].startswith("text/javascript")
+    page = client.get("/chat", params={"lang": "ne", "embed": "1"})
+    assert page.status_code == 200 and '<html lang="ne" dir="ltr">' in page.text
+    assert "frame-ancestors 'self'" in page.headers["content-security-policy"]
+    assets = [widget.content, client.get("/site/static/chat.js").content, client.get("/site/static/site.css").content]
+    assert sum(len(a) for a in assets) <= 30_000  # everything the widget brings, no framework
+    for asset in assets:
+        assert b"http://" not in asset and b"https://" not in asset.replace(b"https://ACASA", b"")
+    assert 'src="/site/static/chat.js"' in page.text and "set-cookie" not in page.headers  # no cookies
+    rtl = client.get("/chat", params={"lang": "ur"}).text
+    assert '<html lang="ur" dir="rtl">' in rtl

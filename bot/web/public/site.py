@@ -207,10 +207,12 @@ class PublicSite:
             return JSONResponse(refusal, status_code=429, headers={"Retry-After": "10"})
         conversation = data["conversation"]
         shown = _person_shown(_raw_json(body))
-        if shown is not None:  # first, so that it comes before the answer in the conversation
+        mailbox = None
+        if shown is not None:  # stored with the message, so it comes before the answer in the conversation
             me = {"from": "me", "html": str(Markup.escape(shown)), "dir": "auto", "id": data["id"]}
-            await web.store_once(self.store, conversation, f"in:{data['id']}", me)
-        await self.store.accept_update(web.CHANNEL, web.update_key(data), data, web.chat_key(data))
+            now = dt.datetime.now(dt.UTC)
+            mailbox = {"conversation": conversation, "ref": f"in:{data['id']}", "body": me, "created_at": now}
+        await self.store.accept_update(web.CHANNEL, web.update_key(data), data, web.chat_key(data), mailbox=mailbox)
         self.wake_inbox()
         return JSONResponse({"ok": True})
 

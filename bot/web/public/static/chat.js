@@ -44,7 +44,7 @@
 
   function show(m) {
     if (m.seq && m.seq <= lastSeq && log.querySelector('[data-seq="' + m.seq + '"]')) return;
-    var item = document.createElement("li");
+    var item = document.createElement("div");
     item.className = "msg " + (m.from === "me" ? "me" : m.from === "mediator" ? "mediator" : "bot");
     if (m.seq) item.setAttribute("data-seq", m.seq);
     if (m.lang) item.setAttribute("lang", m.lang);
