@@ -368,7 +368,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings, polling=args.polling)
     # uvicorn stops accepting connections first on SIGTERM, then runs the app's shutdown.
     uvicorn.run(
-        app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,  # the address of a person (rate limits) from these proxies' X-Forwarded-For
+        forwarded_allow_ips=settings.trusted_proxies,
     )
     return 0
 

@@ -66,6 +66,7 @@ class Settings:
     web_chat_origins: tuple[str, ...] = ()  # sites that may show the chat in their pages (the widget)
     web_chat_messages_per_minute: int = 20  # per conversation
     web_chat_address_messages_per_minute: int = 120  # per address (a school's or an NGO's network shares one)
+    trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For names the real address (uvicorn's forwarded_allow_ips)
 
     @property
     def handoff_enabled(self) -> bool:
@@ -267,6 +268,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         web_desk=web_desk,
         web_chat=web_chat_value not in ("0", "false", "no"),
         web_chat_origins=origins,
+        trusted_proxies=merged.get("TRUSTED_PROXIES", "127.0.0.1").strip() or "127.0.0.1",
         web_chat_messages_per_minute=int(number("WEB_CHAT_MESSAGES_PER_MINUTE", 20, minimum=1, integer=True)),
         web_chat_address_messages_per_minute=int(
             number("WEB_CHAT_ADDRESS_MESSAGES_PER_MINUTE", 120, minimum=1, integer=True)

@@ -352,7 +352,7 @@ async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
         from bot.channels import web
 
         news = web.WebNews(store)
-        senders[web.CHANNEL] = web.WebSender(store, news)
+        senders[web.CHANNEL] = web.WebSender(store, news, FileStore(store))
         parsers[web.CHANNEL] = web.parse_message
     desk_inbox = None
     watch = None
@@ -423,6 +423,7 @@ async def _start(service: Service, engine: Engine, *, polling: bool) -> None:
             frame_origins=settings.web_chat_origins,
             per_conversation=(settings.web_chat_messages_per_minute, 60.0),
             per_address=(settings.web_chat_address_messages_per_minute, 60.0),
+            public_url=settings.public_url,
         )
         service.public_app = Router(routes=service.public.routes())
         service.tasks.append(asyncio.create_task(listen(store.engine, web.NEWS_CHANNEL, news.heard_all, news.heard)))

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bot.files import MEDIA_PATH, FileStore
 from bot.messages import ConversationKey, Incoming
 from bot.outbox import Failed, Outcome, Pace, Progress, Retry, Sent
 from bot.render import is_rtl, to_html
@@ -41,7 +42,7 @@ class Refused(ValueError):
 
 
 def valid_conversation(value: object) -> str | None:
-    return value if isinstance(value, str) and CONVERSATION.match(value) else None
+    return value if isinstance(value, str) and CONVERSATION.fullmatch(value) else None
 
 
 def check_message(data: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def check_message(data: dict[str, Any]) -> dict[str, Any]:
     if conversation is None:
         raise Refused("conversation: a random id of 22 to 64 letters, digits, '-' or '_'")
     message_id = data.get("id")
-    if not isinstance(message_id, str) or not MESSAGE_ID.match(message_id):
+    if not isinstance(message_id, str) or not MESSAGE_ID.fullmatch(message_id):
         raise Refused("id: a random id of 8 to 64 letters, digits, '-' or '_'")
     text, payload = data.get("text"), data.get("payload")
     if (text is None) == (payload is None):
@@ -61,6 +62,11 @@ def check_message(data: dict[str, Any]) -> dict[str, Any]:
         raise Refused("payload: a button's payload")
     if isinstance(text, str) and len(text) > MAX_TEXT:
         raise Refused(f"text: at most {MAX_TEXT} characters")
+    label, quiet = data.get("label"), data.get("quiet")
+    if label is not None and (not isinstance(label, str) or len(label) > 64):
+        raise Refused("label: the pressed button's label")
+    if quiet is not None and not isinstance(quiet, bool):
+        raise Refused("quiet: true or false")
     lang = data.get("lang")
     clean: dict[str, Any] = {"conversation": conversation, "id": message_id}
     if text is not None:
@@ -69,7 +75,20 @@ def check_message(data: dict[str, Any]) -> dict[str, Any]:
         clean["payload"] = payload
     if isinstance(lang, str) and lang[:2].lower() in LANGUAGES:
         clean["lang"] = lang[:2].lower()
+    if label:
+        clean["label"] = label
+    if quiet:
+        clean["quiet"] = True
     return clean
+
+
+def person_shown(data: dict[str, Any]) -> str | None:
+    """What the person's own message looks like in their conversation: the text they typed or the
+    label of the button they pressed; nothing for the page's own start message."""
+    if data.get("quiet"):
+        return None
+    shown = data.get("text") if isinstance(data.get("text"), str) else data.get("label")
+    return shown if isinstance(shown, str) and shown.strip() else None
 
 
 def update_key(data: dict[str, Any]) -> str:
@@ -101,13 +120,14 @@ def as_shown(body: dict[str, Any]) -> dict[str, Any]:
     bold, italics, links and lists), its language and direction, its buttons."""
     text = str(body.get("text", ""))
     lang = body.get("lang")
+    typed = bool(body.get("plain") or body.get("mediator"))  # a mediator's words: any script, any direction
     shown = {
         "html": html.escape(text).replace("\n", "<br>") if body.get("plain") else to_html(text),
-        "lang": lang if isinstance(lang, str) else None,
-        "dir": "rtl" if is_rtl(lang) else "ltr",
+        "lang": None if typed or not isinstance(lang, str) else lang,
+        "dir": "auto" if typed else "rtl" if is_rtl(lang) else "ltr",
         "buttons": [{"label": str(b[0]), "payload": str(b[1])} for b in body.get("buttons") or []],
     }
-    if body.get("intent") == "mediator" or body.get("mediator"):
+    if body.get("mediator"):
         shown["from"] = "mediator"
     if body.get(FAREWELL):
         shown["farewell"] = True  # the browser starts a new conversation after it
@@ -122,9 +142,10 @@ class WebSender:
     rate: tuple[float | None, float] = (None, 1.0)
     seconds_between_messages_per_chat = 0.0
 
-    def __init__(self, store: Store, news: WebNews):
+    def __init__(self, store: Store, news: WebNews, files: FileStore | None = None):
         self.store = store
         self.news = news
+        self.files = files
         self._rows: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -133,15 +154,21 @@ class WebSender:
         kind = body.get("kind", "send")
         if kind in ("ack", "fetch"):
             return Sent()  # nothing to acknowledge; the web chat takes no uploads
-        if kind == "file":
-            return Failed("files are not sent to the web chat")
         if valid_conversation(job.chat_id) is None:
             return Failed("not a web conversation id")
+        shown = as_shown(body)
+        if kind == "file":  # a mediator's photo or PDF: a link to it, beside the caption
+            described = await self.files.describe(int(body["attachment_id"])) if self.files else None
+            if described is None or described.platform_ref is None:
+                return Sent()  # deleted meanwhile ("forget")
+            name = html.escape(described.filename or "file", quote=True)
+            link = f'<a href="{MEDIA_PATH}/{described.platform_ref}" download="{name}">📎 {name}</a>'
+            shown["html"] = (shown["html"] + "<br>" if shown["html"] else "") + link
         now = dt.datetime.now(dt.UTC)
         row = {
             "conversation": job.chat_id,
             "ref": f"job:{job.id}",
-            "body": as_shown(body),
+            "body": shown,
             "created_at": now,
             "expires_at": now + FAREWELL_KEPT if body.get(FAREWELL) else None,
         }
@@ -227,12 +254,20 @@ async def insert_once(conn: Any, rows: list[dict[str, Any]]) -> None:
     await conn.execute(build(web_messages).on_conflict_do_nothing(index_elements=["ref"]), rows)
 
 
-async def mailbox(store: Store, conversation: str, after: int, limit: int = 100) -> list[dict[str, Any]]:
-    """The conversation's messages after ``after`` (the id of the last one the browser has)."""
+async def mailbox(
+    store: Store, conversation: str, after: int, limit: int = 100, *, look_back: dt.timedelta | None = None
+) -> list[dict[str, Any]]:
+    """The conversation's messages after ``after`` (the id of the last one the browser has), and
+    with ``look_back`` also the last ids before it: on PostgreSQL an id is taken when a row is
+    written but seen when its transaction commits, so a reply can appear after a later message:
+    the stream looks again at what was written in the last moments (it skips what it gave)."""
     now = dt.datetime.now(dt.UTC)
+    newer = web_messages.c.id > after
+    if look_back is not None:
+        newer = newer | (web_messages.c.created_at > now - look_back)
     query = (
         select(web_messages.c.id, web_messages.c.body, web_messages.c.created_at, web_messages.c.expires_at)
-        .where(web_messages.c.conversation == conversation, web_messages.c.id > after)
+        .where(web_messages.c.conversation == conversation, newer)
         .order_by(web_messages.c.id)
         .limit(limit)
     )

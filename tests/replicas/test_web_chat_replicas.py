@@ -55,8 +55,10 @@ def send(url: str, conversation: str, text: str, message_id: str | None = None, 
 
 def read_stream(url: str, conversation: str, last: int, wanted: int, seconds: float = 30) -> list[dict]:
     """Messages from the event stream of ``url`` after ``last`` (as a browser resuming), until
-    ``wanted`` bot messages came."""
+    ``wanted`` bot messages came; those the stream gives again (its last moments) are skipped, as
+    the browser skips what it shows already."""
     got: list[dict] = []
+    seen = set(range(last + 1))
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         headers = {"Last-Event-ID": str(last)}
@@ -65,7 +67,10 @@ def read_stream(url: str, conversation: str, last: int, wanted: int, seconds: fl
             for line in events.iter_lines():
                 if line.startswith("data: "):
                     message = json.loads(line[6:])
-                    last = message["seq"]
+                    last = max(last, message["seq"])
+                    if message["seq"] in seen:
+                        continue
+                    seen.add(message["seq"])
                     got.append(message)
                     if len([m for m in got if m.get("from") != "me"]) >= wanted:
                         return got

@@ -135,12 +135,13 @@ def test_the_stream_resumes_after_the_last_message_it_gave(console_service, brow
     person.replies(1)
     headers = {"Last-Event-ID": str(last_id)}
     with client.stream("GET", url, params={"conversation": person.conversation}, headers=headers) as events:
-        resumed = _next_event(events)
+        resumed = _next_event(events, after=last_id)  # (the last moments' messages may come again: skipped)
     assert resumed["id"] > last_id and resumed["data"]["from"] == "me"  # what came after, in order
     assert client.get(url, params={"conversation": "../../etc"}).status_code == 400
 
 
-def _next_event(response: httpx.Response) -> dict:
+def _next_event(response: httpx.Response, after: int = 0) -> dict:
+    """The next event with a message newer than ``after``, as the browser shows it."""
     event: dict = {}
     for line in response.iter_lines():
         if line.startswith("id: "):
@@ -148,7 +149,9 @@ def _next_event(response: httpx.Response) -> dict:
         elif line.startswith("data: "):
             event["data"] = json.loads(line[6:])
         elif not line and "data" in event:
-            return event
+            if event["data"]["seq"] > after:
+                return event
+            event = {}
     raise AssertionError("the stream ended")
 
 
@@ -187,6 +190,19 @@ def test_a_mediator_answers_a_web_conversation_from_the_console_and_forget_leave
     [said] = person.replies(1)
     assert said.get("from") == "mediator" and "Where do you work?" in said["html"]
 
+    # A mediator's photo arrives as a link to it, with the caption.
+    png = b"\x89PNG\r\n\x1a\n" + bytes(200)
+    sent = maria.client.post(
+        f"/console/tickets/{ticket_id}/send-file",
+        data={"csrf": maria.csrf, "caption": "the form to fill in"},
+        files={"file": ("form.png", png, "image/png")},
+    )
+    assert sent.status_code == 303
+    [photo] = person.replies(1)
+    assert "the form to fill in" in photo["html"] and 'download="form.png"' in photo["html"]
+    link = photo["html"].split('href="', 1)[1].split('"', 1)[0]
+    assert link.startswith("/media/") and person.client.get(link).content == png
+
     db = tmp_path / "acasa.db"
     [confirm] = person.send("forget")
     assert any(b["payload"] == "forget:yes" for b in confirm["buttons"]), confirm
@@ -217,3 +233,33 @@ def test_the_widget_is_small_and_loads_nothing_from_elsewhere(console_service, b
     assert 'src="/site/static/chat.js"' in page.text and "set-cookie" not in page.headers  # no cookies
     rtl = client.get("/chat", params={"lang": "ur"}).text
     assert '<html lang="ur" dir="rtl">' in rtl
+
+
+def test_odd_ids_numbers_and_floods_are_refused_without_errors(console_service, browsers) -> None:
+    client = httpx.Client(base_url=console_service.url, timeout=10)
+    browsers.append(client)
+    good = secrets.token_urlsafe(18)
+    newline = {"conversation": good + "\n", "id": "abcdefgh", "text": "hello"}
+    assert client.post("/chat/api/send", json=newline).status_code == 400  # not a 500 from the database
+    assert client.post("/chat/api/send", json=[1, 2]).status_code == 400
+    label = {"conversation": good, "id": "abcdefgh", "payload": "menu", "label": "x" * 65}
+    assert client.post("/chat/api/send", json=label).status_code == 400
+    for after in ("\u00b2", "-1", "9" * 40):
+        assert client.get("/chat/api/messages", params={"conversation": good, "after": after}).status_code == 200
+    big = client.post(
+        "/help/feedback",
+        content=b"entry=" + b"x" * 5_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert big.status_code == 413
+
+    # One address may hold 20 event streams open at once; the next is refused until one closes.
+    streams = [client.stream("GET", "/chat/api/stream", params={"conversation": good}) for _ in range(21)]
+    opened = [s.__enter__() for s in streams[:20]]
+    try:
+        assert all(r.status_code == 200 for r in opened)
+        with streams[20] as refused:
+            assert refused.status_code == 429
+    finally:
+        for stream in streams[:20]:
+            stream.__exit__(None, None, None)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import logging
-import math
 import re
 import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -45,6 +45,9 @@ DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CACHE_SECONDS = 300
 STREAM_CHECK_SECONDS = 3.0  # a stream looks in the mailbox at least this often (news from other instances)
 STREAM_SECONDS = 55.0  # then it ends; the browser reconnects (proxies close long idle requests)
+LATE_COMMITS = dt.timedelta(seconds=30)  # a stream also looks at what was written this recently
+MAX_STREAMS = 2_000  # open event streams in this process, and per address
+MAX_STREAMS_PER_ADDRESS = 20
 SEARCH_RESULTS = 5
 
 
@@ -81,6 +84,7 @@ class PublicSite:
         per_conversation: tuple[int, float] = (20, 60.0),
         per_address: tuple[int, float] = (120, 60.0),
         max_bytes: int = 20_000,
+        public_url: str | None = None,
     ):
         self.store = store
         self.content = content
@@ -90,6 +94,9 @@ class PublicSite:
         self.per_conversation = RateLimit(*per_conversation)
         self.per_address = RateLimit(*per_address)
         self.max_bytes = max_bytes
+        self.reads = RateLimit(600, 60.0)  # mailbox reads and searches per address
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.streams: dict[str, int] = {}
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
         self._pages: OrderedDict[tuple[int, str], tuple[str, str]] = OrderedDict()
 
@@ -194,7 +201,7 @@ class PublicSite:
         return Response(script, media_type="text/javascript; charset=utf-8", headers=headers)
 
     async def send(self, request: Request) -> Response:
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request)
         try:
             body = await read_limited(request.stream(), request.headers.get("content-length"), self.max_bytes)
             data = web.check_message(parse_json_object(body, 8))
@@ -206,7 +213,7 @@ class PublicSite:
             refusal = {"ok": False, "error": "too many messages; wait a moment"}
             return JSONResponse(refusal, status_code=429, headers={"Retry-After": "10"})
         conversation = data["conversation"]
-        shown = _person_shown(_raw_json(body))
+        shown = web.person_shown(data)
         mailbox = None
         if shown is not None:  # stored with the message, so it comes before the answer in the conversation
             me = {"from": "me", "html": str(Markup.escape(shown)), "dir": "auto", "id": data["id"]}
@@ -220,6 +227,8 @@ class PublicSite:
         conversation = web.valid_conversation(request.query_params.get("conversation"))
         if conversation is None:
             return JSONResponse({"error": "conversation: a random id"}, status_code=400)
+        if not self.reads.allow(client_address(request)):
+            return JSONResponse({"error": "too many requests"}, status_code=429, headers={"Retry-After": "10"})
         after = _integer(request.query_params.get("after"))
         found = await web.mailbox(self.store, conversation, after)
         return JSONResponse({"messages": found}, headers={"Cache-Control": "no-store"})
@@ -231,18 +240,33 @@ class PublicSite:
         if conversation is None:
             return JSONResponse({"error": "conversation: a random id"}, status_code=400)
         after = max(_integer(request.query_params.get("after")), _integer(request.headers.get("last-event-id")))
+        address = client_address(request)
+        if sum(self.streams.values()) >= MAX_STREAMS or self.streams.get(address, 0) >= MAX_STREAMS_PER_ADDRESS:
+            return JSONResponse({"error": "too many open streams"}, status_code=429, headers={"Retry-After": "10"})
+        self.streams[address] = self.streams.get(address, 0) + 1
+        given: set[int] = set()
 
         async def events():
             nonlocal after
-            yield "retry: 2000\n\n"
-            ends = time.monotonic() + STREAM_SECONDS
-            while time.monotonic() < ends:
-                for message in await web.mailbox(self.store, conversation, after):
-                    after = message["seq"]
-                    yield f"id: {after}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
-                if await request.is_disconnected():
-                    return
-                await self.news.wait(conversation, STREAM_CHECK_SECONDS)
+            try:
+                yield "retry: 2000\n\n"
+                ends = time.monotonic() + STREAM_SECONDS
+                while time.monotonic() < ends:
+                    found = await web.mailbox(self.store, conversation, after, look_back=LATE_COMMITS)
+                    for message in found:
+                        seq = message["seq"]
+                        if seq in given:  # (the last moments' messages may come again after a reconnection:
+                            continue  # the browser skips those it shows already)
+                        given.add(seq)
+                        after = max(after, seq)
+                        yield f"id: {after}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
+                    if await request.is_disconnected():
+                        return
+                    await self.news.wait(conversation, STREAM_CHECK_SECONDS)
+            finally:
+                self.streams[address] -= 1
+                if not self.streams[address]:
+                    del self.streams[address]
 
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
@@ -317,6 +341,8 @@ class PublicSite:
         query = request.query_params.get("q", "").strip()[:300]
         found: list[Entry] = []
         content = self.content.current
+        if query and not self.reads.allow("search:" + client_address(request)):
+            return self._security(HTMLResponse("Too many searches; wait a moment.", status_code=429))
         if query:
             prediction = await content.matcher.match(query, lang)
             ids = [prediction.intent] if prediction.intent in content.kb.entries else []
@@ -346,11 +372,14 @@ class PublicSite:
         return self._cached_page(request, f"services:{lang}", build)
 
     async def feedback(self, request: Request) -> Response:
-        """ "Was this helpful?" on a help page: counted, with no trace of who answered."""
-        address = request.client.host if request.client else "unknown"
-        form = await request.form()
-        entry_id, lang = str(form.get("entry", "")), str(form.get("lang", ""))
-        helpful = str(form.get("helpful", ""))
+        """A help page's "Was this helpful?": counted, with no trace of who answered."""
+        address = client_address(request)
+        try:
+            body = await read_limited(request.stream(), request.headers.get("content-length"), 2_000)
+        except Refused as refused:
+            return self._security(HTMLResponse(refused.reason, status_code=refused.status))
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", errors="replace")).items()}
+        entry_id, lang, helpful = form.get("entry", ""), form.get("lang", ""), form.get("helpful", "")
         if entry_id not in self.content.current.kb.entries or lang not in LANGUAGES or helpful not in ("1", "0"):
             return self._security(HTMLResponse("Not a page of the help centre", status_code=400))
         if self.per_address.allow("feedback:" + address):
@@ -363,7 +392,7 @@ class PublicSite:
         return [(code, f"/help/{code}/{path}") for code in LANGUAGES]
 
     async def sitemap(self, request: Request) -> Response:
-        base = str(request.base_url).rstrip("/")
+        base = self.public_url or str(request.base_url).rstrip("/")
         kb = self.content.current.kb
         paths = ["", "services", *sorted(kb.entries)]
         lines = [
@@ -386,7 +415,7 @@ class PublicSite:
         return Response("\n".join(lines), media_type="application/xml", headers=headers)
 
     async def robots(self, request: Request) -> Response:
-        base = str(request.base_url).rstrip("/")
+        base = self.public_url or str(request.base_url).rstrip("/")
         body = f"User-agent: *\nAllow: /help/\nDisallow: /chat/api/\nDisallow: /console/\nSitemap: {base}/sitemap.xml\n"
         return Response(body, media_type="text/plain")
 
@@ -415,29 +444,17 @@ def _card(contact: Contact, lang: str) -> dict[str, Any]:
     }
 
 
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance (the page computes the same in the browser)."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(h))
-
-
 def _integer(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and len(value) < 18 else 0
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 18 else 0
 
 
-def _raw_json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _person_shown(data: dict[str, Any]) -> str | None:
-    """What the person's own message looks like in their conversation: the text they typed or the
-    label of the button they pressed; nothing for the page's own start message."""
-    if data.get("quiet"):
-        return None
-    shown = data.get("text") if isinstance(data.get("text"), str) else data.get("label")
-    return shown[: web.MAX_TEXT] if isinstance(shown, str) and shown.strip() else None
+def client_address(request: Request) -> str:
+    """Who is asking, for rate limits: the address (as the trusted proxy says, see TRUSTED_PROXIES);
+    an IPv6 address by its /64 network, which one household or phone gets."""
+    host = request.client.host if request.client else "unknown"
+    if ":" in host:
+        try:
+            return str(ipaddress.ip_network(f"{host}/64", strict=False))
+        except ValueError:
+            return host
+    return host

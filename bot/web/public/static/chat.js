@@ -34,7 +34,8 @@
   if (fresh) { conversation = randomId(18); store.set("acasa.conversation", conversation); }
   var lastSeq = parseInt(store.get("acasa.seq:" + conversation) || "0", 10);
   var pending = JSON.parse(store.get("acasa.pending:" + conversation) || "[]");
-  var stored = {};  // ids of the person's messages the server has
+  var shownIds = {};  // the person's messages on the screen, by their id
+  var source = null;
   var lang = root.getAttribute("data-lang") || (navigator.language || "en").slice(0, 2).toLowerCase();
 
   function setStatus(key) {
@@ -103,24 +104,35 @@
     });
   }
 
+  function startOver() {  // after "forget": a new, unknown conversation, with an empty screen
+    if (source) source.close();
+    conversation = randomId(18); store.set("acasa.conversation", conversation);
+    lastSeq = 0; pending = []; shownIds = {}; log.textContent = "";
+    root.removeAttribute("data-forgotten");
+    listen();
+  }
+
   function send(message) {
-    if (root.getAttribute("data-forgotten")) { window.location.reload(); return; }
+    if (root.getAttribute("data-forgotten")) startOver();
     message.id = randomId(12);
     pending.push(message); save();
-    if (!message.quiet && (message.text || message.label)) {
-      var shown = document.createElement("div");
-      shown.textContent = message.text || message.label;  // what the person typed is never HTML
-      show({ from: "me", html: shown.innerHTML, dir: "auto" });
-    }
+    if (!message.quiet && (message.text || message.label)) showMine(message);
     flush();
+  }
+
+  function showMine(message) {
+    var shown = document.createElement("div");
+    shown.textContent = message.text || message.label;  // what the person typed is never HTML
+    shownIds[message.id] = 1;
+    show({ from: "me", html: shown.innerHTML, dir: "auto" });
   }
 
   function listen() {
     if (!window.EventSource) { poll(); return; }
-    var source = new EventSource(api + "/stream?conversation=" + encodeURIComponent(conversation) + "&after=" + lastSeq);
+    source = new EventSource(api + "/stream?conversation=" + encodeURIComponent(conversation) + "&after=" + lastSeq);
     source.addEventListener("message", function (event) {
       var m = JSON.parse(event.data);
-      if (m.from !== "me") show(m);
+      if (m.from !== "me" || !shownIds[m.id]) { if (m.id) shownIds[m.id] = 1; show(m); }
       setStatus(pending.length ? "sending" : "");
     });
     source.addEventListener("open", function () { setStatus(""); flush(); });
@@ -130,7 +142,10 @@
   function poll() {
     fetch(api + "/messages?conversation=" + encodeURIComponent(conversation) + "&after=" + lastSeq, { credentials: "omit", cache: "no-store" })
       .then(function (r) { return r.json(); })
-      .then(function (list) { list.messages.forEach(function (m) { if (m.from !== "me") show(m); }); setStatus(""); })
+      .then(function (list) {
+        list.messages.forEach(function (m) { if (m.from !== "me" || !shownIds[m.id]) { if (m.id) shownIds[m.id] = 1; show(m); } });
+        setStatus("");
+      })
       .catch(function () { setStatus("offline"); })
       .then(function () { setTimeout(poll, 3000); });
   }
@@ -143,7 +158,11 @@
     send({ text: text });
   });
   input.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+    // Not while a keyboard for Devanagari, Sinhala, Tamil or Bengali is still composing a letter.
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      if (form.requestSubmit) form.requestSubmit(); else form.dispatchEvent(new Event("submit", { cancelable: true }));
+    }
   });
   if (picker) {
     picker.value = lang;
@@ -156,17 +175,21 @@
   }
   window.addEventListener("online", flush);
 
-  // The history of this conversation (the person's own messages too), then new ones as they come.
-  fetch(api + "/messages?conversation=" + encodeURIComponent(conversation) + "&after=0", { credentials: "omit", cache: "no-store" })
-    .then(function (r) { return r.json(); })
-    .then(function (list) { lastSeq = 0; list.messages.forEach(function (m) { if (m.id) stored[m.id] = 1; show(m); }); })
+  // The history of this conversation (the person's own messages too), a hundred at a time, then
+  // new ones as they come.
+  function history(after) {
+    return fetch(api + "/messages?conversation=" + encodeURIComponent(conversation) + "&after=" + after, { credentials: "omit", cache: "no-store" })
+      .then(function (r) { return r.json(); })
+      .then(function (list) {
+        list.messages.forEach(function (m) { if (m.id) shownIds[m.id] = 1; show(m); });
+        if (list.messages.length >= 100) return history(list.messages[list.messages.length - 1].seq);
+      });
+  }
+  lastSeq = 0;
+  history(0)
     .catch(function () { setStatus("offline"); })
     .then(function () {
-      pending.forEach(function (m) {
-        if ((m.text || m.label) && !m.quiet && !stored[m.id]) {
-          var d = document.createElement("div"); d.textContent = m.text || m.label; show({ from: "me", html: d.innerHTML });
-        }
-      });
+      pending.forEach(function (m) { if ((m.text || m.label) && !m.quiet && !shownIds[m.id]) showMine(m); });
       if (fresh && !pending.length) {
         var start = root.getAttribute("data-start");
         var explicit = root.getAttribute("data-lang-explicit") === "1";
