@@ -108,6 +108,7 @@ def build_report(
         ("claim_wait_median", _wait(selection.wait_percentile("claim_wait", 0.5), t)),
         ("claim_wait_p90", _wait(selection.wait_percentile("claim_wait", 0.9), t)),
         ("reply_wait_median", _wait(selection.wait_percentile("reply_wait", 0.5), t)),
+        ("reply_wait_p90", _wait(selection.wait_percentile("reply_wait", 0.9), t)),
         ("helpful_share", share(helpful, helpful + unhelpful)),
         ("rating", f"{mean(ratings):.1f} / 5" if len(ratings) >= 5 else "—"),
         ("referral_made", shown(total("referral_made"))),
@@ -167,6 +168,7 @@ def build_report(
         ("unhelpful", "bars", ranking("unhelpful", "subject", entry_name)),
         ("ratings", "bars", [(t("stars", rating=r), n) for r, n in _ratings(selection)]),
         ("referrals", "bars", ranking("referral_made", "subject", str)),
+        ("referrals_done", "bars", ranking("referral_done", "subject", str)),
     ):
         report.charts.append(Chart(key, t(f"chart.{key}"), kind, items))
     return report
