@@ -96,7 +96,7 @@ def apply_change(knowledge_dir: Path, change: Change, at: dt.date) -> None:
     written_in = _written_in(entry_file)
     if change.kind == "text":
         text = json.loads(change.text)
-        write_text(path, text["title"], text["answer"], text.get("examples"))
+        write_text(path, text["title"], text["answer"], text.get("examples"), text.get("short_title"))
         if change.language != written_in:  # a translation brought up to date: it follows the original now
             set_review(path, None, None)
             stamp(path, _original_version(knowledge_dir, change.entry_id, written_in))
@@ -120,6 +120,7 @@ def text_problems(
     answer: str,
     examples: list[str] | None,
     today: dt.date,
+    short_title: str | None = None,
 ) -> list[FieldProblem]:
     """What ``acasa kb check`` would say about this text file with a new title and answer: the file
     is written to a scratch folder as publishing would write it, and read by the same loader."""
@@ -129,7 +130,7 @@ def text_problems(
         path.parent.mkdir(parents=True)
         if current.exists():
             shutil.copyfile(current, path)
-        write_text(path, title, answer, examples)
+        write_text(path, title, answer, examples, short_title)
         first = answer_line(path)
         found = []
         for problem in check_text_file(path, lang, today):
@@ -234,6 +235,7 @@ class Publisher:
         answer: str,
         now: dt.datetime,
         examples: list[str] | None = None,
+        short_title: str | None = None,
     ) -> int:
         """A new title and answer (and examples, for a new language) for one language; refused at
         once with what ``kb check`` would say about the file."""
@@ -241,14 +243,15 @@ class Publisher:
         if entry_id not in kb.entries:
             raise PublishError(f"'{entry_id}' is not an entry")
         answer = answer.replace("\r\n", "\n").strip()
-        errors = [
-            p for p in text_problems(self.knowledge_dir, entry_id, lang, title, answer, examples, now.date()) if p.error
-        ]
+        found = text_problems(self.knowledge_dir, entry_id, lang, title, answer, examples, now.date(), short_title)
+        errors = [p for p in found if p.error]
         if errors:
             raise PublishError("; ".join(f"{p.field}: {p.message}" for p in errors))
         text = {"title": title.strip(), "answer": answer}
         if examples is not None:
             text["examples"] = [e.strip() for e in examples if e.strip()]
+        if short_title is not None:
+            text["short_title"] = short_title.strip()
         body = json.dumps(text, ensure_ascii=False)
         return await self._stage("text", actor, actor_name, entry_id, lang, body, now)
 

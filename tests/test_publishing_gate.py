@@ -97,3 +97,19 @@ def test_a_text_is_checked_by_the_rules_of_kb_check_before_it_is_staged(small_kb
     three = ["शरण कसरी माग्ने", "sharan kasari magne", "asylum apply garna"]
     assert errors("ne", "शरण", "**IGI** मा सोध्नुहोस्।", three) == {}
     assert not (small_kb / "entries" / "rights.asylum" / "ne.yaml").exists()  # checked in a scratch folder
+
+
+def test_a_button_label_is_written_after_the_title_or_removed(small_kb: Path) -> None:
+    from bot.kb.edit import write_text
+
+    path = small_kb / "entries" / "rights.asylum" / "fr.yaml"
+    original = path.read_text(encoding="utf-8")
+    without = "\n".join(line for line in original.splitlines() if not line.startswith("short_title:")) + "\n"
+    path.write_text(without, encoding="utf-8")
+    write_text(path, "Asile", "Demandez à **IGI**.", short_title="Asile")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[lines.index('title: "Asile"') + 1] == 'short_title: "Asile"'
+    write_text(path, "Asile", "Demandez à **IGI**.", short_title="")
+    assert "short_title" not in path.read_text(encoding="utf-8")  # an empty label: the title, cut, is used
+    write_text(path, "Asile", "Demandez à **IGI**.")  # not given: left as it is
+    assert "examples:" in path.read_text(encoding="utf-8")

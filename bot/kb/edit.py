@@ -28,11 +28,20 @@ def _without(lines: list[str], *keys: str) -> list[str]:
     return [line for line in lines if not any(line.startswith(f"{k}:") for k in keys)]
 
 
-def write_text(path: Path, title: str, answer: str, examples: list[str] | None = None) -> None:
-    """New title and answer (the answer as a ``|`` block), and example questions when given; a
-    language the entry did not have yet gets its file."""
+def write_text(
+    path: Path, title: str, answer: str, examples: list[str] | None = None, short_title: str | None = None
+) -> None:
+    """New title and answer (the answer as a ``|`` block), and example questions and the button
+    label when given; a language the entry did not have yet gets its file."""
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else ["review: unreviewed"]
     lines = _replace_field(lines, "title", [f"title: {json.dumps(title.strip(), ensure_ascii=False)}"])
+    if short_title is not None:
+        label = [f"short_title: {json.dumps(short_title.strip(), ensure_ascii=False)}"] if short_title.strip() else []
+        if any(line.startswith("short_title:") for line in lines):
+            lines = _replace_field(lines, "short_title", label)
+        else:  # right after the title, where editors look for it
+            at = next(i for i, line in enumerate(lines) if line.startswith("title:")) + 1
+            lines[at:at] = label
     block = ["answer: |", *[f"  {line}" if line.strip() else "" for line in answer.strip().splitlines()]]
     lines = _replace_field(lines, "answer", block)
     if examples is not None:

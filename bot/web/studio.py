@@ -129,7 +129,15 @@ class Studio:
         user = session.user
         try:
             await self.publisher.stage_text(
-                user.actor, user.name, entry.id, lang, title, answer, self.console.clock(), _examples(form)
+                user.actor,
+                user.name,
+                entry.id,
+                lang,
+                title,
+                answer,
+                self.console.clock(),
+                _examples(form),
+                _short_title(form),
             )
         except PublishError as exc:
             return await self._entry_page(request, session, entry, lang, error=str(exc), status=400, form=form)
@@ -151,6 +159,7 @@ class Studio:
             str(form.get("answer") or "").replace("\r\n", "\n"),
             _examples(form),
             self.console.clock().date(),
+            _short_title(form),
         )
         body = {"problems": [{"field": p.field, "message": p.message, "error": p.error} for p in problems]}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
@@ -268,6 +277,8 @@ class Studio:
         draft_title = str(form.get("title")) if form is not None else (text.title if text else original.title)
         draft_answer = str(form.get("answer")) if form is not None else (text.answer if text else original.answer)
         draft_examples = str(form.get("examples") or "") if form is not None else ""
+        shown_label = text.short_title if text else original.short_title
+        draft_short_title = str(form.get("short_title") or "") if form is not None else (shown_label or "")
         changed = next(
             (item for item in outdated_items(content.kb, content.kb.root, [lang]) if item.entry_id == entry.id), None
         )
@@ -289,6 +300,7 @@ class Studio:
             draft_title=draft_title,
             draft_answer=draft_answer,
             draft_examples=draft_examples,
+            draft_short_title=draft_short_title,
             error=error,
         )
 
@@ -325,3 +337,9 @@ def _examples(form: FormData) -> list[str] | None:
     """The example questions of a new language's form, one per line (None: the form has none)."""
     given = form.get("examples")
     return None if given is None else [line.strip() for line in str(given).splitlines() if line.strip()]
+
+
+def _short_title(form: FormData) -> str | None:
+    """The button label from the form (None if the form has no such field: left as it is)."""
+    given = form.get("short_title")
+    return None if given is None else str(given)

@@ -209,8 +209,20 @@ def test_a_reviewer_updates_and_approves_her_language_and_the_bot_answers_with_i
     )
     assert wrong.status_code == 400 and "headings" in wrong.text  # said at once, in plain words
     new_answer = "Змінити сімейного лікаря можна в кабінеті нового лікаря.\n\n" + current["answer"]
+    too_long = olena.post(
+        "/console/studio/entries/health.family_doctor/text",
+        language="uk",
+        title=current["title"],
+        answer=new_answer,
+        short_title="Реєстрація у сімейного лікаря",
+    )
+    assert too_long.status_code == 400 and "the short title has 29 characters" in too_long.text
     staged = olena.post(
-        "/console/studio/entries/health.family_doctor/text", language="uk", title=current["title"], answer=new_answer
+        "/console/studio/entries/health.family_doctor/text",
+        language="uk",
+        title=current["title"],
+        answer=new_answer,
+        short_title="Лікар родини",
     )
     assert staged.status_code == 303
     assert olena.post("/console/studio/entries/health.family_doctor/approve", language="uk").status_code == 303
@@ -219,6 +231,7 @@ def test_a_reviewer_updates_and_approves_her_language_and_the_bot_answers_with_i
 
     written = yaml.safe_load(uk_file.read_text(encoding="utf-8"))
     assert written["review"] == "reviewed" and written["reviewed_by"] == "Olena"
+    assert written["short_title"] == "Лікар родини"  # the button label, edited in the browser
     assert written["answer"].startswith("Змінити сімейного лікаря можна в кабінеті нового лікаря.")
     assert len(written["examples"]) == len(current["examples"])  # the rest of the file as it was
     coverage = olena.client.get("/console/studio").text
