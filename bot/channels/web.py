@@ -17,16 +17,17 @@ import re
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.files import MEDIA_PATH, FileStore
 from bot.messages import ConversationKey, Incoming
 from bot.outbox import Failed, Outcome, Pace, Progress, Retry, Sent
 from bot.render import is_rtl, to_html
 from bot.store import Job, Store
+from bot.store.base import as_utc
+from bot.store.notify import notify
 from bot.store.schema import web_messages
 from bot.store.turns import FAREWELL
+from bot.store.updates import insert_mailbox_rows
 from nlu.languages import LANGUAGES
 
 CHANNEL = "web"
@@ -189,7 +190,7 @@ class WebSender:
         while self._rows:
             batch, self._rows = self._rows, []
             try:
-                await self.store.write(lambda conn, rows=[r for r, _ in batch]: insert_once(conn, rows))
+                await self.store.write(lambda conn, rows=[r for r, _ in batch]: insert_mailbox_rows(conn, rows))
             except Exception as exc:
                 for _, stored in batch:
                     if not stored.done():
@@ -210,18 +211,7 @@ class WebNews:
 
     async def tell(self, conversation: str) -> None:
         self.heard(conversation)
-        if self.store.engine.dialect.name == "postgresql":
-            from sqlalchemy import text
-
-            async with self.store.engine.connect() as conn:
-                await conn.execute(
-                    text("SELECT pg_notify(:channel, :conversation)"),
-                    {
-                        "channel": NEWS_CHANNEL,
-                        "conversation": conversation,
-                    },
-                )
-                await conn.commit()
+        await notify(self.store.engine, NEWS_CHANNEL, conversation)
 
     def heard_all(self) -> None:
         """News may have been missed (a lost connection to the database): every stream looks."""
@@ -247,13 +237,6 @@ class WebNews:
                     del self._waiting[conversation]
 
 
-async def insert_once(conn: Any, rows: list[dict[str, Any]]) -> None:
-    """Mailbox rows, each stored once: ``ref`` (an outbox job) is unique, so a reply delivered
-    again after a crash changes nothing."""
-    build = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(build(web_messages).on_conflict_do_nothing(index_elements=["ref"]), rows)
-
-
 async def mailbox(
     store: Store, conversation: str, after: int, limit: int = 100, *, look_back: dt.timedelta | None = None
 ) -> list[dict[str, Any]]:
@@ -275,7 +258,7 @@ async def mailbox(
         rows = (await conn.execute(query)).all()
     found, read_once = [], []
     for r in rows:
-        expires = r.expires_at if r.expires_at is None or r.expires_at.tzinfo else r.expires_at.replace(tzinfo=dt.UTC)
+        expires = as_utc(r.expires_at)
         if expires is not None and expires < now:
             continue
         found.append({"seq": r.id, **dict(r.body)})
@@ -284,7 +267,3 @@ async def mailbox(
     if read_once:  # after "forget", the confirmation is the last trace: gone once it is read
         await store.write(lambda conn: conn.execute(delete(web_messages).where(web_messages.c.id.in_(read_once))))
     return found
-
-
-async def delete_expired(store: Store, now: dt.datetime) -> None:
-    await store.write(lambda conn: conn.execute(delete(web_messages).where(web_messages.c.expires_at < now)))

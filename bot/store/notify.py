@@ -20,11 +20,11 @@ log = logging.getLogger(__name__)
 CONTENT_CHANNEL = "acasa_content"
 
 
-async def notify(engine: AsyncEngine, channel: str) -> None:
+async def notify(engine: AsyncEngine, channel: str, payload: str = "") -> None:
     if engine.dialect.name != "postgresql":
         return
     async with engine.connect() as conn:
-        await conn.execute(text(f"NOTIFY {channel}"))
+        await conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload})
         await conn.commit()
 
 

@@ -92,9 +92,15 @@ async def insert_update(conn: AsyncConnection, item: Accepted) -> int | None:
     }
     found = (await conn.execute(_insert_statement(conn.dialect.name), values)).scalar_one_or_none()
     if found is not None and item.mailbox is not None:  # new: the person's message shows in their chat
-        build = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        await conn.execute(build(web_messages).values(**item.mailbox).on_conflict_do_nothing(index_elements=["ref"]))
+        await insert_mailbox_rows(conn, [item.mailbox])
     return int(found) if found is not None else None
+
+
+async def insert_mailbox_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Web chat mailbox rows, each stored once: ``ref`` (an outbox job, a posted message) is unique,
+    so delivering or posting it again changes nothing."""
+    build = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    await conn.execute(build(web_messages).on_conflict_do_nothing(index_elements=["ref"]), rows)
 
 
 def _claim_statement() -> Any:

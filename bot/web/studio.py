@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -125,19 +126,10 @@ class Studio:
             return found
         entry, lang = found
         assert form is not None
-        title, answer = str(form.get("title") or ""), str(form.get("answer") or "")
         user = session.user
         try:
             await self.publisher.stage_text(
-                user.actor,
-                user.name,
-                entry.id,
-                lang,
-                title,
-                answer,
-                self.console.clock(),
-                _examples(form),
-                _short_title(form),
+                user.actor, user.name, entry.id, lang, now=self.console.clock(), **_text_fields(form)
             )
         except PublishError as exc:
             return await self._entry_page(request, session, entry, lang, error=str(exc), status=400, form=form)
@@ -151,15 +143,14 @@ class Studio:
         entry, lang = found
         assert form is not None
         problems = await asyncio.to_thread(
-            text_problems,
-            self.publisher.knowledge_dir,
-            entry.id,
-            lang,
-            str(form.get("title") or ""),
-            str(form.get("answer") or "").replace("\r\n", "\n"),
-            _examples(form),
-            self.console.clock().date(),
-            _short_title(form),
+            functools.partial(
+                text_problems,
+                self.publisher.knowledge_dir,
+                entry.id,
+                lang,
+                today=self.console.clock().date(),
+                **_text_fields(form),
+            )
         )
         body = {"problems": [{"field": p.field, "message": p.message, "error": p.error} for p in problems]}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
@@ -333,13 +324,13 @@ class Studio:
         )
 
 
-def _examples(form: FormData) -> list[str] | None:
-    """The example questions of a new language's form, one per line (None: the form has none)."""
-    given = form.get("examples")
-    return None if given is None else [line.strip() for line in str(given).splitlines() if line.strip()]
-
-
-def _short_title(form: FormData) -> str | None:
-    """The button label from the form (None if the form has no such field: left as it is)."""
-    given = form.get("short_title")
-    return None if given is None else str(given)
+def _text_fields(form: FormData) -> dict[str, Any]:
+    """A text as the edit form gives it: title, answer, and — when the form has them — the example
+    questions of a new language (one per line) and the button label (None: left as it is)."""
+    examples, short_title = form.get("examples"), form.get("short_title")
+    return {
+        "title": str(form.get("title") or ""),
+        "answer": str(form.get("answer") or "").replace("\r\n", "\n"),
+        "examples": None if examples is None else [q.strip() for q in str(examples).splitlines() if q.strip()],
+        "short_title": None if short_title is None else str(short_title),
+    }
