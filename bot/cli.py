@@ -14,7 +14,7 @@ from bot import paths
 from bot.app import rasa_options, running_engine
 from bot.channels.terminal import chat, render
 from bot.config import Settings, SettingsError, load_settings
-from bot.content import SCHEDULE_FILE, ContentError, danger_classifier, request_reload
+from bot.content import SCHEDULE_FILE, ContentError, DangerReading, request_reload
 from bot.crisis import CrisisDetector, load_crisis_lexicon
 from bot.figures import roll_up
 from bot.handlers.answer import compose_reply
@@ -210,7 +210,7 @@ def _recognisers(kb: KnowledgeBase) -> tuple[Matcher, CrisisDetector, SmallTalk]
             print(problem.format(Path.cwd()), file=sys.stderr)
         raise CliError("the crisis or small-talk phrases have errors; run 'acasa kb check'.")
     matcher = build_matcher(kb, rasa_options(_settings()), builtin=builtin)
-    return matcher, crisis.with_classifier(danger_classifier(builtin, smalltalk)), smalltalk
+    return matcher, crisis.with_reader(DangerReading(builtin, smalltalk)), smalltalk
 
 
 def cmd_nlu_predict(args: argparse.Namespace) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +91,7 @@ class ContentService:
         version = self._current.version + 1 if self._current else 1
         builtin = build_builtin(kb)
         matcher = build_matcher(kb, self.rasa, builtin=builtin, client=self._rasa_client)
-        crisis = crisis.with_classifier(danger_classifier(builtin, smalltalk))
+        crisis = crisis.with_reader(DangerReading(builtin, smalltalk))
         return Content(kb, locales, matcher, builtin.languages, crisis, version, schedule, smalltalk)
 
     def load(self) -> Content:
@@ -139,14 +138,19 @@ class ContentService:
                 log.exception("content watcher failed; will try again")
 
 
-def danger_classifier(builtin: BuiltinMatcher, smalltalk: SmallTalk) -> Callable[[str], str | None]:
+class DangerReading:
     """The matcher's reading of danger, except for small talk: "good morning" or "thank you
     brother" gives the matcher too little to go on, and is no emergency."""
 
-    def danger(text: str) -> str | None:
-        return None if smalltalk.kind(text) is not None else builtin.danger(text)
+    def __init__(self, builtin: BuiltinMatcher, smalltalk: SmallTalk):
+        self._builtin = builtin
+        self._smalltalk = smalltalk
 
-    return danger
+    def kind(self, text: str) -> str | None:
+        return None if self._smalltalk.kind(text) is not None else self._builtin.danger(text)
+
+    def level(self, text: str) -> float:
+        return self._builtin.danger_level(text)
 
 
 def request_reload(knowledge_dir: Path) -> Path:

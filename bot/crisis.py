@@ -10,15 +10,20 @@ Two recognisers, either one is enough:
   (``knowledge/nlu/emergencies.yaml``: "my friend fell from the scaffolding and is bleeding"),
   judges the whole message.
 
+One exception to "either one is enough": a phrase naming a danger inside a longer message that
+the matcher reads as clearly ordinary ("if someone has a heart attack, which number do I call?",
+"our factory caught fire last month, how do I find a new job?") does not raise the alarm. Words
+about ending one's life always do.
+
 Showing emergency numbers once too often is harmless; missing a crisis is not.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from rapidfuzz import fuzz, process
 
@@ -30,6 +35,13 @@ from nlu.translit import phonetic, to_latin
 
 _FUZZY_MIN_WORD = 5
 _FUZZY_CUTOFF = 88
+# A phrase is set aside only in a message of at least this many words (enough for the matcher to
+# judge) that the matcher reads as danger less than this: emergencies the phrases found in the
+# development sets read at 0.17 and above, ordinary questions with a danger word mostly below 0.1.
+_CONTEXT_WORDS = 7
+_ORDINARY_LEVEL = 0.1
+_ALWAYS_ALARM = frozenset({"self_harm"})
+_MIN_ABJAD_FORM = 5
 
 
 def _is_word_char(char: str) -> bool:
@@ -65,7 +77,14 @@ class CrisisMatch:
     phrase: str  # the lexicon phrase found, or "" when the matcher recognised the message as a whole
 
 
-Classifier = Callable[[str], "str | None"]  # text -> kind of danger, or None
+class DangerReader(Protocol):
+    """The matcher's reading of a whole message."""
+
+    def kind(self, text: str) -> str | None:
+        """The kind of danger ``text`` reads like ("medical"), or None."""
+
+    def level(self, text: str) -> float:
+        """How strongly ``text`` reads like danger happening now, from 0 to 1."""
 
 
 def _forms(text: str) -> tuple[str, str]:
@@ -74,16 +93,20 @@ def _forms(text: str) -> tuple[str, str]:
 
 
 class CrisisDetector:
-    def __init__(self, phrases: dict[str, list[str]], classifier: Classifier | None = None):
-        """``phrases`` maps a category to phrases in any language; ``classifier`` is asked when no
-        phrase is found."""
-        self._classifier = classifier
+    def __init__(self, phrases: dict[str, list[str]], reader: DangerReader | None = None):
+        """``phrases`` maps a category to phrases in any language; ``reader`` judges the whole
+        message when no phrase is found, and a phrase in a longer message."""
+        self._reader = reader
         self._by_form: dict[str, CrisisMatch] = {}
         for category, items in phrases.items():
             for phrase in items:
-                for form in _forms(phrase):
-                    if form and len(form) >= 3:
-                        self._by_form.setdefault(form, CrisisMatch(category, phrase))
+                normalized, phon = _forms(phrase)
+                if len(normalized) >= 3:
+                    self._by_form.setdefault(normalized, CrisisMatch(category, phrase))
+                # The Latin form of a short word written without vowels is only a few consonants,
+                # shared by ordinary words: "انتحار" (suicide) becomes "ntr", as does "ناطر" (waiting).
+                if len(phon.replace(" ", "")) >= (3 if normalized.isascii() else _MIN_ABJAD_FORM):
+                    self._by_form.setdefault(phon, CrisisMatch(category, phrase))
         self._pattern = _PhraseFinder(list(self._by_form)) if self._by_form else None
         # Typo tolerance works word by word: a misspelt word close to a lexicon word is replaced by
         # it, then the phrases are searched again.
@@ -95,21 +118,28 @@ class CrisisDetector:
         self._vocabulary = sorted({w for f in latin for w in f.split() if len(w) >= _FUZZY_MIN_WORD})
         self._known = frozenset(self._vocabulary)
 
-    def with_classifier(self, classifier: Classifier) -> CrisisDetector:
-        """The same phrases (not compiled again) with ``classifier`` asked too."""
+    def with_reader(self, reader: DangerReader) -> CrisisDetector:
+        """The same phrases (not compiled again) with ``reader`` asked too."""
         detector = copy.copy(self)
-        detector._classifier = classifier
+        detector._reader = reader
         return detector
 
     def detect(self, text: str) -> CrisisMatch | None:
         if not text:
             return None
         found = self.detect_phrase(text)
-        if found is None and self._classifier is not None:
-            kind = self._classifier(text)
-            if kind is not None:
-                return CrisisMatch(kind, "")
-        return found
+        if self._reader is None:
+            return found
+        if found is not None:
+            return None if self._reads_as_ordinary(text, found) else found
+        kind = self._reader.kind(text)
+        return CrisisMatch(kind, "") if kind is not None else None
+
+    def _reads_as_ordinary(self, text: str, found: CrisisMatch) -> bool:
+        """A danger phrase in a message long enough to judge that the reader finds clearly ordinary."""
+        if found.category in _ALWAYS_ALARM or len(text.split()) < _CONTEXT_WORDS or self._reader is None:
+            return False
+        return self._reader.level(text) < _ORDINARY_LEVEL
 
     def detect_phrase(self, text: str) -> CrisisMatch | None:
         """A phrase of the lexicon in ``text``, if any."""

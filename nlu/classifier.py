@@ -84,9 +84,10 @@ class LinearClassifier:
         np.exp(logits, out=logits)
         return logits / logits.sum()
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights, "bias": self.bias, "labels": cache.pack(self.labels)}
+    def to_arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        labels = cache.pack(self.labels)
+        return {prefix + "weights": self.weights, prefix + "bias": self.bias, prefix + "labels": labels}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> LinearClassifier:
-        return cls(cache.unpack(arrays["labels"]), arrays["weights"], arrays["bias"])
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str = "") -> LinearClassifier:
+        return cls(cache.unpack(arrays[prefix + "labels"]), arrays[prefix + "weights"], arrays[prefix + "bias"])

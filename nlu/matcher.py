@@ -10,7 +10,10 @@ TF-IDF vector over several feature families that make spelling variants meet:
 
 A linear classifier (``nlu.classifier``) learns from all the examples at once which features tell
 the labels apart. The labels are the entries, "out of scope", topics next to the knowledge base
-("nearby:money": named, never answered) and kinds of immediate danger ("crisis:medical").
+("nearby:money": named, never answered) and kinds of immediate danger ("crisis:medical"). A
+second, two-label classifier over the same features (danger or not) gives a second opinion on
+danger: trained only to tell emergencies from everything else, it recognises some that the
+many-label one spreads over related entries.
 Unknown query words are corrected against the vocabulary with rapidfuzz before scoring. The most
 probable entry is answered, offered as "did you mean", or refused by thresholds on its
 probability and its lead over the runner-up; a nearby topic or "out of scope" on top means no
@@ -39,6 +42,7 @@ from nlu.normalize import normalize
 from nlu.translit import phonetic_word, skeleton_word, to_latin
 
 OUT_OF_SCOPE = "__out_of_scope__"
+_DANGER = "danger_"  # prefix of the danger-or-not classifier's arrays in the cache
 # Pseudo-intents that are never answered with an entry: a named topic the bot has no entry for
 # ("nearby:money"), and a kind of immediate danger ("crisis:medical").
 NEARBY = "nearby:"
@@ -116,6 +120,8 @@ class Thresholds:
     one_word_answer: float = 0.5  # one word ("office", "card") is answered only this surely; else did-you-mean
     crisis: float = 0.25  # the kinds of danger together at least this probable: an emergency ...
     crisis_words: int = 3  # ... in a message of at least this many words (shorter ones say too little)
+    crisis_floor: float = 0.15  # between this and ``crisis``: an emergency if the second opinion ...
+    crisis_confirm: float = 0.5  # ... (the danger-or-not classifier) is at least this sure
 
 
 @dataclass(frozen=True)
@@ -224,16 +230,21 @@ class BuiltinMatcher:
         if cached is not None:
             self._index = _Index.from_arrays(cached)
             self._classifier = LinearClassifier.from_arrays(cached)
+            has_danger = _DANGER + "labels" in cached
+            self._danger = LinearClassifier.from_arrays(cached, prefix=_DANGER) if has_danger else None
             self.languages = LanguageIdentifier.from_arrays(cached)
         else:
             example_forms = [_forms(e.text) for e in examples]
             self._index = self._build(examples, example_forms)
             self._classifier = self._train(examples, training)
+            self._danger = self._train_danger(examples, training)
             # Every example, out-of-scope ones included, is text in a known language.
             samples = [(lang, normalize(text)) for lang, text in language_samples]
             samples += [(e.lang, " ".join(forms.words)) for e, forms in zip(examples, example_forms, strict=True)]
             self.languages = LanguageIdentifier(samples, normalized=True)
             arrays = self._index.to_arrays() | self._classifier.to_arrays() | self.languages.to_arrays()
+            if self._danger is not None:
+                arrays |= self._danger.to_arrays(prefix=_DANGER)
             cache.save("matcher", key.hexdigest(), arrays)
         self._correction_cache: dict[str, list[tuple[str, float]]] = {}
         self._last_scores: tuple[str | None, dict[str, float]] = (None, {})
@@ -293,13 +304,22 @@ class BuiltinMatcher:
             doc_count=n,
         )
 
-    def _train(self, examples: list[Example], options: TrainingOptions | None) -> LinearClassifier:
+    def _matrix(self) -> sp.csr_matrix:
         index = self._index
         shape = (index.doc_count, len(index.feature_ids))
-        matrix = sp.csc_matrix((index.values, index.doc_ids, index.indptr), shape=shape).tocsr()
+        return sp.csc_matrix((index.values, index.doc_ids, index.indptr), shape=shape).tocsr()
+
+    def _train(self, examples: list[Example], options: TrainingOptions | None) -> LinearClassifier:
         labels = sorted({e.intent for e in examples})
         position = {label: i for i, label in enumerate(labels)}
-        return LinearClassifier.fit(matrix, [position[e.intent] for e in examples], labels, options)
+        return LinearClassifier.fit(self._matrix(), [position[e.intent] for e in examples], labels, options)
+
+    def _train_danger(self, examples: list[Example], options: TrainingOptions | None) -> LinearClassifier | None:
+        """The danger-or-not classifier, when there are examples of both."""
+        targets = [int(e.intent.startswith(CRISIS)) for e in examples]
+        if len(set(targets)) < 2:
+            return None
+        return LinearClassifier.fit(self._matrix(), targets, ["safe", "danger"], options)
 
     # -- matching -----------------------------------------------------------------------------
 
@@ -379,14 +399,30 @@ class BuiltinMatcher:
             return Prediction(Outcome.SUGGEST, language, suggestions)
         return Prediction(Outcome.NONE, language, ())
 
+    def danger_probability(self, text: str) -> float:
+        """The second opinion: how sure the danger-or-not classifier is that ``text`` is an emergency."""
+        if self._danger is None:
+            return 0.0
+        ids, values = self._query(text)
+        return float(self._danger.probabilities(ids, values)[1]) if len(ids) else 0.0
+
+    def danger_level(self, text: str) -> float:
+        """How strongly ``text`` reads like danger: the larger of the two classifiers' readings."""
+        scores = self.intent_scores(text)
+        return max(sum(s for i, s in scores.items() if i.startswith(CRISIS)), self.danger_probability(text))
+
     def danger(self, text: str) -> str | None:
         """The kind of immediate danger ``text`` reads like ("medical"), or None. One or two words
-        ("menu", "ok") give the classifier too little to go on: only the crisis phrases judge them."""
-        if len(text.split()) < self.thresholds.crisis_words:
+        ("menu", "ok") give the classifiers too little to go on: only the crisis phrases judge them."""
+        t = self.thresholds
+        if len(text.split()) < t.crisis_words:
             return None
         scores = self.intent_scores(text)
         danger = {i[len(CRISIS) :]: s for i, s in scores.items() if i.startswith(CRISIS)}
-        if danger and sum(danger.values()) >= self.thresholds.crisis:
+        total = sum(danger.values())
+        if danger and (
+            total >= t.crisis or (total >= t.crisis_floor and self.danger_probability(text) >= t.crisis_confirm)
+        ):
             return max(danger.items(), key=lambda kv: kv[1])[0]
         return None
 

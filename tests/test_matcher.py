@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.matcher import BuiltinMatcher, Outcome
+from nlu import cache
+from nlu.matcher import CRISIS, BuiltinMatcher, Example, Outcome, Thresholds
 
 
 @pytest.mark.parametrize(
@@ -77,3 +78,38 @@ def test_one_vague_word_gets_a_did_you_mean_not_a_guess(matcher) -> None:
     ):
         prediction = matcher.predict(word, "en")
         assert prediction.outcome is Outcome.ANSWER and prediction.intent == entry, (word, prediction)
+
+
+def test_the_danger_or_not_classifier_gives_a_second_opinion(tmp_path, monkeypatch) -> None:
+    """Between the floor and the threshold of the many-label classifier, the danger-or-not one
+    decides; with no floor and an unreachable threshold it decides alone."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    examples = [
+        Example("health.family_doctor", "en", "how do I register with a family doctor"),
+        Example("health.family_doctor", "en", "which documents for the family doctor"),
+        Example("work.find_job", "en", "how can I find a job in a factory"),
+        Example("work.find_job", "en", "looking for work as a driver"),
+        Example(CRISIS + "medical", "en", "my friend fell from the roof and is not moving"),
+        Example(CRISIS + "medical", "en", "he is not breathing and his lips are blue"),
+        Example(CRISIS + "fire", "en", "smoke is coming under the door and we cannot get out"),
+    ]
+    only_second_opinion = Thresholds(crisis=1.01, crisis_floor=0.0, crisis_confirm=0.5)
+    matcher = BuiltinMatcher(examples, thresholds=only_second_opinion)
+    emergency = "my brother is not breathing his lips are blue"
+    assert matcher.danger_probability(emergency) > 0.5 > matcher.danger_probability("find a job as a driver")
+    assert matcher.danger(emergency) == "medical"
+    assert matcher.danger("register with a family doctor please") is None
+
+    never = Thresholds(crisis=1.01, crisis_floor=0.0, crisis_confirm=1.01)
+    never_confirmed = BuiltinMatcher(examples, thresholds=never)
+    assert never_confirmed.danger(emergency) is None
+
+    from_cache = BuiltinMatcher(examples, thresholds=only_second_opinion)  # the second build loads the cache
+    assert from_cache.danger_probability(emergency) == pytest.approx(matcher.danger_probability(emergency))
+
+
+def test_without_examples_of_danger_there_is_no_second_opinion(matcher: BuiltinMatcher) -> None:
+    plain = BuiltinMatcher([Example("work.find_job", "en", "find a job"), Example("health.insurance", "en", "a card")])
+    assert plain.danger_probability("he is not breathing") == 0.0
+    assert plain.danger("he is not breathing") is None
+    assert matcher.danger_probability("my friend fell from the scaffolding and is bleeding a lot") > 0.5
