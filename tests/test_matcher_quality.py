@@ -70,13 +70,13 @@ def _realistic(part: str) -> list:
 @pytest.fixture(scope="module")
 def understanding(shipped_kb, matcher: BuiltinMatcher):
     """The matcher with the bot's emergency and small-talk recognisers, as ``acasa nlu eval`` builds them."""
-    from bot.content import danger_classifier
+    from bot.content import DangerReading
     from bot.crisis import load_crisis_lexicon
     from bot.smalltalk import load_smalltalk
 
     lexicon, _ = load_crisis_lexicon(shipped_kb.root / "nlu" / "crisis.yaml")
     smalltalk, _ = load_smalltalk(shipped_kb.root / "nlu" / "smalltalk.yaml")
-    crisis = lexicon.with_classifier(danger_classifier(matcher, smalltalk))
+    crisis = lexicon.with_reader(DangerReading(matcher, smalltalk))
     return matcher, (lambda text: crisis.detect(text) is not None), smalltalk.kind
 
 
@@ -101,7 +101,9 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
     known = {normalize(e.text) for e in shipped_kb.examples()}
     dev = {normalize(q.text) for q in _realistic("dev")}
     holdout = {normalize(q.text) for q in _realistic("holdout")}
-    assert not (dev & known) and not (holdout & known)  # never trained on
+    danger_dev = {normalize(q.text) for q in _realistic("danger_dev")}
+    assert not (dev & known) and not (holdout & known) and not (danger_dev & known)  # never trained on
+    assert not (danger_dev & holdout)
     # Written independently: only a few short ones ("ok", "malai kaam chahiyo") occur in both.
     questions = {normalize(q.text) for q in _realistic("holdout") if q.kind != "smalltalk"}
     assert len(dev & questions) <= 5
@@ -125,3 +127,18 @@ async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, r
     assert report.total(report.crisis_recall).rate >= recall, summary
     assert report.total(report.crisis_false_alarms).rate <= false_alarms, summary
     assert report.smalltalk_swallowed.correct == 0, summary  # no question is taken for small talk
+
+
+async def test_hard_danger_set(understanding) -> None:
+    """The second development set: only emergencies and ordinary questions made to sound alarming
+    (past events, "if someone has a heart attack...", risks that have not happened). Floors just
+    under the figures measured (docs/benchmarks.md)."""
+    matcher, crisis, smalltalk = understanding
+    questions = _realistic("danger_dev")
+    for lang in LANGUAGES:
+        assert sum(q.kind == "emergency" and q.lang == lang for q in questions) == 20, lang
+        assert sum(q.kind == "not_emergency" and q.lang == lang for q in questions) >= 19, lang
+    report = await evaluate(matcher, questions, crisis=crisis, smalltalk=smalltalk)
+    summary = format_report(report)
+    assert report.total(report.crisis_recall).rate >= 0.97, summary
+    assert report.total(report.crisis_false_alarms).rate <= 0.11, summary

@@ -129,6 +129,8 @@ NEARBY_TOPICS = (
     "tourist_visa",
     "transport_pass",
     "worship",
+    "death",
+    "embassy",
 )
 # Kinds of immediate danger (``knowledge/nlu/crisis.yaml`` phrases, ``emergencies.yaml`` examples).
 CRISIS_CATEGORIES = ("violence", "self_harm", "medical", "trafficking", "child_at_risk", "fire")

@@ -140,3 +140,36 @@ async def test_ordinary_questions_with_scary_words_raise_no_alarm(engine: Engine
         await john.send(text)
         assert "112" not in john.replies[0].text.split("\n")[0] or john.intents[0] is not None, text
         assert not john.replies[0].text.startswith(locale("en")["crisis.message"][:20]), text
+
+
+async def test_deaths_and_embassies_are_named_not_answered_with_an_entry(engine: Engine, settings) -> None:
+    john = await chosen(engine, "john5", "en")
+    await john.send("my uncle died here last week, how do we send his body home to Nepal and what does it cost")
+    assert john.intents == [None]
+    assert john.text == locale("en")["nearby.message"].format(topic=locale("en")["nearby.death"])
+    await john.send("where is the embassy of Sri Lanka, my passport expires next month")
+    assert john.intents[-1] is None
+    assert locale("en")["nearby.embassy"] in john.text
+    sanjay = await chosen(engine, "sanjay3", "ne")
+    await sanjay.send("mero sathi ko yaha mrityu bhayo, laas nepal kasari pathaune?")
+    assert locale("ne")["nearby.death"] in sanjay.text
+    assert not any(r.text.startswith(locale("ne")["crisis.message"][:20]) for r in sanjay.replies)
+    assert rows(settings, "SELECT count(*) FROM unanswered") == [(3,)]  # kept for the editors
+
+
+async def test_a_danger_word_in_an_ordinary_question_is_not_an_alarm_but_in_danger_it_is(engine: Engine) -> None:
+    crisis_start = locale("en")["crisis.message"][:20]
+    asking = await chosen(engine, "asking", "en")
+    await asking.send("if someone has a heart attack here which number do I call, does the operator speak english?")
+    assert not asking.replies[0].text.startswith(crisis_start), asking.text
+    assert asking.intents == ["health.emergency"]  # the entry that says: call 112
+    for name, text in [
+        ("now1", "heart attack"),  # too short to judge: the phrase decides
+        ("now2", "my father has a heart attack, he is on the floor and not answering"),
+        # Words about ending one's life always bring the numbers, even in a question the matcher
+        # reads as ordinary (it does read this one so).
+        ("now3", "my friend talks about suicide sometimes, where can he find a psychologist who speaks arabic"),
+    ]:
+        person = Person(engine, name, lang_hint="en")
+        await person.send(text)
+        assert "112" in person.replies[0].text, (text, person.text)
