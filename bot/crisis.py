@@ -10,10 +10,11 @@ Two recognisers, either one is enough:
   (``knowledge/nlu/emergencies.yaml``: "my friend fell from the scaffolding and is bleeding"),
   judges the whole message.
 
-One exception to "either one is enough": a phrase naming a danger inside a longer message that
-the matcher reads as clearly ordinary ("if someone has a heart attack, which number do I call?",
-"our factory caught fire last month, how do I find a new job?") does not raise the alarm. Words
-about ending one's life always do.
+One exception to "either one is enough": a phrase naming an illness or a fire inside a longer
+message that the matcher reads as clearly ordinary ("if someone has a heart attack, which number
+do I call?", "our factory caught fire last month, how do I find a new job?") does not raise the
+alarm. Phrases about violence, being held, a child at risk or ending one's life always do: "he is
+beating me, how do I register with a family doctor" is danger, whatever else it asks.
 
 Showing emergency numbers once too often is harmless; missing a crisis is not.
 """
@@ -40,7 +41,7 @@ _FUZZY_CUTOFF = 88
 # development sets read at 0.17 and above, ordinary questions with a danger word mostly below 0.1.
 _CONTEXT_WORDS = 7
 _ORDINARY_LEVEL = 0.1
-_ALWAYS_ALARM = frozenset({"self_harm"})
+_MAY_BE_ORDINARY = frozenset({"medical", "fire"})  # named in questions: "what if someone has a stroke?"
 _MIN_ABJAD_FORM = 5
 
 
@@ -137,7 +138,7 @@ class CrisisDetector:
 
     def _reads_as_ordinary(self, text: str, found: CrisisMatch) -> bool:
         """A danger phrase in a message long enough to judge that the reader finds clearly ordinary."""
-        if found.category in _ALWAYS_ALARM or len(text.split()) < _CONTEXT_WORDS or self._reader is None:
+        if found.category not in _MAY_BE_ORDINARY or len(text.split()) < _CONTEXT_WORDS or self._reader is None:
             return False
         return self._reader.level(text) < _ORDINARY_LEVEL
 

@@ -22,6 +22,7 @@ answer.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -42,7 +43,13 @@ from nlu.normalize import normalize
 from nlu.translit import phonetic_word, skeleton_word, to_latin
 
 OUT_OF_SCOPE = "__out_of_scope__"
+# What people say in the middle of a conversation ("I sent you the photo", "the office was closed"):
+# no question for an entry, and no danger. Its own label, so that these many ordinary statements
+# weigh as much as any one kind of danger when the classifier learns to tell them apart.
+STATEMENT = "__statement__"
+NO_ANSWER = (OUT_OF_SCOPE, STATEMENT)
 _DANGER = "danger_"  # prefix of the danger-or-not classifier's arrays in the cache
+_DANGER_BALANCE = 0.5
 # Pseudo-intents that are never answered with an entry: a named topic the bot has no entry for
 # ("nearby:money"), and a kind of immediate danger ("crisis:medical").
 NEARBY = "nearby:"
@@ -121,7 +128,8 @@ class Thresholds:
     crisis: float = 0.25  # the kinds of danger together at least this probable: an emergency ...
     crisis_words: int = 3  # ... in a message of at least this many words (shorter ones say too little)
     crisis_floor: float = 0.15  # between this and ``crisis``: an emergency if the second opinion ...
-    crisis_confirm: float = 0.5  # ... (the danger-or-not classifier) is at least this sure
+    crisis_confirm: float = 0.4  # ... (the danger-or-not classifier) is at least this sure, ...
+    crisis_confirm_below: float = 0.3  # ... and no entry is this probable ("a job in a warehouse")
 
 
 @dataclass(frozen=True)
@@ -319,6 +327,9 @@ class BuiltinMatcher:
         targets = [int(e.intent.startswith(CRISIS)) for e in examples]
         if len(set(targets)) < 2:
             return None
+        # Half-balanced: fully balanced, it would start from "one message in two is danger", and a
+        # message it knows few words of ("my code is Quokka-77") would read as danger.
+        options = dataclasses.replace(options or TrainingOptions(), balance=_DANGER_BALANCE)
         return LinearClassifier.fit(self._matrix(), targets, ["safe", "danger"], options)
 
     # -- matching -----------------------------------------------------------------------------
@@ -379,12 +390,12 @@ class BuiltinMatcher:
         if top_label.startswith(NEARBY):
             return Prediction(Outcome.NONE, language, nearby=top_label[len(NEARBY) :])
         entries = sorted(
-            ((i, s) for i, s in scores.items() if i != OUT_OF_SCOPE and not i.startswith(_PSEUDO)),
+            ((i, s) for i, s in scores.items() if i not in NO_ANSWER and not i.startswith(_PSEUDO)),
             key=lambda kv: kv[1],
             reverse=True,
         )
         candidates = tuple(Candidate(i, round(s, 4)) for i, s in entries[: t.max_suggestions + 1])
-        if top_label == OUT_OF_SCOPE or not candidates:
+        if top_label in NO_ANSWER or not candidates:
             return Prediction(Outcome.NONE, language, ())
         best, second = entries[0][1], entries[1][1] if len(entries) > 1 else 0.0
         margin = t.answer_margin
@@ -420,11 +431,13 @@ class BuiltinMatcher:
         scores = self.intent_scores(text)
         danger = {i[len(CRISIS) :]: s for i, s in scores.items() if i.startswith(CRISIS)}
         total = sum(danger.values())
-        if danger and (
-            total >= t.crisis or (total >= t.crisis_floor and self.danger_probability(text) >= t.crisis_confirm)
-        ):
-            return max(danger.items(), key=lambda kv: kv[1])[0]
-        return None
+        if not danger or total < t.crisis_floor:
+            return None
+        if total < t.crisis:
+            entry = max((s for i, s in scores.items() if i not in NO_ANSWER and not i.startswith(_PSEUDO)), default=0.0)
+            if entry >= t.crisis_confirm_below or self.danger_probability(text) < t.crisis_confirm:
+                return None
+        return max(danger.items(), key=lambda kv: kv[1])[0]
 
     async def match(self, text: str, lang_hint: str | None = None) -> Prediction:
         return self.predict(text, lang_hint)

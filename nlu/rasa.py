@@ -17,7 +17,7 @@ import yaml
 from nlu.matcher import (
     CRISIS,
     NEARBY,
-    OUT_OF_SCOPE,
+    NO_ANSWER,
     BuiltinMatcher,
     Candidate,
     Example,
@@ -56,7 +56,7 @@ def export_training_data(examples: Iterable[Example]) -> str:
     for example in examples:
         if example.intent.startswith(CRISIS):
             continue
-        outside = example.intent == OUT_OF_SCOPE or example.intent.startswith(NEARBY)
+        outside = example.intent in NO_ANSWER or example.intent.startswith(NEARBY)
         name = RASA_OUT_OF_SCOPE if outside else example.intent
         text = " ".join(example.text.split())
         if text and text not in by_intent[name]:
@@ -140,7 +140,7 @@ class RasaMatcher:
         for c in ranking:
             scores[c.intent] += c.confidence / 2
         local = {i: s for i, s in self.builtin.intent_scores(text).items() if not i.startswith((NEARBY, CRISIS))}
-        out_of_scope = local.pop(OUT_OF_SCOPE, 0.0)
+        out_of_scope = max(local.pop(label, 0.0) for label in NO_ANSWER)
         # Built-in probabilities are spread over many labels: scale them so the best one is 1,
         # unless "out of scope" is more probable.
         top = max([out_of_scope, *local.values()], default=0.0)

@@ -407,3 +407,18 @@ def test_topic_order_names_real_entries_of_its_topic(small_kb: Path) -> None:
         "(ro, en, uk, ru, ar, ne, si, ta, bn, ur, fr).",
         "ERROR: topics.yaml, line 6, field 'order': 'rights.asylum' is not an entry of the topic 'health'.",
     ]
+
+
+def test_conversation_statements_are_optional_and_checked(small_kb: Path) -> None:
+    kb, _ = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None and kb.statements == {}  # the file is optional
+    statements = small_kb / "nlu" / "statements.yaml"
+    statements.parent.mkdir(exist_ok=True)
+    statements.write_text('en:\n  - "I sent you the photo"\n  - "on the tram now"\n', encoding="utf-8")
+    kb, _ = load_knowledge(small_kb, today=TODAY)
+    assert kb is not None and kb.statements == {"en": ("I sent you the photo", "on the tram now")}
+    assert sum(e.intent == "__statement__" for e in kb.examples()) == 2
+    statements.write_text('en: "I sent you the photo"\nxx:\n  - "hello"\n', encoding="utf-8")
+    errors = errors_of(small_kb)
+    assert any("statements.yaml, line 1" in e and "must be a list of messages in quotes" in e for e in errors), errors
+    assert any("'xx' is not a language code the bot knows" in e for e in errors), errors

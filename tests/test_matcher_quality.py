@@ -46,8 +46,9 @@ async def test_matcher_meets_accuracy_targets(matcher: BuiltinMatcher, path: Pat
     summary = format_report(report, show_failures=True)
     assert report.in_scope.rate >= 0.90, summary
     # 0.12 since 40 entries: "reteta de sarmale" (rețetă = recipe and prescription) and "when will the
-    # war end" now meet entries that share their words (5 of the held-out set's 44).
-    assert report.out_of_scope_answered.rate <= 0.12, summary
+    # war end" now meet entries that share their words (5 of the held-out set's 44); 0.14 since
+    # 800 ordinary questions with alarming words became entry examples (6 of 44; docs/benchmarks.md).
+    assert report.out_of_scope_answered.rate <= 0.14, summary
     weak = {lang: t.rate for lang, t in report.by_language.items() if t.rate < 0.80}
     assert not weak, summary
 
@@ -102,8 +103,9 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
     dev = {normalize(q.text) for q in _realistic("dev")}
     holdout = {normalize(q.text) for q in _realistic("holdout")}
     danger_dev = {normalize(q.text) for q in _realistic("danger_dev")}
-    assert not (dev & known) and not (holdout & known) and not (danger_dev & known)  # never trained on
-    assert not (danger_dev & holdout)
+    chat_dev = {normalize(q.text) for q in _realistic("chat_dev")}
+    assert not (dev & known) and not (holdout & known) and not (danger_dev & known) and not (chat_dev & known)
+    assert not (danger_dev & holdout) and not (chat_dev & holdout)  # never trained on
     # Written independently: only a few short ones ("ok", "malai kaam chahiyo") occur in both.
     questions = {normalize(q.text) for q in _realistic("holdout") if q.kind != "smalltalk"}
     assert len(dev & questions) <= 5
@@ -142,3 +144,14 @@ async def test_hard_danger_set(understanding) -> None:
     summary = format_report(report)
     assert report.total(report.crisis_recall).rate >= 0.97, summary
     assert report.total(report.crisis_false_alarms).rate <= 0.11, summary
+
+
+async def test_things_said_in_a_conversation_are_rarely_taken_for_danger(understanding) -> None:
+    """The third development set: what people write in the middle of a chat with a mediator ("I
+    sent you the photo", "my code is Lemon-42", "sorry, night shift, my phone died"). A false alarm
+    here interrupts a conversation with the emergency numbers. Floor just over the figure measured."""
+    matcher, crisis, smalltalk = understanding
+    said = _realistic("chat_dev")
+    assert len(said) >= 320 and all(q.kind == "not_emergency" and q.intent is None for q in said)
+    report = await evaluate(matcher, said, crisis=crisis, smalltalk=smalltalk)
+    assert report.total(report.crisis_false_alarms).rate <= 0.12, format_report(report)

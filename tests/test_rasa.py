@@ -25,6 +25,9 @@ def test_export_is_rasa_31_training_data(shipped_kb: KnowledgeBase) -> None:
     lines = family["examples"].splitlines()
     assert all(line.startswith("- ") for line in lines)
     assert shipped_kb.entries["health.family_doctor"].translations["uk"].examples[0] in {x[2:] for x in lines}
+    outside = next(item for item in data["nlu"] if item["intent"] == "out_of_scope")["examples"]
+    said = shipped_kb.statements["en"][0]  # things said mid-conversation are out of scope for Rasa too
+    assert f"- {said}\n" in outside
 
 
 def test_cli_export_writes_file(tmp_path) -> None:

@@ -96,7 +96,8 @@ def coverage_matrix(kb: KnowledgeBase, today: dt.date | None = None) -> str:
     )
     lines.append(
         f"{len(kb.entries)} entries, {len(kb.contacts)} contacts, "
-        f"{sum(len(v) for v in kb.out_of_scope.values())} out-of-scope examples."
+        f"{sum(len(v) for v in kb.out_of_scope.values())} out-of-scope examples, "
+        f"{sum(len(v) for v in kb.statements.values())} conversation statements."
     )
     if stale:
         lines.append(f"Facts older than 6 months ({len(stale)}): {', '.join(stale)}")

@@ -824,11 +824,19 @@ class _Reader:
                 path, None, None, "no out-of-scope examples; the bot is more likely to answer unrelated questions."
             )
             return {}
+        return self._texts_by_language(path, "questions")
+
+    def statements(self) -> dict[str, tuple[str, ...]]:
+        """``nlu/statements.yaml`` (optional): things people say in the middle of a conversation."""
+        path = self.root / "nlu" / "statements.yaml"
+        return self._texts_by_language(path, "messages") if path.exists() else {}
+
+    def _texts_by_language(self, path: Path, what: str) -> dict[str, tuple[str, ...]]:
         doc = read_yaml(path, self.problems)
         if doc is None:
             return {}
         if not isinstance(doc.data, dict):
-            self.problems.error(path, 1, None, "list the questions under a language code, e.g. 'en:'.")
+            self.problems.error(path, 1, None, f"list the {what} under a language code, e.g. 'en:'.")
             return {}
         result: dict[str, tuple[str, ...]] = {}
         for lang, questions in doc.data.items():
@@ -841,7 +849,7 @@ class _Reader:
                 )
                 continue
             if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
-                self.problems.error(path, doc.line(lang), lang, "must be a list of questions in quotes.")
+                self.problems.error(path, doc.line(lang), lang, f"must be a list of {what} in quotes.")
                 continue
             result[lang] = tuple(q.strip() for q in questions if q.strip())
         return result
@@ -886,13 +894,16 @@ def load_knowledge(
     contacts = reader.contacts()
     entries = reader.entries(contacts)
     out_of_scope = reader.out_of_scope()
+    statements = reader.statements()
     nearby = reader.lexicon("nearby.yaml", NEARBY_TOPICS, "questions next to the knowledge base")
     emergencies = reader.lexicon("emergencies.yaml", CRISIS_CATEGORIES, "examples of emergencies")
     glossary = read_glossaries(root / "glossary", reader.problems)
     topic_order, first_for = reader.topic_order(entries)
     if reader.problems.errors:
         return None, reader.problems
-    kb = KnowledgeBase(root, entries, contacts, out_of_scope, nearby, emergencies, glossary, topic_order, first_for)
+    kb = KnowledgeBase(
+        root, entries, contacts, out_of_scope, statements, nearby, emergencies, glossary, topic_order, first_for
+    )
     if style_checks:
         check_glossary(kb, reader.problems)
     return kb, reader.problems

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlu.languages import FALLBACK_ORDER
-from nlu.matcher import CRISIS, NEARBY, OUT_OF_SCOPE, Example
+from nlu.matcher import CRISIS, NEARBY, OUT_OF_SCOPE, STATEMENT, Example
 
 TOPICS: tuple[str, ...] = ("rights", "health", "education", "work", "housing", "general")
 SHORT_TITLE_MAX = 24  # a button label on a phone; up to 18 characters two buttons share a row
@@ -142,6 +142,7 @@ class KnowledgeBase:
     entries: Mapping[str, Entry]
     contacts: Mapping[str, Contact]
     out_of_scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    statements: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # lang → things said mid-chat
     nearby: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # topic → (lang, question)
     emergencies: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # category → (lang, text)
     glossary: Mapping[str, tuple[GlossaryTerm, ...]] = field(default_factory=dict)  # lang → terms
@@ -171,6 +172,8 @@ class KnowledgeBase:
                 found.extend(Example(entry.id, lang, q) for q in text.examples)
         for lang, questions in self.out_of_scope.items():
             found.extend(Example(OUT_OF_SCOPE, lang, q) for q in questions)
+        for lang, said in self.statements.items():
+            found.extend(Example(STATEMENT, lang, s) for s in said)
         for topic, items in self.nearby.items():
             found.extend(Example(NEARBY + topic, lang, q) for lang, q in items)
         for category, items in self.emergencies.items():

@@ -173,3 +173,25 @@ async def test_a_danger_word_in_an_ordinary_question_is_not_an_alarm_but_in_dang
         person = Person(engine, name, lang_hint="en")
         await person.send(text)
         assert "112" in person.replies[0].text, (text, person.text)
+
+
+async def test_things_said_in_a_conversation_are_not_emergencies(engine: Engine) -> None:
+    crisis_start = locale("en")["crisis.message"][:20]
+    john = await chosen(engine, "john6", "en")
+    for text in [
+        "my code is Quokka-77",
+        "sorry I didn't reply yesterday, night shift and then my phone died",
+        "the office was closed, I will go again tomorrow at 9",
+        "I live on Strada Mehadia 14 ap 3, near Lidl",
+    ]:
+        await john.send(text)
+        assert not any(r.text.startswith(crisis_start) for r in john.replies), (text, john.text)
+
+
+async def test_a_question_an_entry_clearly_answers_needs_more_than_a_second_opinion_to_alarm(engine: Engine) -> None:
+    """ "warehouse" also appears in emergencies ("they locked us in the warehouse"): when the job
+    entry is clearly the answer, the danger-or-not classifier alone does not raise the alarm."""
+    john = await chosen(engine, "john7", "en")
+    await john.send("looking for a job in a warehouse")
+    assert john.intents == ["work.find_job"]
+    assert not john.replies[0].text.startswith(locale("en")["crisis.message"][:20])

@@ -31,7 +31,7 @@ def test_an_editor_in_the_studio(studio_service, fake_telegram: FakeTelegram, ch
     person = TelegramUser(fake_telegram, studio_service.url, 7401, lang="en")
     person.send("/start")
     person.press("lang:en")
-    for question in ("where is the office", "where is that office?", "is there a mosque near the station"):
+    for question in ("where is the office", "which office is it", "is there a mosque near the station"):
         person.send(question)
 
     from playwright.sync_api import expect
