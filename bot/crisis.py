@@ -116,8 +116,13 @@ class CrisisDetector:
         latin = {
             phonetic(to_latin(normalize(p))) for items in phrases.values() for p in items if normalize(p).isascii()
         }
-        self._vocabulary = sorted({w for f in latin for w in f.split() if len(w) >= _FUZZY_MIN_WORD})
-        self._known = frozenset(self._vocabulary)
+        vocabulary = sorted({w for f in latin for w in f.split() if len(w) >= _FUZZY_MIN_WORD})
+        self._known = frozenset(vocabulary)
+        # A typo keeps the length within one letter: only words that long are compared.
+        self._by_length: dict[int, list[str]] = {}
+        for word in vocabulary:
+            for size in (len(word) - 1, len(word), len(word) + 1):
+                self._by_length.setdefault(size, []).append(word)
 
     def with_reader(self, reader: DangerReader) -> CrisisDetector:
         """The same phrases (not compiled again) with ``reader`` asked too."""
@@ -155,8 +160,9 @@ class CrisisDetector:
         changed = False
         for word in phon.split():
             if len(word) >= _FUZZY_MIN_WORD and word not in self._known:
-                best = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
-                if best and abs(len(best[0]) - len(word)) <= 1:  # a typo, not another word
+                nearby = self._by_length.get(len(word), ())
+                best = process.extractOne(word, nearby, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
+                if best:
                     word, changed = best[0], True
             corrected.append(word)
         if changed:

@@ -13,7 +13,8 @@ the labels apart. The labels are the entries, "out of scope", topics next to the
 ("nearby:money": named, never answered) and kinds of immediate danger ("crisis:medical"). A
 second, two-label classifier over the same features (danger or not) gives a second opinion on
 danger: trained only to tell emergencies from everything else, it recognises some that the
-many-label one spreads over related entries.
+many-label one spreads over related entries, and vetoes a weak reading of danger it does not
+share at all (ordinary questions in Arabizi, whose spelling the many-label one ties to danger).
 Unknown query words are corrected against the vocabulary with rapidfuzz before scoring. The most
 probable entry is answered, offered as "did you mean", or refused by thresholds on its
 probability and its lead over the runner-up; a nearby topic or "out of scope" on top means no
@@ -130,6 +131,8 @@ class Thresholds:
     crisis_floor: float = 0.15  # between this and ``crisis``: an emergency if the second opinion ...
     crisis_confirm: float = 0.4  # ... (the danger-or-not classifier) is at least this sure, ...
     crisis_confirm_below: float = 0.3  # ... and no entry is this probable ("a job in a warehouse")
+    crisis_veto: float = 0.15  # below ``crisis_sure``, a danger-or-not reading under this is a veto ...
+    crisis_sure: float = 0.5  # ... (the two disagree: mostly ordinary questions in Arabizi)
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,7 @@ class BuiltinMatcher:
             cache.save("matcher", key.hexdigest(), arrays)
         self._correction_cache: dict[str, list[tuple[str, float]]] = {}
         self._last_scores: tuple[str | None, dict[str, float]] = (None, {})
+        self._last_query: tuple[str | None, np.ndarray, np.ndarray] = (None, np.empty(0), np.empty(0))
 
     # -- building -----------------------------------------------------------------------------
 
@@ -372,7 +376,7 @@ class BuiltinMatcher:
         empty when the text shares no feature with any example. The last text's are kept: the bot
         asks twice for one message (danger, then the answer), and so does the Rasa combination."""
         if self._last_scores[0] != text:
-            ids, values = self._query(text)
+            ids, values = self._query_once(text)
             scores: dict[str, float] = {}
             if len(ids):
                 probabilities = self._classifier.probabilities(ids, values)
@@ -410,11 +414,17 @@ class BuiltinMatcher:
             return Prediction(Outcome.SUGGEST, language, suggestions)
         return Prediction(Outcome.NONE, language, ())
 
+    def _query_once(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """``_query`` of the last text, kept: both classifiers read the same features."""
+        if self._last_query[0] != text:
+            self._last_query = (text, *self._query(text))
+        return self._last_query[1], self._last_query[2]
+
     def danger_probability(self, text: str) -> float:
         """The second opinion: how sure the danger-or-not classifier is that ``text`` is an emergency."""
         if self._danger is None:
             return 0.0
-        ids, values = self._query(text)
+        ids, values = self._query_once(text)
         return float(self._danger.probabilities(ids, values)[1]) if len(ids) else 0.0
 
     def danger_level(self, text: str) -> float:
@@ -437,6 +447,8 @@ class BuiltinMatcher:
             entry = max((s for i, s in scores.items() if i not in NO_ANSWER and not i.startswith(_PSEUDO)), default=0.0)
             if entry >= t.crisis_confirm_below or self.danger_probability(text) < t.crisis_confirm:
                 return None
+        elif total < t.crisis_sure and self.danger_probability(text) < t.crisis_veto:
+            return None
         return max(danger.items(), key=lambda kv: kv[1])[0]
 
     async def match(self, text: str, lang_hint: str | None = None) -> Prediction:

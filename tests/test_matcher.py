@@ -104,6 +104,10 @@ def test_the_danger_or_not_classifier_gives_a_second_opinion(tmp_path, monkeypat
     never_confirmed = BuiltinMatcher(examples, thresholds=never)
     assert never_confirmed.danger(emergency) is None
 
+    vetoed = BuiltinMatcher(examples, thresholds=Thresholds(crisis=0.0, crisis_sure=1.01, crisis_veto=1.01))
+    assert vetoed.danger(emergency) is None  # the two readings disagree: no alarm from the classifiers
+    assert BuiltinMatcher(examples, thresholds=Thresholds(crisis=0.0, crisis_veto=0.0)).danger(emergency) == "medical"
+
     from_cache = BuiltinMatcher(examples, thresholds=only_second_opinion)  # the second build loads the cache
     assert from_cache.danger_probability(emergency) == pytest.approx(matcher.danger_probability(emergency))
 
