@@ -114,16 +114,16 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
 @pytest.mark.parametrize(
     ("part", "in_scope", "out_of_scope", "recall", "false_alarms"),
     # Floors just under the figures measured (docs/benchmarks.md). The held-out set is only
-    # measured, never tuned on; with 40 entries its emergency recall (95%) falls short of the aim
-    # (98%), and 10% of its out-of-scope questions still get an answer.
-    [("dev", 0.90, 0.11, 0.97, 0.03), ("holdout", 0.90, 0.115, 0.93, 0.03)],
+    # measured, never tuned on: 98.5% of its emergencies are recognised, but not 98% in every
+    # language (Arabic 92%, Bengali and French 96%).
+    [("dev", 0.91, 0.09, 0.98, 0.025), ("holdout", 0.91, 0.10, 0.97, 0.025)],
 )
 async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, recall, false_alarms) -> None:
     matcher, crisis, smalltalk = understanding
     report = await evaluate(matcher, _realistic(part), crisis=crisis, smalltalk=smalltalk)
     summary = format_report(report)
     assert report.in_scope.rate >= in_scope, summary
-    assert all(t.rate >= 0.78 for t in report.by_language.values()), summary  # Arabic is the weakest (80%)
+    assert all(t.rate >= 0.85 for t in report.by_language.values()), summary  # the weakest: ar 86%, bn 87%
     assert report.out_of_scope_answered.rate <= out_of_scope, summary
     assert report.nearby_named.rate >= 0.85, summary
     assert report.total(report.crisis_recall).rate >= recall, summary
