@@ -59,7 +59,8 @@ async def test_valid_edit_served_broken_edit_refused(settings, content_copy, cap
         version = engine.content.current.version
         caplog.set_level(logging.ERROR, logger="bot.content")
         english.write_text(original.replace("title:", "title: [unclosed", 1), encoding="utf-8")
-        await wait_for(lambda: "content edit refused" in caplog.text)
+        # The refusal and then its problems are logged by the reload thread: wait for the last.
+        await wait_for(lambda: "content edit refused" in caplog.text and "not valid YAML" in caplog.text)
         assert engine.content.current.version == version
         assert "en.yaml" in caplog.text and "not valid YAML" in caplog.text
         await person.send("how do I register with a family doctor")
