@@ -142,8 +142,8 @@ async def test_hard_danger_set(understanding) -> None:
         assert sum(q.kind == "not_emergency" and q.lang == lang for q in questions) >= 19, lang
     report = await evaluate(matcher, questions, crisis=crisis, smalltalk=smalltalk)
     summary = format_report(report)
-    assert report.total(report.crisis_recall).rate >= 0.97, summary
-    assert report.total(report.crisis_false_alarms).rate <= 0.11, summary
+    assert report.total(report.crisis_recall).rate >= 0.99, summary
+    assert report.total(report.crisis_false_alarms).rate <= 0.09, summary
 
 
 async def test_things_said_in_a_conversation_are_rarely_taken_for_danger(understanding) -> None:
