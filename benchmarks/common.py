@@ -1,18 +1,21 @@
-"""What the benchmark scripts share: percentiles, and `acasa serve` started against a fake Bot API."""
+"""What the benchmark scripts share: percentiles, a burst of posts, and `acasa serve` started against a fake Bot API."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"
+Item = TypeVar("Item")
 # What simulated people ask: several languages and scripts, and one question without an answer.
 QUESTIONS = [
     "how do I register with a family doctor",
@@ -58,6 +61,28 @@ def start_service(
         except httpx.HTTPError:
             time.sleep(0.1)
     raise SystemExit("service did not start" + (": " + log.read_text()[-2000:] if log else ""))
+
+
+async def burst_intake(
+    items: list[Item], post_one: Callable[[httpx.AsyncClient, Item], Awaitable[None]], what: str
+) -> None:
+    """Post every item at once through 32 connections and print how fast they were acknowledged."""
+    queue: asyncio.Queue[Item] = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            await post_one(client, queue.get_nowait())
+
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=32)) as client:
+        started = time.monotonic()
+        await asyncio.gather(*(worker(client) for _ in range(32)))
+        elapsed = time.monotonic() - started
+    print(
+        f"Intake: {len(items)} {what} acknowledged in {elapsed:.1f} s = {len(items) / elapsed:.0f} {what}/s "
+        "(each stored durably before the 200)"
+    )
 
 
 async def post(client: httpx.AsyncClient, url: str, update: dict) -> None:

@@ -27,7 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import QUESTIONS, percentile, post, start_service  # noqa: E402
+from benchmarks.common import QUESTIONS, burst_intake, percentile, post, start_service  # noqa: E402
 from tests.fakes.servers import ThreadedServer, free_port  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, button_update, text_update  # noqa: E402
 
@@ -68,22 +68,7 @@ async def latency(fake: FakeTelegram, url: str, people: int, rate: float, second
 
 async def intake(url: str, burst: int) -> None:
     updates = [text_update(800_000 + i % 500, QUESTIONS[i % len(QUESTIONS)]) for i in range(burst)]
-    queue: asyncio.Queue[dict] = asyncio.Queue()
-    for update in updates:
-        queue.put_nowait(update)
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            await post(client, url, queue.get_nowait())
-
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=32)) as client:
-        started = time.monotonic()
-        await asyncio.gather(*(worker(client) for _ in range(32)))
-        elapsed = time.monotonic() - started
-    print(
-        f"Intake: {burst} updates acknowledged in {elapsed:.1f} s = {burst / elapsed:.0f} updates/s "
-        "(each stored durably before the 200)"
-    )
+    await burst_intake(updates, lambda client, update: post(client, url, update), "updates")
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import QUESTIONS, percentile, start_service  # noqa: E402
+from benchmarks.common import QUESTIONS, burst_intake, percentile, start_service  # noqa: E402
 from tests.fakes.servers import ThreadedServer, free_port  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
@@ -101,23 +101,12 @@ async def latency(url: str, people: int, rate: float, seconds: float) -> None:
 
 async def intake(url: str, burst: int) -> None:
     conversations = [secrets.token_urlsafe(18) for _ in range(500)]
-    queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-    for i in range(burst):
-        queue.put_nowait((conversations[i % 500], QUESTIONS[i % len(QUESTIONS)]))
+    messages = [(conversations[i % 500], QUESTIONS[i % len(QUESTIONS)]) for i in range(burst)]
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            conversation, text = queue.get_nowait()
-            await send(client, url, conversation, text, lang="en")
+    async def post_one(client: httpx.AsyncClient, message: tuple[str, str]) -> None:
+        await send(client, url, *message, lang="en")
 
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=32)) as client:
-        started = time.monotonic()
-        await asyncio.gather(*(worker(client) for _ in range(32)))
-        elapsed = time.monotonic() - started
-    print(
-        f"Intake: {burst} messages acknowledged in {elapsed:.1f} s = {burst / elapsed:.0f} messages/s "
-        "(each stored durably before the 200)"
-    )
+    await burst_intake(messages, post_one, "messages")
 
 
 def main() -> None:

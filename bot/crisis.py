@@ -134,18 +134,13 @@ class CrisisDetector:
         if not text:
             return None
         found = self.detect_phrase(text)
-        if self._reader is None:
+        reader = self._reader
+        if reader is None:
             return found
         if found is not None:
-            return None if self._reads_as_ordinary(text, found) else found
-        kind = self._reader.kind(text)
+            return None if _reads_as_ordinary(reader, text, found) else found
+        kind = reader.kind(text)
         return CrisisMatch(kind, "") if kind is not None else None
-
-    def _reads_as_ordinary(self, text: str, found: CrisisMatch) -> bool:
-        """A danger phrase in a message long enough to judge that the reader finds clearly ordinary."""
-        if found.category not in _MAY_BE_ORDINARY or len(text.split()) < _CONTEXT_WORDS or self._reader is None:
-            return False
-        return self._reader.level(text) < _ORDINARY_LEVEL
 
     def detect_phrase(self, text: str) -> CrisisMatch | None:
         """A phrase of the lexicon in ``text``, if any."""
@@ -170,6 +165,13 @@ class CrisisDetector:
             if found:
                 return self._by_form[found]
         return None
+
+
+def _reads_as_ordinary(reader: DangerReader, text: str, found: CrisisMatch) -> bool:
+    """A danger phrase in a message long enough to judge that the reader finds clearly ordinary."""
+    if found.category not in _MAY_BE_ORDINARY or len(text.split()) < _CONTEXT_WORDS:
+        return False
+    return reader.level(text) < _ORDINARY_LEVEL
 
 
 def load_crisis_lexicon(path: Path) -> tuple[CrisisDetector | None, ProblemList]:

@@ -143,6 +143,19 @@ class FeatureWeights:
     skeleton: float = 0.6
 
 
+def _is_entry(label: str) -> bool:
+    """A label that is an entry, not out of scope, a statement, a nearby topic or a kind of danger."""
+    return label not in NO_ANSWER and not label.startswith(_PSEUDO)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    text: str
+    ids: np.ndarray
+    values: np.ndarray
+    scores: dict[str, float]
+
+
 @functools.lru_cache(maxsize=200_000)
 def _char_grams(word: str, sizes: Sequence[int] = (3, 4)) -> tuple[str, ...]:
     """``g:`` features of one phonetic word (cached: words repeat across thousands of examples)."""
@@ -258,8 +271,7 @@ class BuiltinMatcher:
                 arrays |= self._danger.to_arrays(prefix=_DANGER)
             cache.save("matcher", key.hexdigest(), arrays)
         self._correction_cache: dict[str, list[tuple[str, float]]] = {}
-        self._last_scores: tuple[str | None, dict[str, float]] = (None, {})
-        self._last_query: tuple[str | None, np.ndarray, np.ndarray] = (None, np.empty(0), np.empty(0))
+        self._last: _Reading | None = None
 
     # -- building -----------------------------------------------------------------------------
 
@@ -371,18 +383,23 @@ class BuiltinMatcher:
         norm = float(np.sqrt(np.dot(vector, vector))) if len(vector) else 0.0
         return np.asarray(ids, dtype=np.int64), vector / (norm or 1.0)
 
-    def intent_scores(self, text: str) -> dict[str, float]:
-        """The probability of every label (entries, out of scope, nearby topics, kinds of danger);
-        empty when the text shares no feature with any example. The last text's are kept: the bot
-        asks twice for one message (danger, then the answer), and so does the Rasa combination."""
-        if self._last_scores[0] != text:
-            ids, values = self._query_once(text)
+    def _read(self, text: str) -> _Reading:
+        """The features and label probabilities of ``text``. The last text's are kept: the bot asks
+        several times about one message (danger, the second opinion, then the answer), and so does
+        the Rasa combination."""
+        if self._last is None or self._last.text != text:
+            ids, values = self._query(text)
             scores: dict[str, float] = {}
             if len(ids):
                 probabilities = self._classifier.probabilities(ids, values)
                 scores = dict(zip(self._classifier.labels, probabilities.tolist(), strict=True))
-            self._last_scores = (text, scores)
-        return dict(self._last_scores[1])
+            self._last = _Reading(text, ids, values, scores)
+        return self._last
+
+    def intent_scores(self, text: str) -> dict[str, float]:
+        """The probability of every label (entries, out of scope, nearby topics, kinds of danger);
+        empty when the text shares no feature with any example."""
+        return dict(self._read(text).scores)
 
     def predict(self, text: str, lang_hint: str | None = None) -> Prediction:
         language = self.languages.detect(text, lang_hint)
@@ -394,7 +411,7 @@ class BuiltinMatcher:
         if top_label.startswith(NEARBY):
             return Prediction(Outcome.NONE, language, nearby=top_label[len(NEARBY) :])
         entries = sorted(
-            ((i, s) for i, s in scores.items() if i not in NO_ANSWER and not i.startswith(_PSEUDO)),
+            ((i, s) for i, s in scores.items() if _is_entry(i)),
             key=lambda kv: kv[1],
             reverse=True,
         )
@@ -414,18 +431,12 @@ class BuiltinMatcher:
             return Prediction(Outcome.SUGGEST, language, suggestions)
         return Prediction(Outcome.NONE, language, ())
 
-    def _query_once(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """``_query`` of the last text, kept: both classifiers read the same features."""
-        if self._last_query[0] != text:
-            self._last_query = (text, *self._query(text))
-        return self._last_query[1], self._last_query[2]
-
     def danger_probability(self, text: str) -> float:
         """The second opinion: how sure the danger-or-not classifier is that ``text`` is an emergency."""
         if self._danger is None:
             return 0.0
-        ids, values = self._query_once(text)
-        return float(self._danger.probabilities(ids, values)[1]) if len(ids) else 0.0
+        reading = self._read(text)
+        return float(self._danger.probabilities(reading.ids, reading.values)[1]) if len(reading.ids) else 0.0
 
     def danger_level(self, text: str) -> float:
         """How strongly ``text`` reads like danger: the larger of the two classifiers' readings."""
@@ -444,7 +455,7 @@ class BuiltinMatcher:
         if not danger or total < t.crisis_floor:
             return None
         if total < t.crisis:
-            entry = max((s for i, s in scores.items() if i not in NO_ANSWER and not i.startswith(_PSEUDO)), default=0.0)
+            entry = max((s for i, s in scores.items() if _is_entry(i)), default=0.0)
             if entry >= t.crisis_confirm_below or self.danger_probability(text) < t.crisis_confirm:
                 return None
         elif total < t.crisis_sure and self.danger_probability(text) < t.crisis_veto:
