@@ -43,6 +43,10 @@ _CONTEXT_WORDS = 7
 _ORDINARY_LEVEL = 0.1
 _MAY_BE_ORDINARY = frozenset({"medical", "fire"})  # named in questions: "what if someone has a stroke?"
 _MIN_ABJAD_FORM = 5
+# Danger told as over ("last month", "now I am safe") is set aside below this reading: such ordinary
+# questions in the development sets read at 0.36 and below; no emergency there says it is over.
+_OVER_LEVEL = 0.4
+_NEVER_OVER = frozenset({"self_harm"})
 
 
 def _is_word_char(char: str) -> bool:
@@ -93,22 +97,48 @@ def _forms(text: str) -> tuple[str, str]:
     return normalized, phonetic(to_latin(normalized))
 
 
-class CrisisDetector:
-    def __init__(self, phrases: dict[str, list[str]], reader: DangerReader | None = None):
-        """``phrases`` maps a category to phrases in any language; ``reader`` judges the whole
-        message when no phrase is found, and a phrase in a longer message."""
-        self._reader = reader
-        self._by_form: dict[str, CrisisMatch] = {}
+class _PhraseIndex:
+    """Phrases found as whole words in a message, in their own script or in the phonetic Latin
+    form, each with the category it was listed under."""
+
+    def __init__(self, phrases: dict[str, list[str]]):
+        self.by_form: dict[str, CrisisMatch] = {}
         for category, items in phrases.items():
             for phrase in items:
                 normalized, phon = _forms(phrase)
                 if len(normalized) >= 3:
-                    self._by_form.setdefault(normalized, CrisisMatch(category, phrase))
+                    self.by_form.setdefault(normalized, CrisisMatch(category, phrase))
                 # The Latin form of a short word written without vowels is only a few consonants,
                 # shared by ordinary words: "انتحار" (suicide) becomes "ntr", as does "ناطر" (waiting).
                 if len(phon.replace(" ", "")) >= (3 if normalized.isascii() else _MIN_ABJAD_FORM):
-                    self._by_form.setdefault(phon, CrisisMatch(category, phrase))
-        self._pattern = _PhraseFinder(list(self._by_form)) if self._by_form else None
+                    self.by_form.setdefault(phon, CrisisMatch(category, phrase))
+        self.finder = _PhraseFinder(list(self.by_form)) if self.by_form else None
+
+    def search(self, *forms: str) -> CrisisMatch | None:
+        if self.finder is None:
+            return None
+        for form in forms:
+            found = self.finder.search(form)
+            if found:
+                return self.by_form[found]
+        return None
+
+
+class CrisisDetector:
+    def __init__(
+        self,
+        phrases: dict[str, list[str]],
+        reader: DangerReader | None = None,
+        *,
+        over: list[str] = (),
+    ):
+        """``phrases`` maps a category to phrases in any language; ``reader`` judges the whole
+        message when no phrase is found, and a phrase in a longer message. ``over`` are words that
+        tell the danger is over ("last month", "now I am safe"; ``knowledge/nlu/over.yaml``)."""
+        self._reader = reader
+        self._phrases = _PhraseIndex(phrases)
+        # Exact matches only: a typo tolerated here could set a real emergency aside.
+        self._over = _PhraseIndex({"over": list(over)})
         # Typo tolerance works word by word: a misspelt word close to a lexicon word is replaced by
         # it, then the phrases are searched again.
         # Only words of phrases written in Latin letters: a transliterated native-script phrase
@@ -137,20 +167,23 @@ class CrisisDetector:
         reader = self._reader
         if reader is None:
             return found
-        if found is not None:
-            return None if _reads_as_ordinary(reader, text, found) else found
-        kind = reader.kind(text)
-        return CrisisMatch(kind, "") if kind is not None else None
+        if found is None:
+            kind = reader.kind(text)
+            found = CrisisMatch(kind, "") if kind is not None else None
+        elif _reads_as_ordinary(reader, text, found):
+            return None
+        if found is not None and self._told_as_over(reader, text, found):
+            return None
+        return found
 
     def detect_phrase(self, text: str) -> CrisisMatch | None:
         """A phrase of the lexicon in ``text``, if any."""
-        if self._pattern is None:
+        if self._phrases.finder is None:
             return None
         normalized, phon = _forms(text)
-        for form in (normalized, phon):
-            found = self._pattern.search(form)
-            if found:
-                return self._by_form[found]
+        found = self._phrases.search(normalized, phon)
+        if found:
+            return found
         corrected = []
         changed = False
         for word in phon.split():
@@ -160,11 +193,20 @@ class CrisisDetector:
                 if best:
                     word, changed = best[0], True
             corrected.append(word)
-        if changed:
-            found = self._pattern.search(" ".join(corrected))
-            if found:
-                return self._by_form[found]
-        return None
+        return self._phrases.search(" ".join(corrected)) if changed else None
+
+    def told_as_over(self, text: str) -> str | None:
+        """The words of ``text`` that tell its danger is over ("last month"), if any."""
+        found = self._over.search(*_forms(text))
+        return found.phrase if found else None
+
+    def _told_as_over(self, reader: DangerReader, text: str, found: CrisisMatch) -> bool:
+        """Danger told as over, in a message long enough to judge, that the reader does not find
+        clearly dangerous: "last month my boss hit me, now I work elsewhere; can I still complain?"
+        Thoughts of ending one's life are never set aside."""
+        if found.category in _NEVER_OVER or len(text.split()) < _CONTEXT_WORDS:
+            return False
+        return self.told_as_over(text) is not None and reader.level(text) < _OVER_LEVEL
 
 
 def _reads_as_ordinary(reader: DangerReader, text: str, found: CrisisMatch) -> bool:
@@ -174,8 +216,20 @@ def _reads_as_ordinary(reader: DangerReader, text: str, found: CrisisMatch) -> b
     return reader.level(text) < _ORDINARY_LEVEL
 
 
+OVER_FILE = "over.yaml"  # beside crisis.yaml; optional
+
+
 def load_crisis_lexicon(path: Path) -> tuple[CrisisDetector | None, ProblemList]:
+    """The phrases of ``path`` (``crisis.yaml``) and, when there is one, the words of ``over.yaml``
+    beside it."""
     phrases, problems = read_lexicon(path, CRISIS_CATEGORIES, "the crisis lexicon (the bot must recognise emergencies)")
+    over: list[str] = []
+    if (path.parent / OVER_FILE).exists():
+        cues, over_problems = read_lexicon(path.parent / OVER_FILE, ("over",), "the words that tell danger is over")
+        problems.extend(over_problems)
+        over = [cue for _, cue in cues["over"]] if cues is not None else []
+        if cues is None:
+            return None, problems
     if phrases is None:
         return None, problems
-    return CrisisDetector({c: [p for _, p in items] for c, items in phrases.items()}), problems
+    return CrisisDetector({c: [p for _, p in items] for c, items in phrases.items()}, over=over), problems

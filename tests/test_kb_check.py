@@ -182,11 +182,13 @@ def test_broken_phrase_lists_are_errors_kb_check_names(tmp_path: Path) -> None:
     (kb / "nlu" / "smalltalk.yaml").write_text('en:\n  greetings: ["hi"]\n', encoding="utf-8")
     (kb / "nlu" / "nearby.yaml").write_text('en:\n  money: "send money home"\n', encoding="utf-8")
     (kb / "nlu" / "emergencies.yaml").write_text('xx:\n  medical: ["he fell"]\n', encoding="utf-8")
+    (kb / "nlu" / "over.yaml").write_text('en:\n  past: ["last month"]\n', encoding="utf-8")
     result = run_check(kb, PROJECT / "locales")
     assert result.returncode == 1
     assert "'greetings' is not a category; use one of greeting, thanks, ok, bye, bot, filler" in result.stdout
     assert "nearby.yaml, line 2, field 'en.money': must be a list of phrases" in result.stdout
     assert "'xx' is not a language code the bot knows" in result.stdout
+    assert "over.yaml, line 2, field 'en.past': 'past' is not a category; use one of over" in result.stdout
 
 
 def test_kb_check_reports_home_page_sources_unconfirmed_contacts_and_a_factual_summary(tmp_path: Path) -> None:

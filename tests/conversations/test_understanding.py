@@ -175,6 +175,33 @@ async def test_a_danger_word_in_an_ordinary_question_is_not_an_alarm_but_in_dang
         assert "112" in person.replies[0].text, (text, person.text)
 
 
+async def test_danger_told_as_over_is_not_an_alarm_unless_it_is_happening_again(engine: Engine) -> None:
+    """ "Last month", "now I am safe" (knowledge/nlu/over.yaml): the person asks about something
+    past. A message that reads as danger now still raises the alarm, and so do thoughts of ending
+    one's life, however they are told."""
+    crisis_start = locale("en")["crisis.message"][:20]
+    for name, lang, text in [
+        ("over1", "en", "our factory caught fire last month and we all lost our jobs, how do I find new work"),
+        (
+            "over2",
+            "ro",
+            "Acum două luni șeful m-a lovit la depozit; între timp mi-am schimbat locul de muncă și acum "
+            "sunt bine. Mai pot depune plângere la ITM?",
+        ),
+    ]:
+        person = await chosen(engine, name, lang)
+        await person.send(text)
+        assert not person.replies[0].text.startswith(locale(lang)["crisis.message"][:20]), (text, person.text)
+        assert person.intents[0] is not None, text  # and the question is answered
+    for name, text in [
+        ("again1", "my husband used to beat me and now he is beating me again, he has a knife"),
+        ("again2", "last year I tried to kill myself and now I want to do it again tonight"),
+    ]:
+        person = await chosen(engine, name, "en")
+        await person.send(text)
+        assert person.replies[0].text.startswith(crisis_start), (text, person.text)
+
+
 async def test_things_said_in_a_conversation_are_not_emergencies(engine: Engine) -> None:
     crisis_start = locale("en")["crisis.message"][:20]
     john = await chosen(engine, "john6", "en")
