@@ -22,6 +22,7 @@ Showing emergency numbers once too often is harmless; missing a crisis is not.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -45,7 +46,7 @@ _MAY_BE_ORDINARY = frozenset({"medical", "fire"})  # named in questions: "what i
 _MIN_ABJAD_FORM = 5
 # Danger told as over ("last month", "now I am safe") is set aside below this reading: such ordinary
 # questions in the development sets read at 0.36 and below; no emergency there says it is over.
-_OVER_LEVEL = 0.4
+_OVER_LEVEL = 0.5
 _NEVER_OVER = frozenset({"self_harm"})
 
 
@@ -97,6 +98,20 @@ def _forms(text: str) -> tuple[str, str]:
     return normalized, phonetic(to_latin(normalized))
 
 
+# Arabic writes "and" and "so" as a letter joined to the next word: "وما عم يتنفس" (and he is not
+# breathing), "والدم" (and the blood). A message is also searched without them.
+_ARABIC_CONJUNCTIONS = re.compile(r"(?<!\w)[وف](?=\w\w)")
+
+
+def _message_forms(text: str) -> tuple[str, ...]:
+    """The forms of a message the phrases are searched in."""
+    normalized, phon = _forms(text)
+    bare = _ARABIC_CONJUNCTIONS.sub("", normalized)
+    if bare == normalized:
+        return normalized, phon
+    return normalized, phon, bare, phonetic(to_latin(bare))
+
+
 class _PhraseIndex:
     """Phrases found as whole words in a message, in their own script or in the phonetic Latin
     form, each with the category it was listed under."""
@@ -105,13 +120,14 @@ class _PhraseIndex:
         self.by_form: dict[str, CrisisMatch] = {}
         for category, items in phrases.items():
             for phrase in items:
-                normalized, phon = _forms(phrase)
-                if len(normalized) >= 3:
-                    self.by_form.setdefault(normalized, CrisisMatch(category, phrase))
-                # The Latin form of a short word written without vowels is only a few consonants,
-                # shared by ordinary words: "انتحار" (suicide) becomes "ntr", as does "ناطر" (waiting).
-                if len(phon.replace(" ", "")) >= (3 if normalized.isascii() else _MIN_ABJAD_FORM):
-                    self.by_form.setdefault(phon, CrisisMatch(category, phrase))
+                forms = _message_forms(phrase)
+                for normalized, phon in zip(forms[::2], forms[1::2], strict=True):
+                    if len(normalized) >= 3:
+                        self.by_form.setdefault(normalized, CrisisMatch(category, phrase))
+                    # The Latin form of a short word written without vowels is only a few consonants,
+                    # shared by ordinary words: "انتحار" (suicide) becomes "ntr", as does "ناطر" (waiting).
+                    if len(phon.replace(" ", "")) >= (3 if normalized.isascii() else _MIN_ABJAD_FORM):
+                        self.by_form.setdefault(phon, CrisisMatch(category, phrase))
         self.finder = _PhraseFinder(list(self.by_form)) if self.by_form else None
 
     def search(self, *forms: str) -> CrisisMatch | None:
@@ -180,10 +196,11 @@ class CrisisDetector:
         """A phrase of the lexicon in ``text``, if any."""
         if self._phrases.finder is None:
             return None
-        normalized, phon = _forms(text)
-        found = self._phrases.search(normalized, phon)
+        forms = _message_forms(text)
+        found = self._phrases.search(*forms)
         if found:
             return found
+        phon = forms[1]
         corrected = []
         changed = False
         for word in phon.split():
@@ -197,7 +214,7 @@ class CrisisDetector:
 
     def told_as_over(self, text: str) -> str | None:
         """The words of ``text`` that tell its danger is over ("last month"), if any."""
-        found = self._over.search(*_forms(text))
+        found = self._over.search(*_message_forms(text))
         return found.phrase if found else None
 
     def _told_as_over(self, reader: DangerReader, text: str, found: CrisisMatch) -> bool:
