@@ -81,6 +81,7 @@ class LanguageIdentifier:
             counts[script][lang].update(_ngrams(normalized_text))
         self._logprob: dict[str, dict[str, dict[str, float]]] = {}
         self._unseen: dict[str, dict[str, float]] = {}
+        self._tables: dict[str, tuple[dict[str, int], list[str], np.ndarray] | None] = {}
         for script, by_lang in counts.items():
             vocabulary = set().union(*by_lang.values())
             self._logprob[script] = {}
@@ -149,16 +150,43 @@ class LanguageIdentifier:
             return candidates[0]
         grams = list(_ngrams(normalized))
         hint_bonus = _HINT_BONUS + _SHORT_TEXT_HINT_BONUS / max(1, len(normalized.split()))
-        logprob = self._logprob.get(script, {})
+        table = self._table(script)
+        if table is None:
+            return hint if hint in candidates else candidates[0]
+        index, langs, logprob = table
+        unseen = len(index)  # the last row: the log-probability of a gram a language never had
+        rows = np.fromiter((index.get(g, unseen) for g in grams), dtype=np.intp, count=len(grams))
+        scores = logprob[rows].sum(axis=0) / max(1, len(grams)) * min(len(grams), 12)
         best_lang, best_score = candidates[0], -math.inf
-        for lang in candidates:
-            table = logprob.get(lang)
-            if table is None:
+        for lang, score in zip(langs, scores.tolist(), strict=True):
+            if lang not in candidates:
                 continue
-            unseen = self._unseen[script][lang]
-            score = sum(table.get(g, unseen) for g in grams) / max(1, len(grams)) * min(len(grams), 12)
             if lang == hint:
                 score += hint_bonus
             if score > best_score:
                 best_lang, best_score = lang, score
         return best_lang
+
+    def _table(self, script: str) -> tuple[dict[str, int], list[str], np.ndarray] | None:
+        """One gram -> row index and a grams x languages matrix of log-probabilities for ``script``:
+        one dictionary lookup per gram instead of one per gram and language (long Latin-script
+        messages could be any of the eleven languages)."""
+        if script in self._tables:
+            return self._tables[script]
+        by_lang = self._logprob.get(script)
+        if not by_lang:
+            self._tables[script] = None
+            return None
+        langs = [lang for lang in LANGUAGES if lang in by_lang]
+        index: dict[str, int] = {}
+        for lang in langs:
+            for gram in by_lang[lang]:
+                index.setdefault(gram, len(index))
+        matrix = np.empty((len(index) + 1, len(langs)), dtype=np.float64)
+        for column, lang in enumerate(langs):
+            matrix[:, column] = self._unseen[script][lang]
+            table = by_lang[lang]
+            rows = np.fromiter((index[g] for g in table), dtype=np.intp, count=len(table))
+            matrix[rows, column] = np.fromiter(table.values(), dtype=np.float64, count=len(table))
+        self._tables[script] = (index, langs, matrix)
+        return self._tables[script]
