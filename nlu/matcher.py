@@ -119,14 +119,14 @@ class Matcher(Protocol):
 class Thresholds:
     """Decision thresholds on the calibrated confidence (see ``BuiltinMatcher.predict``)."""
 
-    answer: float = 0.08  # the most probable label must be an entry with at least this probability
+    answer: float = 0.09  # the most probable label must be an entry with at least this probability
     answer_margin: float = 0.01
     suggest: float = 0.05
     max_suggestions: int = 3
     short_query_words: int = 2
     short_query_margin: float = 0.25  # a short query's winner must lead by this share of its score
     one_word_answer: float = 0.5  # one word ("office", "card") is answered only this surely; else did-you-mean
-    crisis: float = 0.25  # the kinds of danger together at least this probable: an emergency ...
+    crisis: float = 0.24  # the kinds of danger together at least this probable: an emergency ...
     crisis_words: int = 3  # ... in a message of at least this many words (shorter ones say too little)
     crisis_floor: float = 0.15  # between this and ``crisis``: an emergency if the second opinion ...
     crisis_confirm: float = 0.4  # ... (the danger-or-not classifier) is at least this sure, ...

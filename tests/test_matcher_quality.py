@@ -48,8 +48,8 @@ async def test_matcher_meets_accuracy_targets(matcher: BuiltinMatcher, path: Pat
     # 0.12 since 40 entries: "reteta de sarmale" (rețetă = recipe and prescription) and "when will the
     # war end" now meet entries that share their words (5 of the held-out set's 44); 0.14 since
     # 800 ordinary questions with alarming words became entry examples (6 of 44; docs/benchmarks.md);
-    # 0.16 since 930 more did (7 of 44: "my phone won't turn on" meets the psychologist entry).
-    assert report.out_of_scope_answered.rate <= 0.16, summary
+    # back to 0.12 (5 of 44) since the answer threshold is 0.09.
+    assert report.out_of_scope_answered.rate <= 0.12, summary
     weak = {lang: t.rate for lang, t in report.by_language.items() if t.rate < 0.80}
     assert not weak, summary
 
@@ -115,16 +115,16 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
 @pytest.mark.parametrize(
     ("part", "in_scope", "out_of_scope", "recall", "false_alarms"),
     # Floors just under the figures measured (docs/benchmarks.md). The held-out set is only
-    # measured, never tuned on: 98.5% of its emergencies are recognised, but not 98% in every
-    # language (Arabic 92%, Bengali and French 96%).
-    [("dev", 0.91, 0.09, 0.98, 0.025), ("holdout", 0.91, 0.10, 0.97, 0.025)],
+    # measured, never tuned on: 98.9% of its emergencies are recognised, but not 98% in every
+    # language (Arabic, Bengali and English 96%: one miss in 25).
+    [("dev", 0.92, 0.10, 0.99, 0.02), ("holdout", 0.92, 0.10, 0.98, 0.02)],
 )
 async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, recall, false_alarms) -> None:
     matcher, crisis, smalltalk = understanding
     report = await evaluate(matcher, _realistic(part), crisis=crisis, smalltalk=smalltalk)
     summary = format_report(report)
     assert report.in_scope.rate >= in_scope, summary
-    assert all(t.rate >= 0.85 for t in report.by_language.values()), summary  # the weakest: ar 86%, bn 87%
+    assert all(t.rate >= 0.85 for t in report.by_language.values()), summary  # the weakest: held-out ar 86%, dev bn 89%
     assert report.out_of_scope_answered.rate <= out_of_scope, summary
     assert report.nearby_named.rate >= 0.85, summary
     assert report.total(report.crisis_recall).rate >= recall, summary
@@ -165,7 +165,7 @@ async def test_second_hard_danger_set(understanding) -> None:
 async def test_held_out_danger_set(understanding) -> None:
     """``danger_holdout``: 50 emergencies and 50 alarming ordinary messages per language by authors
     who saw nothing else, only measured (never tuned on). Floors just under the figures measured:
-    recall is 97.1%, not yet 98% in every language, and one alarming ordinary message in five
+    recall is 97.1%, not yet 98% in every language, and one alarming ordinary message in six
     still brings the emergency numbers first (docs/benchmarks.md)."""
     matcher, crisis, smalltalk = understanding
     questions = _realistic("danger_holdout")
@@ -175,7 +175,7 @@ async def test_held_out_danger_set(understanding) -> None:
     report = await evaluate(matcher, questions, crisis=crisis, smalltalk=smalltalk)
     summary = format_report(report)
     assert report.total(report.crisis_recall).rate >= 0.965, summary
-    assert report.total(report.crisis_false_alarms).rate <= 0.20, summary
+    assert report.total(report.crisis_false_alarms).rate <= 0.18, summary
 
 
 async def test_things_said_in_a_conversation_are_rarely_taken_for_danger(understanding) -> None:
