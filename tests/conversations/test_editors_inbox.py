@@ -18,7 +18,7 @@ async def test_inbox_from_real_conversations(settings, engine) -> None:
     await person.press("English")
     await person.send("where is the office")  # nothing fits
     assert person.intents == [None] and not any(p.startswith("e:") for p in person.payloads)
-    await person.send("papers")  # only a did-you-mean
+    await person.send("card")  # only a did-you-mean
     assert sum(p.startswith("e:") for p in person.payloads) >= 2
     await person.send("how do I register with a family doctor")
     await person.press("👎")
@@ -30,7 +30,7 @@ async def test_inbox_from_real_conversations(settings, engine) -> None:
     kept = rows(settings, "SELECT language, text, kind, entry_id FROM unanswered ORDER BY id")
     assert kept == [
         ("en", "where is the office", "none", None),
-        ("en", "papers", "suggest", None),
+        ("en", "card", "suggest", None),
         ("en", "how do I register with a family doctor", "unhelpful", "health.family_doctor"),
         ("en", "office?", "suggest", None),  # one word: a did-you-mean, never a guess
     ]

@@ -42,7 +42,7 @@ OLD_EN = "To register, go to a family doctor's office and bring:"
 NEW_EN = "To register, go to a family doctor's office that still takes new patients and bring:"
 NEW_UK = "Запишіться до лікаря, який ще приймає нових пацієнтів."
 T = TypeVar("T")
-NEPALI_QUESTION = "कोठाको धरौटी फिर्ता पाइँदैन"  # "the room's deposit is not given back"
+NEPALI_QUESTION = "बिजुलीको मिटर अर्को मान्छेको नाममा छ"  # "the electricity meter is in another person's name"
 
 
 def knowledge_in_git(tmp_path: Path) -> Path:

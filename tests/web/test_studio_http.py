@@ -122,7 +122,7 @@ def test_the_studio_shows_what_needs_doing(studio_service, fake_telegram: FakeTe
 def test_an_inbox_question_becomes_an_example_only_through_a_checked_publication(
     studio_service, fake_telegram: FakeTelegram, browsers
 ) -> None:
-    question = "कोठाको धरौटी फिर्ता पाइँदैन"  # "the room's deposit is not given back"
+    question = "बिजुलीको मिटर अर्को मान्छेको नाममा छ"  # "the electricity meter is in another person's name"
     person = TelegramUser(fake_telegram, studio_service.url, 7302, lang="ne")
     person.send("/start")
     person.press("lang:ne")
