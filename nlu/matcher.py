@@ -126,6 +126,7 @@ class Thresholds:
     short_query_words: int = 2
     short_query_margin: float = 0.25  # a short query's winner must lead by this share of its score
     one_word_answer: float = 0.5  # one word ("office", "card") is answered only this surely; else did-you-mean
+    short_no_answer: float = 0.2  # a short query's "no answer" or nearby topic below this: did-you-mean
     crisis: float = 0.24  # the kinds of danger together at least this probable: an emergency ...
     crisis_words: int = 3  # ... in a message of at least this many words (shorter ones say too little)
     crisis_floor: float = 0.15  # between this and ``crisis``: an emergency if the second opinion ...
@@ -408,7 +409,11 @@ class BuiltinMatcher:
             return Prediction(Outcome.NONE, language)
         t = self.thresholds
         top_label = max(scores, key=scores.__getitem__)
-        if top_label.startswith(NEARBY):
+        short = len(text.split()) <= t.short_query_words
+        # One or two words that only weakly read as "not for an entry" ("papers", "documents"):
+        # a did-you-mean helps more than "I don't know" or a topic named on one word.
+        vague = short and not _is_entry(top_label) and scores[top_label] < t.short_no_answer
+        if top_label.startswith(NEARBY) and not vague:
             return Prediction(Outcome.NONE, language, nearby=top_label[len(NEARBY) :])
         entries = sorted(
             ((i, s) for i, s in scores.items() if _is_entry(i)),
@@ -416,11 +421,11 @@ class BuiltinMatcher:
             reverse=True,
         )
         candidates = tuple(Candidate(i, round(s, 4)) for i, s in entries[: t.max_suggestions + 1])
-        if top_label in NO_ANSWER or not candidates:
+        if not candidates or (top_label in NO_ANSWER and not vague):
             return Prediction(Outcome.NONE, language, ())
         best, second = entries[0][1], entries[1][1] if len(entries) > 1 else 0.0
         margin = t.answer_margin
-        if len(text.split()) <= t.short_query_words:
+        if short:
             # One or two words ("doctor", "permit") rarely say which of several entries is meant.
             margin = max(margin, best * t.short_query_margin)
         sure = best >= t.one_word_answer if len(text.split()) == 1 else True

@@ -112,6 +112,20 @@ async def test_a_question_next_to_the_knowledge_base_gets_an_honest_answer(engin
     assert locale("ne")["nearby.sim_card"] in sanjay.text
 
 
+async def test_one_vague_word_gets_a_did_you_mean_not_a_topic_or_nothing(engine: Engine) -> None:
+    """ "documents" leans weakly towards the marriage topic, "papers" towards things said in a
+    conversation: one word says too little for either, so the closest entries are offered. A word
+    that clearly names a topic the bot has no entry for still gets that topic named."""
+    john = await chosen(engine, "john8", "en")
+    for word in ("documents", "papers"):
+        await john.send(word)
+        assert john.intents[-1] is None
+        assert sum(p.startswith("e:") for p in john.payloads) >= 2, (word, john.payloads)
+        assert locale("en")["nearby.marriage"] not in john.text
+    await john.send("visa")
+    assert locale("en")["nearby.tourist_visa"] in john.text
+
+
 async def test_topics_that_got_entries_are_answered_not_named(engine: Engine) -> None:
     """Bank accounts and driving licences were near-domain topics; now the entries answer them."""
     john = await chosen(engine, "john4", "en")
