@@ -102,6 +102,7 @@ class Report:
     smalltalk: Tally = field(default_factory=Tally)  # small talk recognised as such
     smalltalk_swallowed: Tally = field(default_factory=Tally)  # questions taken for small talk (should be 0)
     evaluated_crisis: bool = False
+    questions: int = 0  # messages of kind "question": none means a set that measures the alarm only
 
     @staticmethod
     def total(by_language: dict[str, Tally]) -> Tally:
@@ -179,6 +180,7 @@ async def evaluate(
             report.smalltalk_swallowed.add(said is not None)
         if q.kind in ("emergency", "smalltalk"):
             continue  # what matters there is the emergency reply, or the small-talk one
+        report.questions += q.kind == "question"
         if q.intent is None:
             answered = prediction.intent is not None
             report.out_of_scope_answered.add(answered)
@@ -215,6 +217,8 @@ def _languages(*tables: dict[str, Tally]) -> list[str]:
 
 
 def format_report(report: Report, *, show_failures: bool = False) -> str:
+    if report.evaluated_crisis and not report.questions and not report.smalltalk.total:
+        return _format_alarm_report(report, show_failures=show_failures)
     lines = [
         f"In scope: {report.in_scope.rate:.1%} answered correctly ({report.in_scope.correct}/{report.in_scope.total}); "
         f"right entry in top 3: {report.in_scope_top3.rate:.1%}; "
@@ -279,4 +283,29 @@ def format_report(report: Report, *, show_failures: bool = False) -> str:
             lines += ["", "Emergencies missed and false alarms:"]
             for q in report.crisis_failures:
                 lines.append(f"  [{q.lang}] {'missed' if q.is_emergency else 'false alarm'}: {q.text!r}")
+    return "\n".join(lines)
+
+
+def _format_alarm_report(report: Report, *, show_failures: bool) -> str:
+    """A set of emergencies and ordinary messages only (no questions labelled with an entry):
+    what is measured is the alarm."""
+    recall, alarms = report.total(report.crisis_recall), report.total(report.crisis_false_alarms)
+    lines = [
+        f"Emergencies recognised: {recall.rate:.1%} ({recall.correct}/{recall.total}); "
+        f"false alarms: {alarms.rate:.1%} ({alarms.correct}/{alarms.total})",
+        f"Language identified: {report.language_id.rate:.1%}",
+        "",
+        "By language:",
+        "        emergencies   false alarms",
+    ]
+    for lang in _languages(report.crisis_recall, report.crisis_false_alarms):
+        c = report.crisis_recall.get(lang, Tally())
+        f = report.crisis_false_alarms.get(lang, Tally())
+        row = f"  {lang:<4} {c.rate:6.1%} ({c.correct:>2}/{c.total:<2}) {f.rate:6.1%} ({f.correct:>2}/{f.total:<3})"
+        lines.append(row)
+    if show_failures and report.crisis_failures:
+        lines += ["", "Emergencies missed and false alarms:"]
+        lines += [
+            f"  [{q.lang}] {'missed' if q.is_emergency else 'false alarm'}: {q.text!r}" for q in report.crisis_failures
+        ]
     return "\n".join(lines)

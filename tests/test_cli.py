@@ -123,6 +123,21 @@ def test_eval_prints_per_language_and_confusions(tmp_path) -> None:
     assert "Most confused" in result.stdout
 
 
+def test_eval_of_a_set_of_emergencies_and_ordinary_messages_measures_the_alarm_only(tmp_path) -> None:
+    labelled = tmp_path / "danger.jsonl"
+    rows = [
+        {"text": "my friend fell from the scaffolding and is bleeding a lot", "lang": "en", "kind": "emergency"},
+        {"text": "I burnt the rice again, my wife will laugh at me", "lang": "en", "kind": "not_emergency"},
+    ]
+    labelled.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = acasa("nlu", "eval", str(labelled))
+    assert result.returncode == 0, result.stderr
+    assert "Emergencies recognised: 100.0% (1/1); false alarms: 0.0% (0/1)" in result.stdout
+    assert "Out of scope" not in result.stdout and "In scope" not in result.stdout  # no entry labels to judge
+    en = next(line for line in result.stdout.splitlines() if line.startswith("  en "))
+    assert en.split()[1] == "100.0%" and "1/1" in en, en
+
+
 def test_chat_runs_as_the_readme_says(tmp_path) -> None:
     """`acasa chat` on a fresh database: picker, then a question, one message per line."""
     db = tmp_path / "chat.db"
