@@ -37,9 +37,16 @@ from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 LIMITS = {"WEB_CHAT_MESSAGES_PER_MINUTE": "1000", "WEB_CHAT_ADDRESS_MESSAGES_PER_MINUTE": "1000000"}
 
 
+def browser(conversation: str) -> dict[str, str]:
+    """Each simulated browser has its own address, as behind the city's proxy (127.0.0.1 is trusted
+    for X-Forwarded-For by default): the service allows 20 open event streams per address."""
+    number = int.from_bytes(conversation.encode()[:3], "big") % 60_000
+    return {"X-Forwarded-For": f"10.{number // 250}.{number % 250}.1"}
+
+
 async def send(client: httpx.AsyncClient, url: str, conversation: str, text: str, **extra: object) -> None:
     body = {"conversation": conversation, "id": secrets.token_urlsafe(9), "text": text, **extra}
-    response = await client.post(url + "/chat/api/send", json=body)
+    response = await client.post(url + "/chat/api/send", json=body, headers=browser(conversation))
     response.raise_for_status()
 
 
@@ -48,13 +55,22 @@ async def listen(client: httpx.AsyncClient, url: str, conversation: str, arrived
     after = 0
     while True:
         params = {"conversation": conversation, "after": after}
-        async with client.stream("GET", url + "/chat/api/stream", params=params) as events:
+        request = client.stream("GET", url + "/chat/api/stream", params=params, headers=browser(conversation))
+        async with request as events:
+            if events.status_code != 200:
+                raise RuntimeError(f"event stream refused: {events.status_code} {(await events.aread())[:200]!r}")
             async for line in events.aiter_lines():
                 if line.startswith("data: "):
                     message = json.loads(line[6:])
                     after = message["seq"]
                     if message.get("from") != "me":
                         arrived.append(time.monotonic())
+
+
+def _stop_if_a_stream_failed(streams: list[asyncio.Task]) -> None:
+    for stream in streams:
+        if stream.done() and stream.exception() is not None:
+            raise SystemExit(f"an event stream failed: {stream.exception()}")
 
 
 async def latency(url: str, people: int, rate: float, seconds: float) -> None:
@@ -66,6 +82,7 @@ async def latency(url: str, people: int, rate: float, seconds: float) -> None:
         for c in conversations:  # the language first
             await send(client, url, c, "/start en", quiet=True)
         while not all(arrived[c] for c in conversations):
+            _stop_if_a_stream_failed(streams)
             await asyncio.sleep(0.1)
         baseline = {c: len(arrived[c]) for c in conversations}
         posted: dict[str, list[float]] = {c: [] for c in conversations}
@@ -74,7 +91,11 @@ async def latency(url: str, people: int, rate: float, seconds: float) -> None:
         started = time.monotonic()
         count = 0
         while time.monotonic() - started < seconds:
-            conversation = rng.choice([c for c in conversations if time.monotonic() - last.get(c, 0) > 2.0])
+            ready = [c for c in conversations if time.monotonic() - last.get(c, 0) > 2.0]
+            if not ready:  # each person waits 2 s between questions: too few people for the rate
+                await asyncio.sleep(0.05)
+                continue
+            conversation = rng.choice(ready)
             last[conversation] = time.monotonic()
             posted[conversation].append(time.monotonic())
             await send(client, url, conversation, rng.choice(QUESTIONS), lang="en")
@@ -84,6 +105,7 @@ async def latency(url: str, people: int, rate: float, seconds: float) -> None:
         while not all(len(arrived[c]) >= baseline[c] + len(posted[c]) for c in conversations):
             if time.monotonic() > deadline:
                 raise SystemExit("not every message was answered")
+            _stop_if_a_stream_failed(streams)
             await asyncio.sleep(0.1)
         for stream in streams:
             stream.cancel()
