@@ -10,11 +10,18 @@ Two recognisers, either one is enough:
   (``knowledge/nlu/emergencies.yaml``: "my friend fell from the scaffolding and is bleeding"),
   judges the whole message.
 
-One exception to "either one is enough": a phrase naming an illness or a fire inside a longer
-message that the matcher reads as clearly ordinary ("if someone has a heart attack, which number
-do I call?", "our factory caught fire last month, how do I find a new job?") does not raise the
-alarm. Phrases about violence, being held, a child at risk or ending one's life always do: "he is
-beating me, how do I register with a family doctor" is danger, whatever else it asks.
+Two exceptions to "either one is enough", both for an illness, an injury or a fire told in a
+message of seven words or more:
+
+- a phrase naming one, in a message the matcher reads as clearly ordinary ("if someone has a
+  heart attack, which number do I call?"), does not raise the alarm;
+- nor does one told as over (``knowledge/nlu/over.yaml``: "last month", "now I am fine") in a
+  message the matcher does not read as clearly dangerous ("our factory caught fire last month, how
+  do I find a new job?").
+
+Violence, being held, a child at risk and ending one's life always raise it: "he is beating me,
+how do I register with a family doctor" is danger, whatever else it asks, and so is "last month he
+beat me, now he is here again and hitting me" (violence that is over so often starts again).
 
 Showing emergency numbers once too often is harmless; missing a crisis is not.
 """
@@ -44,10 +51,11 @@ _CONTEXT_WORDS = 7
 _ORDINARY_LEVEL = 0.1
 _MAY_BE_ORDINARY = frozenset({"medical", "fire"})  # named in questions: "what if someone has a stroke?"
 _MIN_ABJAD_FORM = 5
-# Danger told as over ("last month", "now I am safe") is set aside below this reading: such ordinary
-# questions in the development sets read at 0.36 and below; no emergency there says it is over.
+# An illness, injury or fire told as over ("last month", "now he is fine") is set aside below this
+# reading. Not violence, being held, a child at risk or ending one's life: "last month he beat me,
+# now he is here again" reads at 0.24, and the phrase found first is the past one.
 _OVER_LEVEL = 0.5
-_NEVER_OVER = frozenset({"self_harm"})
+_MAY_BE_OVER = frozenset({"medical", "fire"})
 
 
 def _is_word_char(char: str) -> bool:
@@ -147,14 +155,17 @@ class CrisisDetector:
         reader: DangerReader | None = None,
         *,
         over: list[str] = (),
+        again: list[str] = (),
     ):
         """``phrases`` maps a category to phrases in any language; ``reader`` judges the whole
         message when no phrase is found, and a phrase in a longer message. ``over`` are words that
-        tell the danger is over ("last month", "now I am safe"; ``knowledge/nlu/over.yaml``)."""
+        tell the danger is over ("last month", "now I am safe"; ``knowledge/nlu/over.yaml``), ``again``
+        words that tell it is happening once more ("again", "iar")."""
         self._reader = reader
         self._phrases = _PhraseIndex(phrases)
         # Exact matches only: a typo tolerated here could set a real emergency aside.
         self._over = _PhraseIndex({"over": list(over)})
+        self._again = _PhraseIndex({"again": list(again)})
         # Typo tolerance works word by word: a misspelt word close to a lexicon word is replaced by
         # it, then the phrases are searched again.
         # Only words of phrases written in Latin letters: a transliterated native-script phrase
@@ -213,15 +224,19 @@ class CrisisDetector:
         return self._phrases.search(" ".join(corrected)) if changed else None
 
     def told_as_over(self, text: str) -> str | None:
-        """The words of ``text`` that tell its danger is over ("last month"), if any."""
-        found = self._over.search(*_message_forms(text))
-        return found.phrase if found else None
+        """The words of ``text`` that tell its danger is over ("last month"), if any, unless others
+        tell it is happening again ("last week he fainted, now again he fell")."""
+        forms = _message_forms(text)
+        found = self._over.search(*forms)
+        if found is None or self._again.search(*forms) is not None:
+            return None
+        return found.phrase
 
     def _told_as_over(self, reader: DangerReader, text: str, found: CrisisMatch) -> bool:
-        """Danger told as over, in a message long enough to judge, that the reader does not find
-        clearly dangerous: "last month my boss hit me, now I work elsewhere; can I still complain?"
-        Thoughts of ending one's life are never set aside."""
-        if found.category in _NEVER_OVER or len(text.split()) < _CONTEXT_WORDS:
+        """An illness, injury or fire told as over, in a message long enough to judge, that the
+        reader does not find clearly dangerous ("my son had a high fever last week, now he is fine;
+        which vaccines are left?")."""
+        if found.category not in _MAY_BE_OVER or len(text.split()) < _CONTEXT_WORDS:
             return False
         return self.told_as_over(text) is not None and reader.level(text) < _OVER_LEVEL
 
@@ -240,13 +255,20 @@ def load_crisis_lexicon(path: Path) -> tuple[CrisisDetector | None, ProblemList]
     """The phrases of ``path`` (``crisis.yaml``) and, when there is one, the words of ``over.yaml``
     beside it."""
     phrases, problems = read_lexicon(path, CRISIS_CATEGORIES, "the crisis lexicon (the bot must recognise emergencies)")
-    over: list[str] = []
+    cues: dict[str, list[tuple[str, str]]] = {"over": [], "again": []}
     if (path.parent / OVER_FILE).exists():
-        cues, over_problems = read_lexicon(path.parent / OVER_FILE, ("over",), "the words that tell danger is over")
+        read, over_problems = read_lexicon(
+            path.parent / OVER_FILE, ("over", "again"), "the words that tell danger is over"
+        )
         problems.extend(over_problems)
-        over = [cue for _, cue in cues["over"]] if cues is not None else []
-        if cues is None:
+        if read is None:
             return None, problems
+        cues = read
     if phrases is None:
         return None, problems
-    return CrisisDetector({c: [p for _, p in items] for c, items in phrases.items()}, over=over), problems
+    detector = CrisisDetector(
+        {c: [p for _, p in items] for c, items in phrases.items()},
+        over=[cue for _, cue in cues["over"]],
+        again=[cue for _, cue in cues["again"]],
+    )
+    return detector, problems

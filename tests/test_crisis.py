@@ -33,20 +33,36 @@ def test_an_arabic_phrase_is_found_after_and_or_so_joined_to_it() -> None:
     assert detector.detect_phrase("فما عم يتنفس") and not detector.detect_phrase("ما عم ينفس")
 
 
-def test_words_that_danger_is_over_match_exactly_and_set_only_a_weak_reading_aside() -> None:
-    over = ["last month", "now i am safe"]
-    text = "last month my boss hit me at the warehouse, can I still complain about it?"
-    weak = CrisisDetector({"violence": ["hit me"]}, _Reading(0.2), over=over)
+def test_an_illness_or_fire_told_as_over_is_set_aside_only_on_a_weak_reading() -> None:
+    over = ["last month", "now he is fine"]
+    text = "last month my colleague fell from the scaffolding, now he is fine; who pays the hospital?"
+    weak = CrisisDetector({"medical": ["fell from the scaffolding"]}, _Reading(0.2), over=over)
     assert weak.told_as_over(text) == "last month"
     assert weak.detect(text) is None
-    assert weak.told_as_over("lsat month my boss hit me at the warehouse, can I complain?") is None  # no typos
-    assert weak.detect("lsat month my boss hit me at the warehouse, can I complain?") is not None
-    strong = CrisisDetector({"violence": ["hit me"]}, _Reading(0.9), over=over)
+    typo = "lsat month my colleague fell from the scaffolding, who pays the hospital bill?"
+    assert weak.told_as_over(typo) is None and weak.detect(typo) is not None  # matched exactly only
+    strong = CrisisDetector({"medical": ["fell from the scaffolding"]}, _Reading(0.9), over=over)
     assert strong.detect(text) is not None  # the matcher reads danger now: the alarm stands
-    short = "last month he hit me"  # too short to judge
-    assert weak.detect(short) is not None
-    suicide = CrisisDetector({"self_harm": ["kill myself"]}, _Reading(0.1), over=over)
-    assert suicide.detect("last month I wanted to kill myself, now i am safe, is there a psychologist") is not None
+    assert weak.detect("fell from the scaffolding last month") is not None  # too short to judge
+
+
+def test_violence_being_held_a_child_or_suicide_told_as_over_still_raise_the_alarm() -> None:
+    over = ["last month", "now i am safe"]
+    for category, phrase, text in [
+        ("violence", "hit me", "last month my boss hit me at the warehouse, can I still complain about it?"),
+        ("self_harm", "kill myself", "last month I wanted to kill myself, now i am safe, is there a psychologist"),
+        ("trafficking", "locked us in", "last month the agency locked us in the dormitory, where do we report it"),
+        ("child_at_risk", "child is missing", "last month my child is missing for an hour, who do we tell now"),
+    ]:
+        detector = CrisisDetector({category: [phrase]}, _Reading(0.1), over=over)
+        assert detector.detect(text) is not None, text
+
+
+def test_words_that_it_is_happening_again_undo_the_words_that_it_is_over() -> None:
+    detector = CrisisDetector({"medical": ["fainted"]}, _Reading(0.3), over=["last week"], again=["again", "iar"])
+    assert detector.detect("last week he fainted at work, which doctor should he see now?") is None
+    assert detector.detect("last week he fainted, now again he fainted and does not answer") is not None
+    assert detector.told_as_over("last week he fainted, now again he fell down at work") is None
 
 
 def test_the_words_that_danger_is_over_are_optional_and_checked(tmp_path: Path) -> None:
@@ -55,7 +71,7 @@ def test_the_words_that_danger_is_over_are_optional_and_checked(tmp_path: Path) 
     detector, problems = load_crisis_lexicon(crisis)
     assert detector is not None and not problems.errors
     assert detector.told_as_over("we were fine last month") is None
-    (tmp_path / "over.yaml").write_text('en:\n  over: ["last month"]\n', encoding="utf-8")
+    (tmp_path / "over.yaml").write_text('en:\n  over: ["last month"]\n  again: ["again"]\n', encoding="utf-8")
     detector, problems = load_crisis_lexicon(crisis)
     assert detector is not None and detector.told_as_over("we were fine last month") == "last month"
     (tmp_path / "over.yaml").write_text('en:\n  over: "last month"\n', encoding="utf-8")
@@ -67,5 +83,6 @@ def test_the_words_that_danger_is_over_are_optional_and_checked(tmp_path: Path) 
 def test_the_shipped_words_that_danger_is_over_load() -> None:
     detector, problems = load_crisis_lexicon(PROJECT / "knowledge" / "nlu" / "crisis.yaml")
     assert detector is not None and not problems.errors
-    assert detector.told_as_over("el shahr el madi el m3allem darabni, hala2 ba3d ma fi shi") == "el shahr el madi"
+    assert detector.told_as_over("el shahr el madi et3awar f regli fel shoghl, hala2 mni7") == "el shahr el madi"
+    assert detector.told_as_over("el shahr el madi wa2e3, w hala2 rja3 wa2e3 mara tanye") is None  # again
     assert detector.told_as_over("дитина зараз не дихає") is None

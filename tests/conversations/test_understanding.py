@@ -189,31 +189,29 @@ async def test_a_danger_word_in_an_ordinary_question_is_not_an_alarm_but_in_dang
         assert "112" in person.replies[0].text, (text, person.text)
 
 
-async def test_danger_told_as_over_is_not_an_alarm_unless_it_is_happening_again(engine: Engine) -> None:
-    """ "Last month", "now I am safe" (knowledge/nlu/over.yaml): the person asks about something
-    past. A message that reads as danger now still raises the alarm, and so do thoughts of ending
-    one's life, however they are told."""
-    crisis_start = locale("en")["crisis.message"][:20]
+async def test_an_illness_or_fire_told_as_over_is_not_an_alarm_but_violence_or_again_is(engine: Engine) -> None:
+    """ "Last month", "now he is fine" (knowledge/nlu/over.yaml): the person asks about an illness,
+    injury or fire that is over. Violence told as over still raises the alarm (it so often starts
+    again), and so does anything told as happening again."""
+    factory = await chosen(engine, "over1", "en")
+    await factory.send("our factory caught fire last month and we all lost our jobs, how do I find new work")
+    assert not factory.replies[0].text.startswith(locale("en")["crisis.message"][:20]), factory.text
+    assert factory.intents == ["work.find_job"]
+    colleague = await chosen(engine, "over2", "ro")
+    await colleague.send(
+        "Luna trecută colegul a căzut de pe schelă, acum e bine. Patronul nu vrea să plătească spitalul, ce facem?"
+    )
+    assert not colleague.replies[0].text.startswith(locale("ro")["crisis.message"][:20]), colleague.text
     for name, lang, text in [
-        ("over1", "en", "our factory caught fire last month and we all lost our jobs, how do I find new work"),
-        (
-            "over2",
-            "ro",
-            "Acum două luni șeful m-a lovit la depozit; între timp mi-am schimbat locul de muncă și acum "
-            "sunt bine. Mai pot depune plângere la ITM?",
-        ),
+        ("again1", "en", "my husband used to beat me and now he is beating me again, he has a knife"),
+        ("again2", "en", "last year I tried to kill myself and now I want to do it again tonight"),
+        ("again3", "en", "last year he tried to strangle me, today he came again with a knife"),
+        ("again4", "ro", "luna trecuta m-a batut, acum e iar aici si ma loveste"),
+        ("again5", "ro", "saptamana trecuta a lesinat, acum iar a cazut si nu raspunde"),
     ]:
         person = await chosen(engine, name, lang)
         await person.send(text)
-        assert not person.replies[0].text.startswith(locale(lang)["crisis.message"][:20]), (text, person.text)
-        assert person.intents[0] is not None, text  # and the question is answered
-    for name, text in [
-        ("again1", "my husband used to beat me and now he is beating me again, he has a knife"),
-        ("again2", "last year I tried to kill myself and now I want to do it again tonight"),
-    ]:
-        person = await chosen(engine, name, "en")
-        await person.send(text)
-        assert person.replies[0].text.startswith(crisis_start), (text, person.text)
+        assert person.replies[0].text.startswith(locale(lang)["crisis.message"][:20]), (text, person.text)
 
 
 async def test_things_said_in_a_conversation_are_not_emergencies(engine: Engine) -> None:
