@@ -159,7 +159,7 @@ async def test_second_hard_danger_set(understanding) -> None:
     report = await evaluate(matcher, questions, crisis=crisis, smalltalk=smalltalk)
     summary = format_report(report)
     assert report.total(report.crisis_recall).rate >= 0.99, summary
-    assert report.total(report.crisis_false_alarms).rate <= 0.13, summary
+    assert report.total(report.crisis_false_alarms).rate <= 0.14, summary
 
 
 async def test_held_out_danger_set(understanding) -> None:
