@@ -124,8 +124,8 @@ def bench_realistic(kb) -> None:
     from bot.smalltalk import load_smalltalk
 
     matcher = BuiltinMatcher(kb.examples())
-    lexicon, _ = load_crisis_lexicon(ROOT / "knowledge" / "nlu" / "crisis.yaml")
-    smalltalk, _ = load_smalltalk(ROOT / "knowledge" / "nlu" / "smalltalk.yaml")
+    lexicon, _ = load_crisis_lexicon(kb.root / "nlu" / "crisis.yaml")
+    smalltalk, _ = load_smalltalk(kb.root / "nlu" / "smalltalk.yaml")
     crisis = lexicon.with_reader(DangerReading(matcher, smalltalk))
     folder = ROOT / "tests" / "nlu" / "realistic"
     texts = [q.text for path in sorted(folder.glob("*/*.jsonl")) for q in read_questions(path)]
@@ -135,8 +135,7 @@ def bench_realistic(kb) -> None:
         crisis.detect(text)
         matcher.predict(text)
         timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    p50, p99 = timings[len(timings) // 2], timings[int(len(timings) * 0.99)]
+    p50, p99 = statistics.median(timings), percentile(timings, 0.99)
     print(f"\nRealistic sets ({len(texts)} messages), danger check + matching: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
 

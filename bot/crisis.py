@@ -49,13 +49,13 @@ _FUZZY_CUTOFF = 88
 # development sets read at 0.17 and above, ordinary questions with a danger word mostly below 0.1.
 _CONTEXT_WORDS = 7
 _ORDINARY_LEVEL = 0.1
-_MAY_BE_ORDINARY = frozenset({"medical", "fire"})  # named in questions: "what if someone has a stroke?"
+# Only an illness, an injury or a fire is named in questions ("what if someone has a stroke?") or
+# told as over. Not violence, being held, a child at risk or ending one's life: "last month he beat
+# me, now he is here again" reads at 0.24, and the phrase found first is the past one.
+_MAY_BE_SET_ASIDE = frozenset({"medical", "fire"})
 _MIN_ABJAD_FORM = 5
-# An illness, injury or fire told as over ("last month", "now he is fine") is set aside below this
-# reading. Not violence, being held, a child at risk or ending one's life: "last month he beat me,
-# now he is here again" reads at 0.24, and the phrase found first is the past one.
+# Told as over ("last month", "now he is fine"), an illness, injury or fire is set aside below this.
 _OVER_LEVEL = 0.5
-_MAY_BE_OVER = frozenset({"medical", "fire"})
 
 
 def _is_word_char(char: str) -> bool:
@@ -197,9 +197,7 @@ class CrisisDetector:
         if found is None:
             kind = reader.kind(text)
             found = CrisisMatch(kind, "") if kind is not None else None
-        elif _reads_as_ordinary(reader, text, found):
-            return None
-        if found is not None and self._told_as_over(reader, text, found):
+        if found is not None and self._set_aside(reader, text, found):
             return None
         return found
 
@@ -232,20 +230,15 @@ class CrisisDetector:
             return None
         return found.phrase
 
-    def _told_as_over(self, reader: DangerReader, text: str, found: CrisisMatch) -> bool:
-        """An illness, injury or fire told as over, in a message long enough to judge, that the
-        reader does not find clearly dangerous ("my son had a high fever last week, now he is fine;
-        which vaccines are left?")."""
-        if found.category not in _MAY_BE_OVER or len(text.split()) < _CONTEXT_WORDS:
+    def _set_aside(self, reader: DangerReader, text: str, found: CrisisMatch) -> bool:
+        """An illness, injury or fire in a message long enough to judge that the reader finds
+        clearly ordinary ("if someone has a heart attack, which number?"), or that is told as over
+        and does not read as clearly dangerous ("my son had a high fever last week, now he is fine;
+        which vaccines are left?"). A classifier reading is never under ``_ORDINARY_LEVEL``."""
+        if found.category not in _MAY_BE_SET_ASIDE or len(text.split()) < _CONTEXT_WORDS:
             return False
-        return self.told_as_over(text) is not None and reader.level(text) < _OVER_LEVEL
-
-
-def _reads_as_ordinary(reader: DangerReader, text: str, found: CrisisMatch) -> bool:
-    """A danger phrase in a message long enough to judge that the reader finds clearly ordinary."""
-    if found.category not in _MAY_BE_ORDINARY or len(text.split()) < _CONTEXT_WORDS:
-        return False
-    return reader.level(text) < _ORDINARY_LEVEL
+        level = reader.level(text)
+        return level < _ORDINARY_LEVEL or (level < _OVER_LEVEL and self.told_as_over(text) is not None)
 
 
 OVER_FILE = "over.yaml"  # beside crisis.yaml; optional

@@ -254,9 +254,7 @@ def format_report(report: Report, *, show_failures: bool = False) -> str:
         o = report.out_of_scope_by_language.get(lang, Tally())
         row = f"  {lang:<4} {t.rate:6.1%} ({t.correct:>3}/{t.total:<3})   {o.rate:6.1%} ({o.correct:>2}/{o.total:<2})"
         if report.evaluated_crisis:
-            c = report.crisis_recall.get(lang, Tally())
-            f = report.crisis_false_alarms.get(lang, Tally())
-            row += f"        {c.rate:6.1%} ({c.correct:>2}/{c.total:<2}) {f.rate:6.1%} ({f.correct:>2}/{f.total:<3})"
+            row += "        " + _alarm_columns(report, lang)
         lines.append(row)
     if report.by_tag:
         lines += ["", "By kind of question:"]
@@ -279,10 +277,7 @@ def format_report(report: Report, *, show_failures: bool = False) -> str:
                 f"({p.outcome.value}; {', '.join(f'{c.intent}={c.confidence:.2f}' for c in p.candidates[:3])}"
                 f"{'; nearby ' + p.nearby if p.nearby else ''})"
             )
-        if report.crisis_failures:
-            lines += ["", "Emergencies missed and false alarms:"]
-            for q in report.crisis_failures:
-                lines.append(f"  [{q.lang}] {'missed' if q.is_emergency else 'false alarm'}: {q.text!r}")
+        lines += _crisis_failure_lines(report)
     return "\n".join(lines)
 
 
@@ -298,14 +293,23 @@ def _format_alarm_report(report: Report, *, show_failures: bool) -> str:
         "By language:",
         "        emergencies   false alarms",
     ]
-    for lang in _languages(report.crisis_recall, report.crisis_false_alarms):
-        c = report.crisis_recall.get(lang, Tally())
-        f = report.crisis_false_alarms.get(lang, Tally())
-        row = f"  {lang:<4} {c.rate:6.1%} ({c.correct:>2}/{c.total:<2}) {f.rate:6.1%} ({f.correct:>2}/{f.total:<3})"
-        lines.append(row)
-    if show_failures and report.crisis_failures:
-        lines += ["", "Emergencies missed and false alarms:"]
-        lines += [
-            f"  [{q.lang}] {'missed' if q.is_emergency else 'false alarm'}: {q.text!r}" for q in report.crisis_failures
-        ]
+    languages = _languages(report.crisis_recall, report.crisis_false_alarms)
+    lines += [f"  {lang:<4} " + _alarm_columns(report, lang) for lang in languages]
+    if show_failures:
+        lines += _crisis_failure_lines(report)
     return "\n".join(lines)
+
+
+def _alarm_columns(report: Report, lang: str) -> str:
+    c = report.crisis_recall.get(lang, Tally())
+    f = report.crisis_false_alarms.get(lang, Tally())
+    return f"{c.rate:6.1%} ({c.correct:>2}/{c.total:<2}) {f.rate:6.1%} ({f.correct:>2}/{f.total:<3})"
+
+
+def _crisis_failure_lines(report: Report) -> list[str]:
+    if not report.crisis_failures:
+        return []
+    lines = ["", "Emergencies missed and false alarms:"]
+    for q in report.crisis_failures:
+        lines.append(f"  [{q.lang}] {'missed' if q.is_emergency else 'false alarm'}: {q.text!r}")
+    return lines

@@ -409,7 +409,8 @@ class BuiltinMatcher:
             return Prediction(Outcome.NONE, language)
         t = self.thresholds
         top_label = max(scores, key=scores.__getitem__)
-        short = len(text.split()) <= t.short_query_words
+        words = len(text.split())
+        short = words <= t.short_query_words
         # One or two words that only weakly read as "not for an entry" ("papers", "documents"):
         # a did-you-mean helps more than "I don't know" or a topic named on one word.
         vague = short and not _is_entry(top_label) and scores[top_label] < t.short_no_answer
@@ -428,7 +429,7 @@ class BuiltinMatcher:
         if short:
             # One or two words ("doctor", "permit") rarely say which of several entries is meant.
             margin = max(margin, best * t.short_query_margin)
-        sure = best >= t.one_word_answer if len(text.split()) == 1 else True
+        sure = best >= t.one_word_answer if words == 1 else True
         if top_label == entries[0][0] and best >= t.answer and best - second >= margin and sure:
             return Prediction(Outcome.ANSWER, language, candidates)
         suggestions = tuple(c for c in candidates[: t.max_suggestions] if c.confidence >= t.suggest)

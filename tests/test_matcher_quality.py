@@ -132,50 +132,33 @@ async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, r
     assert report.smalltalk_swallowed.correct == 0, summary  # no question is taken for small talk
 
 
-async def test_hard_danger_set(understanding) -> None:
-    """The second development set: only emergencies and ordinary questions made to sound alarming
-    (past events, "if someone has a heart attack...", risks that have not happened). Floors just
-    under the figures measured (docs/benchmarks.md)."""
+@pytest.mark.parametrize(
+    ("part", "languages", "emergencies", "ordinary", "recall", "false_alarms"),
+    [
+        # The second development set: only emergencies and ordinary questions made to sound
+        # alarming (past events, "if someone has a heart attack...", risks that have not happened).
+        ("danger_dev", LANGUAGES, 20, 19, 0.99, 0.09),
+        # danger_dev2: Arabic, Bengali, French and Sinhala, by another author.
+        ("danger_dev2", ("ar", "bn", "fr", "si"), 25, 25, 0.99, 0.14),
+        # danger_holdout: by authors who saw nothing else, only measured (never tuned on). Recall is
+        # 97.1%, not yet 98% in every language, and one alarming ordinary message in six still
+        # brings the emergency numbers first.
+        ("danger_holdout", LANGUAGES, 50, 49, 0.965, 0.18),
+    ],
+)
+async def test_emergency_sets(understanding, part, languages, emergencies, ordinary, recall, false_alarms) -> None:
+    """Sets of emergencies and alarming ordinary messages. Floors just under the figures measured
+    (docs/benchmarks.md)."""
     matcher, crisis, smalltalk = understanding
-    questions = _realistic("danger_dev")
-    for lang in LANGUAGES:
-        assert sum(q.kind == "emergency" and q.lang == lang for q in questions) == 20, lang
-        assert sum(q.kind == "not_emergency" and q.lang == lang for q in questions) >= 19, lang
+    questions = _realistic(part)
+    assert {q.lang for q in questions} == set(languages)
+    for lang in languages:
+        assert sum(q.kind == "emergency" and q.lang == lang for q in questions) == emergencies, lang
+        assert sum(q.kind == "not_emergency" and q.lang == lang for q in questions) >= ordinary, lang
     report = await evaluate(matcher, questions, crisis=crisis, smalltalk=smalltalk)
     summary = format_report(report)
-    assert report.total(report.crisis_recall).rate >= 0.99, summary
-    assert report.total(report.crisis_false_alarms).rate <= 0.09, summary
-
-
-async def test_second_hard_danger_set(understanding) -> None:
-    """``danger_dev2``: 25 emergencies and 25 alarming ordinary messages in each of Arabic, Bengali,
-    French and Sinhala, by another author. Floors just under the figures measured."""
-    matcher, crisis, smalltalk = understanding
-    questions = _realistic("danger_dev2")
-    assert {q.lang for q in questions} == {"ar", "bn", "fr", "si"}
-    for lang in ("ar", "bn", "fr", "si"):
-        assert sum(q.kind == "emergency" and q.lang == lang for q in questions) == 25, lang
-        assert sum(q.kind == "not_emergency" and q.lang == lang for q in questions) == 25, lang
-    report = await evaluate(matcher, questions, crisis=crisis, smalltalk=smalltalk)
-    summary = format_report(report)
-    assert report.total(report.crisis_recall).rate >= 0.99, summary
-    assert report.total(report.crisis_false_alarms).rate <= 0.14, summary
-
-
-async def test_held_out_danger_set(understanding) -> None:
-    """``danger_holdout``: 50 emergencies and 50 alarming ordinary messages per language by authors
-    who saw nothing else, only measured (never tuned on). Floors just under the figures measured:
-    recall is 97.1%, not yet 98% in every language, and one alarming ordinary message in six
-    still brings the emergency numbers first (docs/benchmarks.md)."""
-    matcher, crisis, smalltalk = understanding
-    questions = _realistic("danger_holdout")
-    for lang in LANGUAGES:
-        assert sum(q.kind == "emergency" and q.lang == lang for q in questions) == 50, lang
-        assert sum(q.kind == "not_emergency" and q.lang == lang for q in questions) >= 49, lang
-    report = await evaluate(matcher, questions, crisis=crisis, smalltalk=smalltalk)
-    summary = format_report(report)
-    assert report.total(report.crisis_recall).rate >= 0.965, summary
-    assert report.total(report.crisis_false_alarms).rate <= 0.18, summary
+    assert report.total(report.crisis_recall).rate >= recall, summary
+    assert report.total(report.crisis_false_alarms).rate <= false_alarms, summary
 
 
 async def test_things_said_in_a_conversation_are_rarely_taken_for_danger(understanding) -> None:
