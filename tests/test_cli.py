@@ -30,7 +30,7 @@ def test_predict_writes_one_line_per_input_in_order() -> None:
         {"text": "how do I register with a family doctor", "lang": "en"},
         {"text": "будет ли завтра дождь в тимишоаре"},
         {"text": "malai kaam chahiyo timisoara ma", "lang": "ne"},
-        {"text": "doctor"},
+        {"text": "hospital"},
         {"text": "my friend fell from the scaffolding and is bleeding a lot", "lang": "en"},
         {"text": "where can I buy a prepaid sim card with only my passport", "lang": "en"},
     ]

@@ -101,9 +101,9 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
     from nlu.normalize import normalize
 
     known = {normalize(e.text) for e in shipped_kb.examples()}
-    dev = {normalize(q.text) for q in _realistic("dev")}
+    dev = {normalize(q.text) for q in _realistic("dev") + _realistic("dev2")}
     holdout = {normalize(q.text) for q in _realistic("holdout") + _realistic("danger_holdout")}
-    danger_dev = {normalize(q.text) for q in _realistic("danger_dev") + _realistic("danger_dev2")}
+    danger_dev = {normalize(q.text) for part in ("danger_dev", "danger_dev2", "danger_dev3") for q in _realistic(part)}
     chat_dev = {normalize(q.text) for q in _realistic("chat_dev")}
     assert not (dev & known) and not (holdout & known) and not (danger_dev & known) and not (chat_dev & known)
     assert not (danger_dev & holdout) and not (chat_dev & holdout)  # never trained on
@@ -117,7 +117,7 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
     # Floors just under the figures measured (docs/benchmarks.md). The held-out set is only
     # measured, never tuned on: 98.9% of its emergencies are recognised, but not 98% in every
     # language (Arabic, Bengali and English 96%: one miss in 25).
-    [("dev", 0.92, 0.10, 0.99, 0.02), ("holdout", 0.92, 0.10, 0.98, 0.02)],
+    [("dev", 0.92, 0.09, 0.99, 0.02), ("holdout", 0.93, 0.09, 0.98, 0.02)],
 )
 async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, recall, false_alarms) -> None:
     matcher, crisis, smalltalk = understanding
@@ -132,6 +132,24 @@ async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, r
     assert report.smalltalk_swallowed.correct == 0, summary  # no question is taken for small talk
 
 
+async def test_second_development_set_of_questions(understanding) -> None:
+    """One question per entry and 20 near-domain ones per language, by other authors (README).
+    Floors just under the figures measured: the near-domain questions it shows answered with an
+    unrelated entry (car insurance as health insurance) became the named topic "cars"."""
+    matcher, crisis, smalltalk = understanding
+    questions = _realistic("dev2")
+    for lang in LANGUAGES:
+        mine = [q for q in questions if q.lang == lang]
+        assert sum(q.intent is None for q in mine) == 20 and sum(q.intent is not None for q in mine) >= 39, lang
+    report = await evaluate(matcher, questions, crisis=crisis, smalltalk=smalltalk)
+    summary = format_report(report)
+    assert report.in_scope.rate >= 0.94, summary
+    assert all(t.rate >= 0.85 for t in report.by_language.values()), summary  # the weakest: ar 87.5%
+    assert report.out_of_scope_answered.rate <= 0.04, summary
+    assert report.nearby_named.rate >= 0.95, summary
+    assert report.total(report.crisis_false_alarms).rate <= 0.01, summary
+
+
 @pytest.mark.parametrize(
     ("part", "languages", "emergencies", "ordinary", "recall", "false_alarms"),
     [
@@ -139,7 +157,10 @@ async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, r
         # alarming (past events, "if someone has a heart attack...", risks that have not happened).
         ("danger_dev", LANGUAGES, 20, 19, 0.99, 0.09),
         # danger_dev2: Arabic, Bengali, French and Sinhala, by another author.
-        ("danger_dev2", ("ar", "bn", "fr", "si"), 25, 25, 0.99, 0.14),
+        ("danger_dev2", ("ar", "bn", "fr", "si"), 25, 25, 0.99, 0.13),
+        # danger_dev3: every language, six more authors; each line names its kind of danger or of
+        # alarming ordinary message (a fire drill, a small cut, news from home where all are safe).
+        ("danger_dev3", LANGUAGES, 30, 30, 0.99, 0.08),
         # danger_holdout: by authors who saw nothing else, only measured (never tuned on). Recall is
         # 97.1%, not yet 98% in every language, and one alarming ordinary message in six still
         # brings the emergency numbers first.

@@ -131,6 +131,7 @@ NEARBY_TOPICS = (
     "worship",
     "death",
     "embassy",
+    "car",
 )
 # Kinds of immediate danger (``knowledge/nlu/crisis.yaml`` phrases, ``emergencies.yaml`` examples).
 CRISIS_CATEGORIES = ("violence", "self_harm", "medical", "trafficking", "child_at_risk", "fire")

@@ -75,7 +75,7 @@ async def test_did_you_mean_then_numbered_choice(engine: Engine) -> None:
     john = Person(engine, "john", lang_hint="en")
     await john.send("/start")
     await john.press("English")
-    await john.send("doctor")
+    await john.send("hospital")
     assert "Did you mean" in john.text
     offered = [p for p in john.payloads if p.startswith("e:")]
     assert 2 <= len(offered) <= 3

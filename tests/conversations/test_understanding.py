@@ -171,6 +171,23 @@ async def test_deaths_and_embassies_are_named_not_answered_with_an_entry(engine:
     assert rows(settings, "SELECT count(*) FROM unanswered") == [(3,)]  # kept for the editors
 
 
+async def test_car_insurance_is_named_not_answered_with_health_insurance(engine: Engine) -> None:
+    """ "Insurance" is mostly health insurance in the examples: car insurance, a parking fine or a
+    damaged car get the topic "cars" named, and health insurance is still answered."""
+    john = await chosen(engine, "john6", "en")
+    await john.send("which company has the cheapest RCA for an old Dacia? I only have a Ukrainian licence plate")
+    assert john.intents == [None]
+    assert john.text == locale("en")["nearby.message"].format(topic=locale("en")["nearby.car"])
+    await john.send("my health insurance card from CAS, where do I get it?")
+    assert john.intents[-1] == "health.insurance"
+    ana = await chosen(engine, "ana6", "ro")
+    await ana.send("am primit amenda de parcare pe Bulevardul Take Ionescu, cum o platesc?")
+    assert ana.intents == [None] and locale("ro")["nearby.car"] in ana.text
+    imran = await chosen(engine, "imran6", "ur")
+    await imran.send("gaadi ka accident hua, sirf gaadi ka nuksaan, insurance claim kaise karun")
+    assert imran.intents == [None] and locale("ur")["nearby.car"] in imran.text
+
+
 async def test_a_danger_word_in_an_ordinary_question_is_not_an_alarm_but_in_danger_it_is(engine: Engine) -> None:
     crisis_start = locale("en")["crisis.message"][:20]
     asking = await chosen(engine, "asking", "en")
