@@ -92,7 +92,6 @@ def test_the_danger_or_not_classifier_gives_a_second_opinion(tmp_path, monkeypat
         Example(CRISIS + "medical", "en", "my friend fell from the roof and is not moving"),
         Example(CRISIS + "medical", "en", "he is not breathing and his lips are blue"),
         Example(CRISIS + "fire", "en", "smoke is coming under the door and we cannot get out"),
-        Example(CRISIS + "self_harm", "en", "she is on the roof and wants to jump"),
     ]
     only_second_opinion = Thresholds(crisis=1.01, crisis_floor=0.0, crisis_confirm=0.5)
     matcher = BuiltinMatcher(examples, thresholds=only_second_opinion)
@@ -104,15 +103,6 @@ def test_the_danger_or_not_classifier_gives_a_second_opinion(tmp_path, monkeypat
     never = Thresholds(crisis=1.01, crisis_floor=0.0, crisis_confirm=1.01)
     never_confirmed = BuiltinMatcher(examples, thresholds=never)
     assert never_confirmed.danger(emergency) is None
-
-    vetoed = BuiltinMatcher(examples, thresholds=Thresholds(crisis=0.0, crisis_sure=1.01, crisis_veto=1.01))
-    assert vetoed.danger(emergency) is None  # the two readings disagree: no alarm from the classifiers
-    assert BuiltinMatcher(examples, thresholds=Thresholds(crisis=0.0, crisis_veto=0.0)).danger(emergency) == "medical"
-    # Suicide is never vetoed: the same disagreement still raises the alarm, unless told otherwise.
-    roof = "she is on the roof and wants to jump"
-    assert vetoed.danger(roof) == "self_harm"
-    every_kind_vetoed = Thresholds(crisis=0.0, crisis_sure=1.01, crisis_veto=1.01, never_vetoed=())
-    assert BuiltinMatcher(examples, thresholds=every_kind_vetoed).danger(roof) is None
 
     from_cache = BuiltinMatcher(examples, thresholds=only_second_opinion)  # the second build loads the cache
     assert from_cache.danger_probability(emergency) == pytest.approx(matcher.danger_probability(emergency))
