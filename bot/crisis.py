@@ -54,6 +54,7 @@ _ORDINARY_LEVEL = 0.1
 # me, now he is here again" reads at 0.24, and the phrase found first is the past one.
 _MAY_BE_SET_ASIDE = frozenset({"medical", "fire"})
 _MIN_ABJAD_FORM = 5
+_MAX_REMEMBERED = 100_000  # typo corrections kept (a word and its lexicon word: about 20 MB at most)
 # Told as over ("last month", "now he is fine"), an illness, injury or fire is set aside below this.
 _OVER_LEVEL = 0.5
 
@@ -62,22 +63,32 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"  # what ``\\w`` matches in a str pattern
 
 
+def _leading_word(text: str, start: int = 0) -> str:
+    """The run of word characters at ``start`` (empty if the character there is not one)."""
+    end = start
+    while end < len(text) and _is_word_char(text[end]):
+        end += 1
+    return text[start:end]
+
+
 class _PhraseFinder:
     """The leftmost phrase that stands as whole words in a text, the longest where several start
     at the same place: what one big ``(?<!\\w)(?:long|...|short)(?!\\w)`` regex finds, built in
     milliseconds instead of the half second such a regex of thousands of phrases takes to compile.
+    A phrase can only start where the text's word equals the phrase's first word, so phrases are
+    grouped by it: a place in the text is compared with a handful of phrases, not hundreds.
     """
 
     def __init__(self, phrases: list[str]):
-        self._by_start: dict[str, list[str]] = {}
+        self._by_first_word: dict[str, list[str]] = {}
         for phrase in sorted(phrases, key=len, reverse=True):
-            self._by_start.setdefault(phrase[:2], []).append(phrase)
+            self._by_first_word.setdefault(_leading_word(phrase), []).append(phrase)
 
     def search(self, text: str) -> str | None:
         after_word = False
         for index, char in enumerate(text):
             if not after_word:
-                for phrase in self._by_start.get(text[index : index + 2], ()):
+                for phrase in self._by_first_word.get(_leading_word(text, index), ()):
                     end = index + len(phrase)
                     if text.startswith(phrase, index) and (end == len(text) or not _is_word_char(text[end])):
                         return phrase
@@ -175,6 +186,7 @@ class CrisisDetector:
         }
         vocabulary = sorted({w for f in latin for w in f.split() if len(w) >= _FUZZY_MIN_WORD})
         self._known = frozenset(vocabulary)
+        self._corrections: dict[str, str | None] = {}
         # A typo keeps the length within one letter: only words that long are compared.
         self._by_length: dict[int, list[str]] = {}
         for word in vocabulary:
@@ -214,12 +226,22 @@ class CrisisDetector:
         changed = False
         for word in phon.split():
             if len(word) >= _FUZZY_MIN_WORD and word not in self._known:
-                nearby = self._by_length.get(len(word), ())
-                best = process.extractOne(word, nearby, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
-                if best:
-                    word, changed = best[0], True
+                fixed = self._correction(word)
+                if fixed:
+                    word, changed = fixed, True
             corrected.append(word)
         return self._phrases.search(" ".join(corrected)) if changed else None
+
+    def _correction(self, word: str) -> str | None:
+        """The lexicon word ``word`` is a small typo of, if any; remembered, as words recur."""
+        if word in self._corrections:
+            return self._corrections[word]
+        nearby = self._by_length.get(len(word), ())
+        best = process.extractOne(word, nearby, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
+        fixed = best[0] if best else None
+        if len(self._corrections) < _MAX_REMEMBERED:
+            self._corrections[word] = fixed
+        return fixed
 
     def told_as_over(self, text: str) -> str | None:
         """The words of ``text`` that tell its danger is over ("last month"), if any, unless others

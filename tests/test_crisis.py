@@ -23,6 +23,29 @@ class _Reading:
         return self._level
 
 
+def test_phrases_are_found_as_whole_words_the_leftmost_and_longest_first() -> None:
+    detector = CrisisDetector(
+        {
+            "violence": ["he hit me", "he hit me with a knife", "m-a bătut"],
+            "medical": ["not breathing", "unconscious", "सास फेर्न सकेन"],
+        }
+    )
+
+    def found(text: str) -> str | None:
+        match = detector.detect_phrase(text)
+        return match.phrase if match else None
+
+    assert found("he hit me with a knife, now he is outside") == "he hit me with a knife"
+    assert found("he hit me yesterday") == "he hit me"
+    assert found("she hit me") is None and found("unconsciousness test") is None  # whole words only
+    assert found("my friend is not breathing and he hit me") == "not breathing"  # the leftmost
+    assert found("ieri seara, m-a bătut!") == "m-a bătut"  # across a hyphen, after punctuation
+    assert found("मेरो साथीले सास फेर्न सकेन") == "सास फेर्न सकेन"  # vowel signs are not letters to \w
+    # A small typo in a long word is tolerated, the same way each time it is met.
+    assert found("he is not breathng") == "not breathing" and found("he is not breathng") == "not breathing"
+    assert found("he is not breeding") is None
+
+
 def test_an_arabic_phrase_is_found_after_and_or_so_joined_to_it() -> None:
     detector = CrisisDetector({"medical": ["ما عم يتنفس", "الدم ما وقف"]})
     assert detector.detect_phrase("ابني وما عم يتنفس شو بعمل")  # "and he is not breathing"
