@@ -426,7 +426,7 @@ class BuiltinMatcher:
         best, second = entries[0][1], entries[1][1] if len(entries) > 1 else 0.0
         margin = t.answer_margin
         if short:
-            # One or two words ("doctor", "permit") rarely say which of several entries is meant.
+            # One or two words ("hospital", "permit") rarely say which of several entries is meant.
             margin = max(margin, best * t.short_query_margin)
         sure = best >= t.one_word_answer if words == 1 else True
         if top_label == entries[0][0] and best >= t.answer and best - second >= margin and sure:
