@@ -5,12 +5,12 @@
 #
 # Rasa 3.6 runs on Python 3.8-3.10 only, so it gets a virtual environment of its own (in
 # RASA_WORK, default a new temporary folder; reused when it already holds one). It is trained on
-# `acasa nlu export-rasa` with benchmarks/rasa/config.yml (33 minutes on two otherwise idle
-# cores; again only when the exported examples changed), served on 127.0.0.1:${RASA_PORT:-5005},
-# and `acasa nlu eval` is run twice per set: RASA_MODE=replace (Rasa's ranking decides; the
-# built-in matcher still names near-domain topics and the emergency recogniser is the bot's own)
-# and RASA_MODE=combine (the two rankings averaged). Default sets: the realistic development and
-# held-out sets and the two older question sets.
+# `acasa nlu export-rasa` with benchmarks/rasa/config.yml (33 minutes on two otherwise idle cores;
+# again only when the exported examples or the config changed), served on
+# 127.0.0.1:${RASA_PORT:-5005}, and `acasa nlu eval` is run twice per set: RASA_MODE=replace
+# (Rasa's ranking decides; the built-in matcher still names near-domain topics and the emergency
+# recogniser is the bot's own) and RASA_MODE=combine (the two rankings averaged). Default sets:
+# the realistic development and held-out sets and the two older question sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -30,12 +30,13 @@ fi
 mkdir -p "$work/data"
 "$acasa" nlu export-rasa -o "$work/data/nlu.yml"
 cp benchmarks/rasa/config.yml "$work/config.yml"
-if [ ! -f "$work/models/diet.tar.gz" ] || ! cmp -s "$work/data/nlu.yml" "$work/trained-on.yml"; then
+cat "$work/data/nlu.yml" "$work/config.yml" > "$work/training-input"
+if [ ! -f "$work/models/diet.tar.gz" ] || ! cmp -s "$work/training-input" "$work/trained-on"; then
   started=$SECONDS
   (cd "$work" && venv/bin/rasa train nlu --nlu data/nlu.yml --config config.yml --out models \
     --fixed-model-name diet)
   echo "training took $((SECONDS - started)) s"
-  cp "$work/data/nlu.yml" "$work/trained-on.yml"
+  mv "$work/training-input" "$work/trained-on"
 fi
 
 (cd "$work" && exec venv/bin/rasa run --enable-api -m models/diet.tar.gz -i 127.0.0.1 -p "$port" \
