@@ -10,18 +10,21 @@ Two recognisers, either one is enough:
   (``knowledge/nlu/emergencies.yaml``: "my friend fell from the scaffolding and is bleeding"),
   judges the whole message.
 
-Two exceptions to "either one is enough", both for an illness, an injury or a fire told in a
-message of seven words or more:
+Two exceptions to "either one is enough", both in a message of seven words or more:
 
-- a phrase naming one, in a message the matcher reads as clearly ordinary ("if someone has a
-  heart attack, which number do I call?"), does not raise the alarm;
-- nor does one told as over (``knowledge/nlu/over.yaml``: "last month", "now I am fine") in a
-  message the matcher does not read as clearly dangerous ("our factory caught fire last month, how
-  do I find a new job?").
+- a phrase naming an illness, an injury or a fire, in a message the matcher reads as clearly
+  ordinary ("if someone has a heart attack, which number do I call?"), does not raise the alarm;
+- nor does danger told as over (``knowledge/nlu/over.yaml``) in a message the matcher does not read
+  as dangerous now, when no second danger is named beside it ("last year he hit me, now he has a
+  knife"): an illness, injury or fire told in the past or as over, below 0.5 ("our factory caught
+  fire last month, how do I find a new job?"); violence or ending one's life, found by a phrase,
+  only below 0.25 and only when the person says they are safe now ("last year my boss hit me; I
+  changed my job and I am fine now, can I still complain?"). A time in the past is not enough
+  there: "she got a protection order last month; now he broke in and is hitting her" reads at 0.05.
 
-Violence, being held, a child at risk and ending one's life always raise it: "he is beating me,
-how do I register with a family doctor" is danger, whatever else it asks, and so is "last month he
-beat me, now he is here again and hitting me" (violence that is over so often starts again).
+Being held and a child at risk always raise it, and so does danger told as happening again ("last
+month he beat me, now he is here again"): "he is beating me, how do I register with a family
+doctor" is danger, whatever else it asks.
 
 Showing emergency numbers once too often is harmless; missing a crisis is not.
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -49,14 +53,17 @@ _FUZZY_CUTOFF = 88
 # development sets read at 0.17 and above, ordinary questions with a danger word mostly below 0.1.
 _CONTEXT_WORDS = 7
 _ORDINARY_LEVEL = 0.1
-# Only an illness, an injury or a fire is named in questions ("what if someone has a stroke?") or
-# told as over. Not violence, being held, a child at risk or ending one's life: "last month he beat
-# me, now he is here again" reads at 0.24, and the phrase found first is the past one.
+# Only an illness, an injury or a fire is named in questions the matcher reads as clearly ordinary
+# ("what if someone has a stroke?").
 _MAY_BE_SET_ASIDE = frozenset({"medical", "fire"})
 _MIN_ABJAD_FORM = 5
 _MAX_REMEMBERED = 100_000  # typo corrections kept (a word and its lexicon word: about 20 MB at most)
-# Told as over ("last month", "now he is fine"), an illness, injury or fire is set aside below this.
-_OVER_LEVEL = 0.5
+# Told as over, danger is set aside when the matcher reads the message as dangerous less than this:
+# an illness, injury or fire below 0.5; violence or ending one's life (and only with words that the
+# person is safe now) below 0.25: told as over, ordinary questions in the development sets read at
+# 0.2 and below, danger that has started once more at 0.4 and above ("last year he beat me, now he
+# is outside our building" reads at 0.95). Never being held or a child at risk.
+_OVER_LEVEL = {"medical": 0.5, "fire": 0.5, "violence": 0.25, "self_harm": 0.25}
 
 
 def _is_word_char(char: str) -> bool:
@@ -85,15 +92,21 @@ class _PhraseFinder:
             self._by_first_word.setdefault(_leading_word(phrase), []).append(phrase)
 
     def search(self, text: str) -> str | None:
+        return next(self.find_all(text), None)
+
+    def find_all(self, text: str) -> Iterator[str]:
+        """Every phrase found, left to right, the next one searched after the end of the last."""
         after_word = False
+        skip_to = 0
         for index, char in enumerate(text):
-            if not after_word:
+            if not after_word and index >= skip_to:
                 for phrase in self._by_first_word.get(_leading_word(text, index), ()):
                     end = index + len(phrase)
                     if text.startswith(phrase, index) and (end == len(text) or not _is_word_char(text[end])):
-                        return phrase
+                        yield phrase
+                        skip_to = end
+                        break
             after_word = _is_word_char(char)
-        return None
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,13 @@ class _PhraseIndex:
                 return self.by_form[found]
         return None
 
+    def distinct(self, *forms: str) -> set[str]:
+        """The phrases found in any of ``forms``, each by its phonetic form: "m-a bătut" found in
+        one form and "m-a batut" in another are one phrase."""
+        if self.finder is None:
+            return set()
+        return {_forms(self.by_form[f].phrase)[1] for form in forms for f in self.finder.find_all(form)}
+
 
 class CrisisDetector:
     def __init__(
@@ -167,15 +187,19 @@ class CrisisDetector:
         *,
         over: list[str] = (),
         again: list[str] = (),
+        safe: list[str] = (),
     ):
         """``phrases`` maps a category to phrases in any language; ``reader`` judges the whole
         message when no phrase is found, and a phrase in a longer message. ``over`` are words that
-        tell the danger is over ("last month", "now I am safe"; ``knowledge/nlu/over.yaml``), ``again``
-        words that tell it is happening once more ("again", "iar")."""
+        tell the danger is in the past ("last month", "during the war"; ``knowledge/nlu/over.yaml``),
+        ``safe`` words that tell the person is safe now or it has ended ("now I am safe", "I am
+        divorced"; they tell it is over too), ``again`` words that tell it is happening once more
+        ("again", "iar")."""
         self._reader = reader
         self._phrases = _PhraseIndex(phrases)
         # Exact matches only: a typo tolerated here could set a real emergency aside.
-        self._over = _PhraseIndex({"over": list(over)})
+        self._over = _PhraseIndex({"over": [*over, *safe]})
+        self._safe = _PhraseIndex({"safe": list(safe)})
         self._again = _PhraseIndex({"again": list(again)})
         # Typo tolerance works word by word: a misspelt word close to a lexicon word is replaced by
         # it, then the phrases are searched again.
@@ -246,21 +270,40 @@ class CrisisDetector:
     def told_as_over(self, text: str) -> str | None:
         """The words of ``text`` that tell its danger is over ("last month"), if any, unless others
         tell it is happening again ("last week he fainted, now again he fell")."""
+        return self._cue(self._over, text)
+
+    def told_as_safe(self, text: str) -> str | None:
+        """The words of ``text`` that tell the person is safe now ("now I am safe"), if any, unless
+        others tell it is happening again."""
+        return self._cue(self._safe, text)
+
+    def _cue(self, cues: _PhraseIndex, text: str) -> str | None:
         forms = _message_forms(text)
-        found = self._over.search(*forms)
+        found = cues.search(*forms)
         if found is None or self._again.search(*forms) is not None:
             return None
         return found.phrase
 
     def _set_aside(self, reader: DangerReader, text: str, found: CrisisMatch) -> bool:
         """An illness, injury or fire in a message long enough to judge that the reader finds
-        clearly ordinary ("if someone has a heart attack, which number?"), or that is told as over
-        and does not read as clearly dangerous ("my son had a high fever last week, now he is fine;
-        which vaccines are left?"). A classifier reading is never under ``_ORDINARY_LEVEL``."""
-        if found.category not in _MAY_BE_SET_ASIDE or len(text.split()) < _CONTEXT_WORDS:
+        clearly ordinary ("if someone has a heart attack, which number?"), or danger told as over
+        in one that does not read as dangerous now ("my son had a high fever last week, now he is
+        fine; which vaccines are left?"). A classifier reading is never under ``_ORDINARY_LEVEL``."""
+        if found.category not in _OVER_LEVEL or len(text.split()) < _CONTEXT_WORDS:
             return False
         level = reader.level(text)
-        return level < _ORDINARY_LEVEL or (level < _OVER_LEVEL and self.told_as_over(text) is not None)
+        if found.category in _MAY_BE_SET_ASIDE and level < _ORDINARY_LEVEL:
+            return True
+        if level >= _OVER_LEVEL[found.category] or self.told_as_over(text) is None:
+            return False
+        # Violence or suicide: a time in the past is not enough ("she got a protection order last
+        # month; now he broke in and is hitting her" reads at 0.05), the person must say they are
+        # safe now; and the classifiers' own reading of it as danger stands.
+        if found.category not in _MAY_BE_SET_ASIDE and (not found.phrase or self.told_as_safe(text) is None):
+            return False
+        # Told as over, but is that all? A second danger named in the message ("last year he beat
+        # me, now he is here with a knife") may be the one happening now.
+        return len(self._phrases.distinct(*_message_forms(text))) <= 1
 
 
 OVER_FILE = "over.yaml"  # beside crisis.yaml; optional
@@ -270,10 +313,10 @@ def load_crisis_lexicon(path: Path) -> tuple[CrisisDetector | None, ProblemList]
     """The phrases of ``path`` (``crisis.yaml``) and, when there is one, the words of ``over.yaml``
     beside it."""
     phrases, problems = read_lexicon(path, CRISIS_CATEGORIES, "the crisis lexicon (the bot must recognise emergencies)")
-    cues: dict[str, list[tuple[str, str]]] = {"over": [], "again": []}
+    cues: dict[str, list[tuple[str, str]]] = {"over": [], "again": [], "safe": []}
     if (path.parent / OVER_FILE).exists():
         read, over_problems = read_lexicon(
-            path.parent / OVER_FILE, ("over", "again"), "the words that tell danger is over"
+            path.parent / OVER_FILE, ("over", "safe", "again"), "the words that tell danger is over"
         )
         problems.extend(over_problems)
         if read is None:
@@ -285,5 +328,6 @@ def load_crisis_lexicon(path: Path) -> tuple[CrisisDetector | None, ProblemList]
         {c: [p for _, p in items] for c, items in phrases.items()},
         over=[cue for _, cue in cues["over"]],
         again=[cue for _, cue in cues["again"]],
+        safe=[cue for _, cue in cues["safe"]],
     )
     return detector, problems

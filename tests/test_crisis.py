@@ -69,16 +69,56 @@ def test_an_illness_or_fire_told_as_over_is_set_aside_only_on_a_weak_reading() -
     assert weak.detect("fell from the scaffolding last month") is not None  # too short to judge
 
 
-def test_violence_being_held_a_child_or_suicide_told_as_over_still_raise_the_alarm() -> None:
+def test_violence_or_suicide_told_as_over_and_safe_now_is_set_aside_only_on_a_very_weak_reading() -> None:
+    over, safe = ["last month"], ["now i am safe"]
+    for category, phrase, text in [
+        ("violence", "hit me", "last month my boss hit me at the warehouse, now i am safe, can I still complain?"),
+        ("self_harm", "kill myself", "last month I wanted to kill myself, now i am safe, is there a psychologist"),
+    ]:
+        assert CrisisDetector({category: [phrase]}, _Reading(0.2), over=over, safe=safe).detect(text) is None, text
+        # Read at 0.25 or more (danger now, in other words), the alarm stands: half the level an
+        # illness or a fire told as over needs.
+        assert CrisisDetector({category: [phrase]}, _Reading(0.3), over=over, safe=safe).detect(text) is not None
+        assert CrisisDetector({"medical": [phrase]}, _Reading(0.3), over=over, safe=safe).detect(text) is None
+
+
+def test_violence_told_in_the_past_but_not_as_safe_now_raises_the_alarm() -> None:
+    """A time in the past is not enough for violence: the danger may have come back."""
+    detector = CrisisDetector(
+        {"violence": ["is hitting her"], "medical": ["fell from the scaffolding"]},
+        _Reading(0.05),
+        over=["last month"],
+        safe=["now i am safe"],
+    )
+    text = "she got a protection order last month, now he broke into her flat and is hitting her"
+    assert detector.told_as_over(text) == "last month" and detector.told_as_safe(text) is None
+    assert detector.detect(text) is not None
+    assert detector.detect("last month he fell from the scaffolding, who pays the hospital bill now?") is None
+
+
+def test_being_held_or_a_child_at_risk_told_as_over_still_raise_the_alarm() -> None:
     over = ["last month", "now i am safe"]
     for category, phrase, text in [
-        ("violence", "hit me", "last month my boss hit me at the warehouse, can I still complain about it?"),
-        ("self_harm", "kill myself", "last month I wanted to kill myself, now i am safe, is there a psychologist"),
         ("trafficking", "locked us in", "last month the agency locked us in the dormitory, where do we report it"),
         ("child_at_risk", "child is missing", "last month my child is missing for an hour, who do we tell now"),
     ]:
-        detector = CrisisDetector({category: [phrase]}, _Reading(0.1), over=over)
+        detector = CrisisDetector({category: [phrase]}, _Reading(0.01), over=over)
         assert detector.detect(text) is not None, text
+
+
+def test_danger_told_as_over_beside_a_second_danger_raises_the_alarm() -> None:
+    """The past danger is found first; the second one may be happening now."""
+    detector = CrisisDetector(
+        {"violence": ["hit me", "has a knife"], "medical": ["fell from the scaffolding", "not breathing"]},
+        _Reading(0.2),
+        over=["last month", "last year"],
+        safe=["i am divorced"],
+    )
+    assert detector.detect("last year he hit me, now I am divorced and live with my sister in Timisoara") is None
+    assert detector.detect("last year he hit me, I am divorced, but he found our address and has a knife") is not None
+    assert detector.detect("he fell from the scaffolding last month and now he is not breathing well") is not None
+    # One phrase found twice, or in two spellings, is still one danger.
+    assert detector.detect("last year he hit me, he hit me every week, now I am divorced and live alone") is None
 
 
 def test_words_that_it_is_happening_again_undo_the_words_that_it_is_over() -> None:

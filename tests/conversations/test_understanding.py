@@ -206,10 +206,10 @@ async def test_a_danger_word_in_an_ordinary_question_is_not_an_alarm_but_in_dang
         assert "112" in person.replies[0].text, (text, person.text)
 
 
-async def test_an_illness_or_fire_told_as_over_is_not_an_alarm_but_violence_or_again_is(engine: Engine) -> None:
+async def test_danger_told_as_over_is_not_an_alarm_but_danger_now_or_again_is(engine: Engine) -> None:
     """ "Last month", "now he is fine" (knowledge/nlu/over.yaml): the person asks about an illness,
-    injury or fire that is over. Violence told as over still raises the alarm (it so often starts
-    again), and so does anything told as happening again."""
+    injury, fire or violence that is over. Told as happening again, or with danger now beside the
+    past one, it raises the alarm."""
     factory = await chosen(engine, "over1", "en")
     await factory.send("our factory caught fire last month and we all lost our jobs, how do I find new work")
     assert not factory.replies[0].text.startswith(locale("en")["crisis.message"][:20]), factory.text
@@ -220,6 +220,24 @@ async def test_an_illness_or_fire_told_as_over_is_not_an_alarm_but_violence_or_a
     )
     assert not colleague.replies[0].text.startswith(locale("ro")["crisis.message"][:20]), colleague.text
     for name, lang, text in [
+        ("over3", "ar", "الشهر الماضي ضربني زوجي، هلق أنا بأمان عند أختي، كيف بعمل ordin de protectie؟"),
+        (
+            "over4",
+            "en",
+            "last month I tried to kill myself, now I am fine, is there a psychologist who speaks English?",
+        ),
+    ]:
+        survivor = await chosen(engine, name, lang)
+        await survivor.send(text)
+        assert not survivor.replies[0].text.startswith(locale(lang)["crisis.message"][:20]), survivor.text
+    for name, lang, text in [
+        ("now1", "en", "last year my husband beat me, now he found our new address and he is outside the door"),
+        ("now2", "en", "two years ago I tried to kill myself, now I am standing on the bridge"),
+        (
+            "now3",
+            "ro",
+            "Prietena mea are ordin de protecție de luna trecută. Acum el a intrat peste ea în casă, aud cum țipă",
+        ),
         ("again1", "en", "my husband used to beat me and now he is beating me again, he has a knife"),
         ("again2", "en", "last year I tried to kill myself and now I want to do it again tonight"),
         ("again3", "en", "last year he tried to strangle me, today he came again with a knife"),
