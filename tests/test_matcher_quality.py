@@ -103,7 +103,15 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
     known = {normalize(e.text) for e in shipped_kb.examples()}
     dev = {normalize(q.text) for q in _realistic("dev") + _realistic("dev2")}
     holdout = {normalize(q.text) for q in _realistic("holdout") + _realistic("danger_holdout")}
-    danger_parts = ("danger_dev", "danger_dev2", "danger_dev3", "danger_dev4", "danger_dev5", "danger_dev6")
+    danger_parts = (
+        "danger_dev",
+        "danger_dev2",
+        "danger_dev3",
+        "danger_dev4",
+        "danger_dev5",
+        "danger_dev6",
+        "danger_dev7",
+    )
     danger_dev = {normalize(q.text) for part in danger_parts for q in _realistic(part)}
     chat_dev = {normalize(q.text) for q in _realistic("chat_dev")}
     assert not (dev & known) and not (holdout & known) and not (danger_dev & known) and not (chat_dev & known)
