@@ -21,6 +21,9 @@ Two exceptions to "either one is enough", both in a message of seven words or mo
   only below 0.25 and only when the person says they are safe now ("last year my boss hit me; I
   changed my job and I am fine now, can I still complain?"). A time in the past is not enough
   there: "she got a protection order last month; now he broke in and is hitting her" reads at 0.05.
+  Danger the classifiers found without a phrase gives way, whatever kind they name, to words that
+  it is over and the person is safe now, below 0.5 ("cut my finger with knife while cooking
+  biryani, it stopped bleeding already" reads as violence at 0.34).
 
 Being held and a child at risk always raise it, and so does danger told as happening again ("last
 month he beat me, now he is here again"): "he is beating me, how do I register with a family
@@ -285,21 +288,33 @@ class CrisisDetector:
         return found.phrase
 
     def _set_aside(self, reader: DangerReader, text: str, found: CrisisMatch) -> bool:
-        """An illness, injury or fire in a message long enough to judge that the reader finds
-        clearly ordinary ("if someone has a heart attack, which number?"), or danger told as over
-        in one that does not read as dangerous now ("my son had a high fever last week, now he is
-        fine; which vaccines are left?"). A classifier reading is never under ``_ORDINARY_LEVEL``."""
-        if found.category not in _OVER_LEVEL or len(text.split()) < _CONTEXT_WORDS:
+        """Danger in a message long enough to judge that the matcher does not read as dangerous
+        now: a phrase naming an illness, injury or fire in a clearly ordinary question ("if someone
+        has a heart attack, which number?"), or danger told as over ("my son had a high fever last
+        week, now he is fine; which vaccines are left?")."""
+        if len(text.split()) < _CONTEXT_WORDS:
             return False
         level = reader.level(text)
+        if not found.phrase:
+            # The classifiers' own reading (never under ``_ORDINARY_LEVEL``). The kind they name is
+            # often not the one told ("cut my finger while cooking, it stopped bleeding" reads as
+            # violence): any kind is set aside when the message says it is over and the person is
+            # safe now; an illness, injury or fire also when it is only told in the past.
+            if level >= _OVER_LEVEL["medical"]:
+                return False
+            if found.category in _MAY_BE_SET_ASIDE:
+                return self.told_as_over(text) is not None
+            return self.told_as_safe(text) is not None
+        if found.category not in _OVER_LEVEL:
+            return False
         if found.category in _MAY_BE_SET_ASIDE and level < _ORDINARY_LEVEL:
             return True
         if level >= _OVER_LEVEL[found.category] or self.told_as_over(text) is None:
             return False
         # Violence or suicide: a time in the past is not enough ("she got a protection order last
         # month; now he broke in and is hitting her" reads at 0.05), the person must say they are
-        # safe now; and the classifiers' own reading of it as danger stands.
-        if found.category not in _MAY_BE_SET_ASIDE and (not found.phrase or self.told_as_safe(text) is None):
+        # safe now.
+        if found.category not in _MAY_BE_SET_ASIDE and self.told_as_safe(text) is None:
             return False
         # Told as over, but is that all? A second danger named in the message ("last year he beat
         # me, now he is here with a knife") may be the one happening now.

@@ -96,6 +96,31 @@ def test_violence_told_in_the_past_but_not_as_safe_now_raises_the_alarm() -> Non
     assert detector.detect("last month he fell from the scaffolding, who pays the hospital bill now?") is None
 
 
+class _KindReading(_Reading):
+    """The classifiers reading every message as one kind of danger, at one level."""
+
+    def __init__(self, kind: str, level: float):
+        super().__init__(level)
+        self._kind = kind
+
+    def kind(self, text: str) -> str | None:
+        return self._kind
+
+
+def test_the_classifiers_reading_is_set_aside_when_the_message_says_it_is_over_and_safe_now() -> None:
+    """No phrase found: the kind the classifiers name is often not the one told (a cut finger
+    reads as violence), so any kind gives way to words that the person is safe now, on a reading
+    under 0.5; an illness, injury or fire also to a time in the past."""
+    cues = {"over": ["last week"], "safe": ["it stopped bleeding"]}
+    safe_now = "cut my finger with the knife while cooking, it stopped bleeding, do I need a tetanus shot?"
+    past = "last week I cut my finger badly with the knife while cooking, do I need a tetanus shot?"
+    for kind in ("violence", "self_harm", "child_at_risk", "trafficking", "medical"):
+        assert CrisisDetector({}, _KindReading(kind, 0.4), **cues).detect(safe_now) is None, kind
+        assert CrisisDetector({}, _KindReading(kind, 0.6), **cues).detect(safe_now) is not None, kind
+    assert CrisisDetector({}, _KindReading("medical", 0.4), **cues).detect(past) is None
+    assert CrisisDetector({}, _KindReading("violence", 0.4), **cues).detect(past) is not None
+
+
 def test_being_held_or_a_child_at_risk_told_as_over_still_raise_the_alarm() -> None:
     over = ["last month", "now i am safe"]
     for category, phrase, text in [

@@ -177,6 +177,8 @@ async def test_second_development_set_of_questions(understanding) -> None:
         ("danger_dev5", LANGUAGES, 44, 22, 0.98, 0.09),
         # danger_dev6: danger told as over (violence, suicidal thoughts) beside danger now.
         ("danger_dev6", LANGUAGES, 8, 8, 0.98, 0.19),
+        # danger_dev7: dialects and romanised messages, ordinary ones with frightening words.
+        ("danger_dev7", LANGUAGES, 30, 30, 0.99, 0.11),
         # danger_holdout: by authors who saw nothing else, only measured (never tuned on). Recall is
         # 97.5%, not yet 98% in every language, and one alarming ordinary message in six still
         # brings the emergency numbers first.
