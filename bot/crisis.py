@@ -35,6 +35,7 @@ Showing emergency numbers once too often is harmless; missing a crisis is not.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -138,8 +139,10 @@ def _forms(text: str) -> tuple[str, str]:
 _ARABIC_CONJUNCTIONS = re.compile(r"(?<!\w)[وف](?=\w\w)")
 
 
+@functools.lru_cache(maxsize=1024)
 def _message_forms(text: str) -> tuple[str, ...]:
-    """The forms of a message the phrases are searched in."""
+    """The forms of a message the phrases are searched in (kept for the last messages: the phrases,
+    the words that danger is over and those that the person is safe are searched in the same ones)."""
     normalized, phon = _forms(text)
     bare = _ARABIC_CONJUNCTIONS.sub("", normalized)
     if bare == normalized:
