@@ -102,7 +102,7 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
 
     known = {normalize(e.text) for e in shipped_kb.examples()}
     dev = {normalize(q.text) for q in _realistic("dev") + _realistic("dev2")}
-    holdout = {normalize(q.text) for q in _realistic("holdout") + _realistic("danger_holdout")}
+    holdout = {normalize(q.text) for part in ("holdout", "danger_holdout", "danger_holdout2") for q in _realistic(part)}
     danger_parts = (
         "danger_dev",
         "danger_dev2",
@@ -183,6 +183,9 @@ async def test_second_development_set_of_questions(understanding) -> None:
         # 97.5%, not yet 98% in every language, and one alarming ordinary message in six still
         # brings the emergency numbers first.
         ("danger_holdout", LANGUAGES, 50, 49, 0.965, 0.18),
+        # danger_holdout2: a second held-out set by two more authors, only measured: 97.5% and one
+        # false alarm in six, as on the first (so that one was not worn out by being measured).
+        ("danger_holdout2", LANGUAGES, 25, 25, 0.97, 0.16),
     ],
 )
 async def test_emergency_sets(understanding, part, languages, emergencies, ordinary, recall, false_alarms) -> None:
