@@ -67,7 +67,8 @@ _MAX_REMEMBERED = 100_000  # typo corrections kept (a word and its lexicon word:
 # person is safe now) below 0.25: told as over, ordinary questions in the development sets read at
 # 0.2 and below, danger that has started once more at 0.4 and above ("last year he beat me, now he
 # is outside our building" reads at 0.95). Never being held or a child at risk.
-_OVER_LEVEL = {"medical": 0.5, "fire": 0.5, "violence": 0.25, "self_harm": 0.25}
+_WEAK_READING = 0.5  # also the bar for danger the classifiers found without a phrase
+_OVER_LEVEL = {"medical": _WEAK_READING, "fire": _WEAK_READING, "violence": 0.25, "self_harm": 0.25}
 
 
 def _is_word_char(char: str) -> bool:
@@ -303,7 +304,7 @@ class CrisisDetector:
             # often not the one told ("cut my finger while cooking, it stopped bleeding" reads as
             # violence): any kind is set aside when the message says it is over and the person is
             # safe now; an illness, injury or fire also when it is only told in the past.
-            if level >= _OVER_LEVEL["medical"]:
+            if level >= _WEAK_READING:
                 return False
             if found.category in _MAY_BE_SET_ASIDE:
                 return self.told_as_over(text) is not None
