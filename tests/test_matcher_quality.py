@@ -125,8 +125,9 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
     ("part", "in_scope", "out_of_scope", "recall", "false_alarms"),
     # Floors just under the figures measured (docs/benchmarks.md). The held-out set is only
     # measured, never tuned on: 98.9% of its emergencies are recognised, but not 98% in every
-    # language (Arabic, Bengali and English 96%: one miss in 25).
-    [("dev", 0.92, 0.09, 0.99, 0.02), ("holdout", 0.93, 0.09, 0.98, 0.02)],
+    # language (Bengali, English and Nepali 96%: one miss in 25). In scope 93.0% since passports
+    # kept by an employer moved to the entry for reporting abuse (it was 93.2%).
+    [("dev", 0.92, 0.09, 0.99, 0.02), ("holdout", 0.925, 0.09, 0.98, 0.02)],
 )
 async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, recall, false_alarms) -> None:
     matcher, crisis, smalltalk = understanding
