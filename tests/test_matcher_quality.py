@@ -102,7 +102,11 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
 
     known = {normalize(e.text) for e in shipped_kb.examples()}
     dev = {normalize(q.text) for q in _realistic("dev") + _realistic("dev2")}
-    holdout = {normalize(q.text) for part in ("holdout", "danger_holdout", "danger_holdout2") for q in _realistic(part)}
+    holdout = {
+        normalize(q.text)
+        for part in ("holdout", "danger_holdout", "danger_holdout2", "danger_holdout3")
+        for q in _realistic(part)
+    }
     danger_parts = (
         "danger_dev",
         "danger_dev2",
@@ -187,6 +191,10 @@ async def test_second_development_set_of_questions(understanding) -> None:
         # danger_holdout2: a second held-out set by two more authors, only measured: 97.5% and one
         # false alarm in six, as on the first (so that one was not worn out by being measured).
         ("danger_holdout2", LANGUAGES, 25, 25, 0.97, 0.16),
+        # danger_holdout3: a third, by three more authors (40 emergencies per language, 39 in French:
+        # one was word for word in danger_dev; a third of them short), measured once: 95.7% with
+        # the detector before 2,122 more phrases and after, so new phrases no longer move it.
+        ("danger_holdout3", LANGUAGES, 39, 20, 0.95, 0.12),
     ],
 )
 async def test_emergency_sets(understanding, part, languages, emergencies, ordinary, recall, false_alarms) -> None:
@@ -196,7 +204,7 @@ async def test_emergency_sets(understanding, part, languages, emergencies, ordin
     questions = _realistic(part)
     assert {q.lang for q in questions} == set(languages)
     for lang in languages:
-        assert sum(q.kind == "emergency" and q.lang == lang for q in questions) == emergencies, lang
+        assert sum(q.kind == "emergency" and q.lang == lang for q in questions) >= emergencies, lang
         assert sum(q.kind == "not_emergency" and q.lang == lang for q in questions) >= ordinary, lang
     report = await evaluate(matcher, questions, crisis=crisis, smalltalk=smalltalk)
     summary = format_report(report)
