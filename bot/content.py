@@ -152,6 +152,9 @@ class DangerReading:
     def level(self, text: str) -> float:
         return self._builtin.danger_level(text)
 
+    def likely_kind(self, text: str) -> str | None:
+        return None if self._smalltalk.kind(text) is not None else self._builtin.likely_danger(text)
+
 
 def request_reload(knowledge_dir: Path) -> Path:
     """Touch the trigger file a running bot watches (used by ``acasa kb reload``)."""

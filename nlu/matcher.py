@@ -448,6 +448,13 @@ class BuiltinMatcher:
         scores = self.intent_scores(text)
         return max(sum(s for i, s in scores.items() if i.startswith(CRISIS)), self.danger_probability(text))
 
+    def likely_danger(self, text: str) -> str | None:
+        """The kind of danger ``text`` reads most like, however weakly (None when it shares no
+        feature with any example)."""
+        scores = self.intent_scores(text)
+        danger = {i[len(CRISIS) :]: s for i, s in scores.items() if i.startswith(CRISIS)}
+        return max(danger, key=danger.__getitem__) if danger else None
+
     def danger(self, text: str) -> str | None:
         """The kind of immediate danger ``text`` reads like ("medical"), or None. One or two words
         ("menu", "ok") give the classifiers too little to go on: only the crisis phrases judge them."""

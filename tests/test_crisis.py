@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.crisis import CrisisDetector, load_crisis_lexicon
+from bot.crisis import CrisisDetector, CrisisMatch, load_crisis_lexicon
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +21,9 @@ class _Reading:
 
     def level(self, text: str) -> float:
         return self._level
+
+    def likely_kind(self, text: str) -> str | None:
+        return "medical"
 
 
 def test_phrases_are_found_as_whole_words_the_leftmost_and_longest_first() -> None:
@@ -174,3 +177,33 @@ def test_the_shipped_words_that_danger_is_over_load() -> None:
     assert detector.told_as_over("el shahr el madi et3awar f regli fel shoghl, hala2 mni7") == "el shahr el madi"
     assert detector.told_as_over("el shahr el madi wa2e3, w hala2 rja3 wa2e3 mara tanye") is None  # again
     assert detector.told_as_over("дитина зараз не дихає") is None
+
+
+def test_a_call_for_help_now_raises_the_alarm_on_a_weak_reading() -> None:
+    """Short, misspelt emergencies read weakly ("blesse grave sang partout svp vite"): a call for
+    help now beside a reading of 0.2 or more is enough; neither alone is."""
+    urgent = ["venez vite", "help me", "pls help"]
+    cues = {"urgent": urgent, "over": ["last year"]}
+    text = "blesse grave sang partout venez vite"
+    assert CrisisDetector({}, _Reading(0.2), **cues).detect(text) == CrisisMatch("medical", "")
+    assert CrisisDetector({}, _Reading(0.19), **cues).detect(text) is None  # the reading too weak
+    assert CrisisDetector({}, _Reading(0.2), over=["last year"]).detect(text) is None  # no call for help
+    # Two words say too little; told as over, it is not happening now.
+    assert CrisisDetector({}, _Reading(0.24), **cues).detect("pls help") is None
+    assert CrisisDetector({}, _Reading(0.24), **cues).detect("last year I fell, help me find a lawyer") is None
+    # Small talk has no kind of danger ("thank you, you help me a lot").
+    assert CrisisDetector({}, _NoKindReading(0.24), **cues).detect("ok thank you for help me brother") is None
+
+
+class _NoKindReading(_Reading):
+    def likely_kind(self, text: str) -> str | None:
+        return None
+
+
+def test_the_shipped_calls_for_help_load() -> None:
+    detector, problems = load_crisis_lexicon(PROJECT / "knowledge" / "nlu" / "crisis.yaml")
+    assert detector is not None and not problems.errors
+    reading = _Reading(0.25)
+    assert detector.with_reader(reading).detect("onek rokto jaitese help koren") is not None
+    assert detector.with_reader(reading).detect("кровищи очень многа срочна памагите") is not None
+    assert detector.with_reader(_Reading(0.1)).detect("кровищи очень многа срочна памагите") is None

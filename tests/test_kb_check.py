@@ -188,7 +188,10 @@ def test_broken_phrase_lists_are_errors_kb_check_names(tmp_path: Path) -> None:
     assert "'greetings' is not a category; use one of greeting, thanks, ok, bye, bot, filler" in result.stdout
     assert "nearby.yaml, line 2, field 'en.money': must be a list of phrases" in result.stdout
     assert "'xx' is not a language code the bot knows" in result.stdout
-    assert "over.yaml, line 2, field 'en.past': 'past' is not a category; use one of over, safe, again" in result.stdout
+    assert (
+        "over.yaml, line 2, field 'en.past': 'past' is not a category; use one of over, safe, again, urgent"
+        in result.stdout
+    )
 
 
 def test_kb_check_reports_home_page_sources_unconfirmed_contacts_and_a_factual_summary(tmp_path: Path) -> None:
