@@ -148,6 +148,21 @@ async def test_emergencies_in_plain_words_get_112_first(engine: Engine) -> None:
         assert "112" in person.replies[0].text, (text, person.text)
 
 
+async def test_a_short_misspelt_call_for_help_gets_112_first_a_request_for_help_does_not(engine: Engine) -> None:
+    """Typed in a hurry, an emergency reads only weakly to the classifiers; with a call for help now
+    ("venez vite", "памагите") that is enough. Asking for help with a job is no call for help."""
+    for name, text in [
+        ("u1", "blesse grave sang partout svp venez vite"),
+        ("u2", "кровищи очень многа срочна памагите"),
+    ]:
+        person = Person(engine, name)
+        await person.send(text)
+        assert "112" in person.replies[0].text, (text, person.text)
+    worker = await chosen(engine, "u3", "en")
+    await worker.send("please help me find a job in a warehouse near Timisoara")
+    assert not worker.replies[0].text.startswith(locale("en")["crisis.message"][:20]), worker.text
+
+
 async def test_ordinary_questions_with_scary_words_raise_no_alarm(engine: Engine) -> None:
     john = await chosen(engine, "john4", "en")
     for text in ["is the emergency room free without insurance?", "I lost my passport, what do I do"]:
