@@ -203,7 +203,7 @@ class _NoKindReading(_Reading):
 def test_the_shipped_calls_for_help_load() -> None:
     detector, problems = load_crisis_lexicon(PROJECT / "knowledge" / "nlu" / "crisis.yaml")
     assert detector is not None and not problems.errors
-    reading = _Reading(0.25)
-    assert detector.with_reader(reading).detect("onek rokto jaitese help koren") is not None
-    assert detector.with_reader(reading).detect("кровищи очень многа срочна памагите") is not None
-    assert detector.with_reader(_Reading(0.1)).detect("кровищи очень многа срочна памагите") is None
+    # Read at 0.22: too weak for the classifiers alone (the reading here names a kind from 0.25).
+    for text in ["onek rokto jaitese help koren", "кровищи очень многа срочна памагите"]:
+        assert detector.with_reader(_Reading(0.22)).detect(text) is not None, text
+        assert detector.with_reader(_Reading(0.1)).detect(text) is None, text

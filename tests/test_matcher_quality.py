@@ -129,9 +129,10 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
 @pytest.mark.parametrize(
     ("part", "in_scope", "out_of_scope", "recall", "false_alarms"),
     # Floors just under the figures measured (docs/benchmarks.md). The held-out set is only
-    # measured, never tuned on: 98.9% of its emergencies are recognised, but not 98% in every
-    # language (Bengali, English and Nepali 96%: one miss in 25). In scope 93.0% since passports
-    # kept by an employer moved to the entry for reporting abuse (it was 93.2%).
+    # measured, never tuned on: 99.3% of its emergencies are recognised, but not 98% in every
+    # language (Bengali and Nepali 96%: one miss in 25; Arabic and English 100% only since phrases
+    # were drafted for their misses' situations). In scope 93.0% since passports kept by an
+    # employer moved to the entry for reporting abuse (it was 93.2%).
     [("dev", 0.92, 0.09, 0.99, 0.02), ("holdout", 0.925, 0.09, 0.98, 0.02)],
 )
 async def test_realistic_accuracy(understanding, part, in_scope, out_of_scope, recall, false_alarms) -> None:
@@ -195,8 +196,9 @@ async def test_second_development_set_of_questions(understanding) -> None:
         # false alarm in six, as on the first (so that one was not worn out by being measured).
         ("danger_holdout2", LANGUAGES, 25, 25, 0.97, 0.16),
         # danger_holdout3: a third, by three more authors (40 emergencies per language, 39 in French:
-        # one was word for word in danger_dev; a third of them short), measured once: 95.7% with
-        # the detector before 2,122 more phrases and after, so new phrases no longer move it.
+        # one was word for word in danger_dev; a third of them short): 95.7% with the detector
+        # before 2,122 more phrases and after (new phrases no longer move it), and after the calls
+        # for help.
         ("danger_holdout3", LANGUAGES, 39, 20, 0.95, 0.12),
     ],
 )
