@@ -219,7 +219,7 @@ class CrisisDetector:
         self._reader = reader
         self._phrases = _PhraseIndex(phrases)
         # Exact matches only: a typo tolerated here could set a real emergency aside.
-        self._over = _PhraseIndex({"over": [*over, *safe]})
+        self._over = _PhraseIndex({"over": list(over)})
         self._safe = _PhraseIndex({"safe": list(safe)})
         self._again = _PhraseIndex({"again": list(again)})
         self._urgent = _PhraseIndex({"urgent": list(urgent)})
@@ -265,10 +265,10 @@ class CrisisDetector:
         """A call for help now in a message that reads, if only weakly, like danger: people in an
         emergency write short and misspelt ("onek rokto jaitese help koren"), and neither a
         phrase nor the classifiers alone are sure."""
-        if len(text.split()) < _URGENT_WORDS or self.told_as_over(text) is not None:
+        # Most messages hold no call for help: that search comes before the others.
+        if len(text.split()) < _URGENT_WORDS or self._urgent.search(*_message_forms(text)) is None:
             return None
-        forms = _message_forms(text)
-        if self._urgent.search(*forms) is None or reader.level(text) < _URGENT_LEVEL:
+        if self.told_as_over(text) is not None or reader.level(text) < _URGENT_LEVEL:
             return None
         kind = reader.likely_kind(text)
         return CrisisMatch(kind, "") if kind is not None else None
@@ -305,8 +305,9 @@ class CrisisDetector:
 
     def told_as_over(self, text: str) -> str | None:
         """The words of ``text`` that tell its danger is over ("last month"), if any, unless others
-        tell it is happening again ("last week he fainted, now again he fell")."""
-        return self._cue(self._over, text)
+        tell it is happening again ("last week he fainted, now again he fell"). Words that the
+        person is safe now tell it is over too."""
+        return self._cue(self._over, text) or self._cue(self._safe, text)
 
     def told_as_safe(self, text: str) -> str | None:
         """The words of ``text`` that tell the person is safe now ("now I am safe"), if any, unless

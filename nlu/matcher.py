@@ -443,16 +443,18 @@ class BuiltinMatcher:
         reading = self._read(text)
         return float(self._danger.probabilities(reading.ids, reading.values)[1]) if len(reading.ids) else 0.0
 
+    def _danger_scores(self, text: str) -> dict[str, float]:
+        """The many-label classifier's probability of each kind of danger ("medical": 0.12)."""
+        return {i[len(CRISIS) :]: s for i, s in self._read(text).scores.items() if i.startswith(CRISIS)}
+
     def danger_level(self, text: str) -> float:
         """How strongly ``text`` reads like danger: the larger of the two classifiers' readings."""
-        scores = self.intent_scores(text)
-        return max(sum(s for i, s in scores.items() if i.startswith(CRISIS)), self.danger_probability(text))
+        return max(sum(self._danger_scores(text).values()), self.danger_probability(text))
 
     def likely_danger(self, text: str) -> str | None:
         """The kind of danger ``text`` reads most like, however weakly (None when it shares no
         feature with any example)."""
-        scores = self.intent_scores(text)
-        danger = {i[len(CRISIS) :]: s for i, s in scores.items() if i.startswith(CRISIS)}
+        danger = self._danger_scores(text)
         return max(danger, key=danger.__getitem__) if danger else None
 
     def danger(self, text: str) -> str | None:
@@ -461,8 +463,8 @@ class BuiltinMatcher:
         t = self.thresholds
         if len(text.split()) < t.crisis_words:
             return None
-        scores = self.intent_scores(text)
-        danger = {i[len(CRISIS) :]: s for i, s in scores.items() if i.startswith(CRISIS)}
+        scores = self._read(text).scores
+        danger = self._danger_scores(text)
         total = sum(danger.values())
         if not danger or total < t.crisis_floor:
             return None
