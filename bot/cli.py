@@ -33,7 +33,7 @@ from bot.store import Store
 from bot.store.notify import CONTENT_CHANNEL, notify
 from nlu.evaluate import evaluate, format_report, read_questions
 from nlu.languages import LANGUAGES, base_code
-from nlu.matcher import Matcher
+from nlu.matcher import Matcher, Prediction
 from nlu.rasa import export_training_data
 
 DEFAULT_EVAL_SET = paths.PROJECT_ROOT / "tests" / "nlu" / "dev_questions.jsonl"
@@ -271,6 +271,15 @@ def cmd_nlu_eval(args: argparse.Namespace) -> int:
     files = _question_files(args.files or [str(DEFAULT_EVAL_SET)])
     questions = [q for path in files for q in read_questions(path)]
     matcher, crisis, smalltalk = _recognisers(kb)
+
+    def shows_112(text: str, prediction: Prediction) -> bool:
+        """As the bot replies: an answer that names 112, or no answer to a message that may be
+        about danger (the number comes first)."""
+        entry = kb.entries.get(prediction.intent or "")
+        if entry is None:
+            return crisis.may_be_danger(text)
+        return "112" in entry.translation(prediction.language).answer
+
     report = asyncio.run(
         evaluate(
             matcher,
@@ -278,6 +287,7 @@ def cmd_nlu_eval(args: argparse.Namespace) -> int:
             use_hint=not args.no_hint,
             crisis=lambda text: crisis.detect(text) is not None,
             smalltalk=smalltalk.kind,
+            shows_112=shows_112,
         )
     )
     if args.json:

@@ -99,6 +99,9 @@ class Report:
     crisis_recall: dict[str, Tally] = field(default_factory=_by_language)
     crisis_false_alarms: dict[str, Tally] = field(default_factory=_by_language)
     crisis_failures: list[LabelledQuestion] = field(default_factory=list)
+    # Emergencies missed whose reply still names 112 (an answer that does, or no answer with the
+    # number first): what a missed emergency costs.
+    missed_shown_112: Tally = field(default_factory=Tally)
     smalltalk: Tally = field(default_factory=Tally)  # small talk recognised as such
     smalltalk_swallowed: Tally = field(default_factory=Tally)  # questions taken for small talk (should be 0)
     evaluated_crisis: bool = False
@@ -134,6 +137,9 @@ class Report:
             result["crisis_false_alarms_by_language"] = {
                 k: round(v.rate, 4) for k, v in sorted(self.crisis_false_alarms.items())
             }
+            if self.missed_shown_112.total:
+                result["missed_emergencies_shown_112"] = self.missed_shown_112.correct
+                result["missed_emergencies"] = self.missed_shown_112.total
         if self.smalltalk.total:
             result["smalltalk_recognised"] = round(self.smalltalk.rate, 4)
         if self.smalltalk_swallowed.total:
@@ -142,6 +148,7 @@ class Report:
 
 
 CrisisCheck = Callable[[str], bool]
+NumberCheck = Callable[[str, Prediction], bool]
 SmallTalkCheck = Callable[[str], str | None]
 
 
@@ -152,9 +159,11 @@ async def evaluate(
     use_hint: bool = True,
     crisis: CrisisCheck | None = None,
     smalltalk: SmallTalkCheck | None = None,
+    shows_112: NumberCheck | None = None,
 ) -> Report:
     """Run every question through the matcher (and, if given, the bot's emergency and small-talk
-    recognisers)."""
+    recognisers). ``shows_112`` tells whether the reply to a message the alarm missed still names
+    the emergency number."""
     report = Report(evaluated_crisis=crisis is not None)
     for q in questions:
         lang = q.lang or "?"
@@ -167,6 +176,8 @@ async def evaluate(
                 report.crisis_recall[lang].add(raised)
                 if not raised:
                     report.crisis_failures.append(q)
+                    if shows_112 is not None:
+                        report.missed_shown_112.add(shows_112(q.text, prediction))
             else:
                 # Counted as "correct" = a false alarm, so the rate reads as the false-alarm rate.
                 report.crisis_false_alarms[lang].add(raised)
@@ -237,6 +248,7 @@ def format_report(report: Report, *, show_failures: bool = False) -> str:
             f"Emergencies recognised: {recall.rate:.1%} ({recall.correct}/{recall.total}); "
             f"false alarms: {alarms.rate:.1%} ({alarms.correct}/{alarms.total})"
         )
+        lines += _missed_shown_112_lines(report)
     if report.smalltalk.total or report.smalltalk_swallowed.total:
         said = report.smalltalk
         lines.append(
@@ -288,6 +300,7 @@ def _format_alarm_report(report: Report, *, show_failures: bool) -> str:
     lines = [
         f"Emergencies recognised: {recall.rate:.1%} ({recall.correct}/{recall.total}); "
         f"false alarms: {alarms.rate:.1%} ({alarms.correct}/{alarms.total})",
+        *_missed_shown_112_lines(report),
         f"Language identified: {report.language_id.rate:.1%}",
         "",
         "By language:",
@@ -298,6 +311,13 @@ def _format_alarm_report(report: Report, *, show_failures: bool) -> str:
     if show_failures:
         lines += _crisis_failure_lines(report)
     return "\n".join(lines)
+
+
+def _missed_shown_112_lines(report: Report) -> list[str]:
+    shown = report.missed_shown_112
+    if not shown.total:
+        return []
+    return [f"Missed emergencies whose reply still names 112: {shown.correct}/{shown.total}"]
 
 
 def _alarm_columns(report: Report, lang: str) -> str:

@@ -128,14 +128,17 @@ def test_eval_of_a_set_of_emergencies_and_ordinary_messages_measures_the_alarm_o
     rows = [
         {"text": "my friend fell from the scaffolding and is bleeding a lot", "lang": "en", "kind": "emergency"},
         {"text": "I burnt the rice again, my wife will laugh at me", "lang": "en", "kind": "not_emergency"},
+        # Missed by the alarm (no phrase, a weak reading), but the reply still starts with 112.
+        {"text": "bad injured blood every where pls", "lang": "en", "kind": "emergency"},
     ]
     labelled.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     result = acasa("nlu", "eval", str(labelled))
     assert result.returncode == 0, result.stderr
-    assert "Emergencies recognised: 100.0% (1/1); false alarms: 0.0% (0/1)" in result.stdout
+    assert "Emergencies recognised: 50.0% (1/2); false alarms: 0.0% (0/1)" in result.stdout
+    assert "Missed emergencies whose reply still names 112: 1/1" in result.stdout
     assert "Out of scope" not in result.stdout and "In scope" not in result.stdout  # no entry labels to judge
     en = next(line for line in result.stdout.splitlines() if line.startswith("  en "))
-    assert en.split()[1] == "100.0%" and "1/1" in en, en
+    assert en.split()[1] == "50.0%" and "1/2" in en, en
 
 
 def test_chat_runs_as_the_readme_says(tmp_path) -> None:

@@ -207,3 +207,15 @@ def test_the_shipped_calls_for_help_load() -> None:
     for text in ["onek rokto jaitese help koren", "кровищи очень многа срочна памагите"]:
         assert detector.with_reader(_Reading(0.22)).detect(text) is not None, text
         assert detector.with_reader(_Reading(0.1)).detect(text) is None, text
+
+
+def test_a_message_that_reads_weakly_like_danger_may_be_one() -> None:
+    """No alarm, but a reason to name 112 when the bot cannot answer: three words or more, a kind
+    of danger it reads like, and a reading of 0.1 or more."""
+    text = "bad injured blood every where pls"
+    assert CrisisDetector({}, _Reading(0.1)).may_be_danger(text)
+    assert CrisisDetector({}, _Reading(0.1)).detect(text) is None  # not an alarm
+    assert not CrisisDetector({}, _Reading(0.09)).may_be_danger(text)
+    assert not CrisisDetector({}, _Reading(0.3)).may_be_danger("blood pls")  # two words say too little
+    assert not CrisisDetector({}, _NoKindReading(0.3)).may_be_danger("thank you so much brother")
+    assert not CrisisDetector({}, None).may_be_danger(text)  # without a reader, only phrases count

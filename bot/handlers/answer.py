@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from dataclasses import replace
 
 from bot.handlers import handoff
 from bot.handlers.context import Context
@@ -18,6 +20,8 @@ PAYLOAD_FEEDBACK = "fb:"
 PAYLOAD_HUMAN = "human"
 PAYLOAD_MENU = "menu"
 HUMAN_ENTRY = "general.human"
+
+log = logging.getLogger(__name__)
 
 
 def _contact_card(contact: Contact, lang: str, locales: Locales) -> str:
@@ -258,6 +262,11 @@ async def answer_question(ctx: Context, text: str) -> None:
             ctx.send(compose_no_desk(ctx.content.kb, ctx.content.locales, ctx.lang))
         return
     reply = compose_reply(ctx.content.kb, ctx.content.locales, prediction, ctx.lang)
+    if reply.intent is None and not ctx.in_crisis and ctx.content.crisis.may_be_danger(text):
+        # No answer, to a message that reads a little like danger: it may be an emergency told in
+        # words the recognisers do not know. The number comes first, in one line, not as an alarm.
+        log.info("no answer to a message that may be about danger: 112 named")  # never the text
+        reply = replace(reply, text=f"{ctx.t('crisis.caution')}\n\n{reply.text}")
     ctx.send(reply)
     if reply.intent is not None:
         ctx.note_outcome(f"answered:{reply.intent}")

@@ -160,7 +160,27 @@ async def test_a_short_misspelt_call_for_help_gets_112_first_a_request_for_help_
         assert "112" in person.replies[0].text, (text, person.text)
     worker = await chosen(engine, "u3", "en")
     await worker.send("please help me find a job in a warehouse near Timisoara")
-    assert not worker.replies[0].text.startswith(locale("en")["crisis.message"][:20]), worker.text
+    assert worker.replies[0].text != locale("en")["crisis.message"], worker.text
+
+
+async def test_no_answer_to_a_message_that_may_be_danger_names_112_first(engine: Engine, settings) -> None:
+    """Misspelt and short, this emergency raises no alarm (no phrase, a reading of 0.12); the bot
+    cannot answer it, and its reply starts with the emergency number. An ordinary question it cannot
+    answer, and one it answers, do not."""
+    caution = locale("en")["crisis.caution"]
+    john = await chosen(engine, "c1", "en")
+    await john.send("bad injured blood every where pls")
+    assert len(john.replies) == 1 and john.intents == [None], john.text
+    assert john.replies[0].text.startswith(caution + "\n\n"), john.text
+    assert john.replies[0].text != locale("en")["crisis.message"], john.text
+    assert "human" in john.payloads  # a person is one press away, as with any did-you-mean
+    await john.send("where can I buy a cheap bicycle")
+    assert "112" not in john.text and john.intents == [None], john.text
+    await john.send("how do I register with a family doctor")
+    assert john.intents == ["health.family_doctor"] and not john.replies[0].text.startswith(caution), john.text
+    # Still a question nobody could answer: kept for the editors, as any other.
+    kept = rows(settings, "SELECT text FROM unanswered ORDER BY id")
+    assert [t for (t,) in kept] == ["bad injured blood every where pls", "where can I buy a cheap bicycle"]
 
 
 async def test_ordinary_questions_with_scary_words_raise_no_alarm(engine: Engine) -> None:
@@ -168,7 +188,7 @@ async def test_ordinary_questions_with_scary_words_raise_no_alarm(engine: Engine
     for text in ["is the emergency room free without insurance?", "I lost my passport, what do I do"]:
         await john.send(text)
         assert "112" not in john.replies[0].text.split("\n")[0] or john.intents[0] is not None, text
-        assert not john.replies[0].text.startswith(locale("en")["crisis.message"][:20]), text
+        assert john.replies[0].text != locale("en")["crisis.message"], text
 
 
 async def test_deaths_and_embassies_are_named_not_answered_with_an_entry(engine: Engine, settings) -> None:
@@ -182,7 +202,7 @@ async def test_deaths_and_embassies_are_named_not_answered_with_an_entry(engine:
     sanjay = await chosen(engine, "sanjay3", "ne")
     await sanjay.send("mero sathi ko yaha mrityu bhayo, laas nepal kasari pathaune?")
     assert locale("ne")["nearby.death"] in sanjay.text
-    assert not any(r.text.startswith(locale("ne")["crisis.message"][:20]) for r in sanjay.replies)
+    assert not any(r.text == locale("ne")["crisis.message"] for r in sanjay.replies)
     assert rows(settings, "SELECT count(*) FROM unanswered") == [(3,)]  # kept for the editors
 
 
@@ -204,10 +224,10 @@ async def test_car_insurance_is_named_not_answered_with_health_insurance(engine:
 
 
 async def test_a_danger_word_in_an_ordinary_question_is_not_an_alarm_but_in_danger_it_is(engine: Engine) -> None:
-    crisis_start = locale("en")["crisis.message"][:20]
+    alarm = locale("en")["crisis.message"]
     asking = await chosen(engine, "asking", "en")
     await asking.send("if someone has a heart attack here which number do I call, does the operator speak english?")
-    assert not asking.replies[0].text.startswith(crisis_start), asking.text
+    assert asking.replies[0].text != alarm, asking.text
     assert asking.intents == ["health.emergency"]  # the entry that says: call 112
     for name, text in [
         ("now1", "heart attack"),  # too short to judge: the phrase decides
@@ -227,13 +247,13 @@ async def test_danger_told_as_over_is_not_an_alarm_but_danger_now_or_again_is(en
     past one, it raises the alarm."""
     factory = await chosen(engine, "over1", "en")
     await factory.send("our factory caught fire last month and we all lost our jobs, how do I find new work")
-    assert not factory.replies[0].text.startswith(locale("en")["crisis.message"][:20]), factory.text
+    assert factory.replies[0].text != locale("en")["crisis.message"], factory.text
     assert factory.intents == ["work.find_job"]
     colleague = await chosen(engine, "over2", "ro")
     await colleague.send(
         "Luna trecută colegul a căzut de pe schelă, acum e bine. Patronul nu vrea să plătească spitalul, ce facem?"
     )
-    assert not colleague.replies[0].text.startswith(locale("ro")["crisis.message"][:20]), colleague.text
+    assert colleague.replies[0].text != locale("ro")["crisis.message"], colleague.text
     for name, lang, text in [
         ("over3", "ar", "الشهر الماضي ضربني زوجي، هلق أنا بأمان عند أختي، كيف بعمل ordin de protectie؟"),
         (
@@ -244,7 +264,7 @@ async def test_danger_told_as_over_is_not_an_alarm_but_danger_now_or_again_is(en
     ]:
         survivor = await chosen(engine, name, lang)
         await survivor.send(text)
-        assert not survivor.replies[0].text.startswith(locale(lang)["crisis.message"][:20]), survivor.text
+        assert survivor.replies[0].text != locale(lang)["crisis.message"], survivor.text
     for name, lang, text in [
         ("now1", "en", "last year my husband beat me, now he found our new address and he is outside the door"),
         ("now2", "en", "two years ago I tried to kill myself, now I am standing on the bridge"),
@@ -261,11 +281,11 @@ async def test_danger_told_as_over_is_not_an_alarm_but_danger_now_or_again_is(en
     ]:
         person = await chosen(engine, name, lang)
         await person.send(text)
-        assert person.replies[0].text.startswith(locale(lang)["crisis.message"][:20]), (text, person.text)
+        assert person.replies[0].text == locale(lang)["crisis.message"], (text, person.text)
 
 
 async def test_things_said_in_a_conversation_are_not_emergencies(engine: Engine) -> None:
-    crisis_start = locale("en")["crisis.message"][:20]
+    alarm = locale("en")["crisis.message"]
     john = await chosen(engine, "john6", "en")
     for text in [
         "my code is Quokka-77",
@@ -274,7 +294,7 @@ async def test_things_said_in_a_conversation_are_not_emergencies(engine: Engine)
         "I live on Strada Mehadia 14 ap 3, near Lidl",
     ]:
         await john.send(text)
-        assert not any(r.text.startswith(crisis_start) for r in john.replies), (text, john.text)
+        assert not any(r.text == alarm for r in john.replies), (text, john.text)
 
 
 async def test_a_question_an_entry_clearly_answers_needs_more_than_a_second_opinion_to_alarm(engine: Engine) -> None:
@@ -283,4 +303,4 @@ async def test_a_question_an_entry_clearly_answers_needs_more_than_a_second_opin
     john = await chosen(engine, "john7", "en")
     await john.send("looking for a job in a warehouse")
     assert john.intents == ["work.find_job"]
-    assert not john.replies[0].text.startswith(locale("en")["crisis.message"][:20])
+    assert john.replies[0].text != locale("en")["crisis.message"]
