@@ -381,7 +381,9 @@ def load_crisis_lexicon(path: Path) -> tuple[CrisisDetector | None, ProblemList]
     cues: dict[str, list[tuple[str, str]]] = {"over": [], "again": [], "safe": [], "urgent": []}
     if (path.parent / OVER_FILE).exists():
         read, over_problems = read_lexicon(
-            path.parent / OVER_FILE, ("over", "safe", "again", "urgent"), "the words that tell danger is over"
+            path.parent / OVER_FILE,
+            ("over", "safe", "again", "urgent"),
+            "the words that tell whether danger is happening now",
         )
         problems.extend(over_problems)
         if read is None:
