@@ -126,7 +126,7 @@ def bench_realistic(kb) -> None:
     matcher = BuiltinMatcher(kb.examples())
     lexicon, _ = load_crisis_lexicon(kb.root / "nlu" / "crisis.yaml")
     smalltalk, _ = load_smalltalk(kb.root / "nlu" / "smalltalk.yaml")
-    crisis = lexicon.with_reader(DangerReading(matcher, smalltalk))
+    crisis = lexicon.with_reader(DangerReading(matcher, smalltalk), matcher.ordinary_words())
     folder = ROOT / "tests" / "nlu" / "realistic"
     texts = [q.text for path in sorted(folder.glob("*/*.jsonl")) for q in read_questions(path)]
     timings = []

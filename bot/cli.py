@@ -210,7 +210,7 @@ def _recognisers(kb: KnowledgeBase) -> tuple[Matcher, CrisisDetector, SmallTalk]
             print(problem.format(Path.cwd()), file=sys.stderr)
         raise CliError("the crisis or small-talk phrases have errors; run 'acasa kb check'.")
     matcher = build_matcher(kb, rasa_options(_settings()), builtin=builtin)
-    return matcher, crisis.with_reader(DangerReading(builtin, smalltalk)), smalltalk
+    return matcher, crisis.with_reader(DangerReading(builtin, smalltalk), builtin.ordinary_words()), smalltalk
 
 
 def cmd_nlu_predict(args: argparse.Namespace) -> int:

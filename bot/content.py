@@ -91,7 +91,7 @@ class ContentService:
         version = self._current.version + 1 if self._current else 1
         builtin = build_builtin(kb)
         matcher = build_matcher(kb, self.rasa, builtin=builtin, client=self._rasa_client)
-        crisis = crisis.with_reader(DangerReading(builtin, smalltalk))
+        crisis = crisis.with_reader(DangerReading(builtin, smalltalk), builtin.ordinary_words())
         return Content(kb, locales, matcher, builtin.languages, crisis, version, schedule, smalltalk)
 
     def load(self) -> Content:

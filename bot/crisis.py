@@ -238,6 +238,7 @@ class CrisisDetector:
         }
         vocabulary = sorted({w for f in latin for w in f.split() if len(w) >= _FUZZY_MIN_WORD})
         self._known = frozenset(vocabulary)
+        self._ordinary: frozenset[str] = frozenset()
         self._corrections: dict[str, str | None] = {}
         # A typo keeps the length within one letter: only words that long are compared.
         self._by_length: dict[int, list[str]] = {}
@@ -245,10 +246,13 @@ class CrisisDetector:
             for size in (len(word) - 1, len(word), len(word) + 1):
                 self._by_length.setdefault(size, []).append(word)
 
-    def with_reader(self, reader: DangerReader) -> CrisisDetector:
-        """The same phrases (not compiled again) with ``reader`` asked too."""
+    def with_reader(self, reader: DangerReader, ordinary_words: frozenset[str] = frozenset()) -> CrisisDetector:
+        """The same phrases (not compiled again) with ``reader`` asked too. ``ordinary_words``
+        (phonetic forms) are never taken for a typo of a lexicon word: "je veux me plaindre" (to
+        complain) is not "me pendre" (to hang myself), "he is eating" not "beating"."""
         detector = copy.copy(self)
         detector._reader = reader
+        detector._ordinary = ordinary_words
         return detector
 
     def detect(self, text: str) -> CrisisMatch | None:
@@ -301,7 +305,7 @@ class CrisisDetector:
         corrected = []
         changed = False
         for word in phon.split():
-            if len(word) >= _FUZZY_MIN_WORD and word not in self._known:
+            if len(word) >= _FUZZY_MIN_WORD and word not in self._known and word not in self._ordinary:
                 fixed = self._correction(word)
                 if fixed:
                     word, changed = fixed, True

@@ -271,6 +271,7 @@ class BuiltinMatcher:
                 arrays |= self._danger.to_arrays(prefix=_DANGER)
             cache.save("matcher", key.hexdigest(), arrays)
         self._correction_cache: dict[str, list[tuple[str, float]]] = {}
+        self._ordinary_words: frozenset[str] | None = None
         self._last: _Reading | None = None
 
     # -- building -----------------------------------------------------------------------------
@@ -435,6 +436,23 @@ class BuiltinMatcher:
         if suggestions:
             return Prediction(Outcome.SUGGEST, language, suggestions)
         return Prediction(Outcome.NONE, language, ())
+
+    def ordinary_words(self) -> frozenset[str]:
+        """Phonetic words of at least five letters that two examples or more hold and
+        no example of danger does: words of ordinary messages ("plendre", "eating"), which the
+        emergency phrases' typo tolerance must not take for a lexicon word ("pendre", "beating").
+        One example is not enough: a typo of a danger word can occur once in an ordinary question."""
+        if self._ordinary_words is None:
+            index = self._index
+            danger = np.fromiter((e.intent.startswith(CRISIS) for e in self._examples), bool, len(self._examples))
+            starts = index.indptr[:-1]
+            in_danger = np.add.reduceat(danger[index.doc_ids].astype(np.int32), starts)
+            in_all = np.diff(index.indptr)
+            ordinary = (in_danger == 0) & (in_all >= 2)
+            self._ordinary_words = frozenset(
+                f[2:] for f, fid in index.feature_ids.items() if f.startswith("p:") and len(f) >= 7 and ordinary[fid]
+            )
+        return self._ordinary_words
 
     def danger_probability(self, text: str) -> float:
         """The second opinion: how sure the danger-or-not classifier is that ``text`` is an emergency."""

@@ -219,3 +219,14 @@ def test_a_message_that_reads_weakly_like_danger_may_be_one() -> None:
     assert not CrisisDetector({}, _Reading(0.3)).may_be_danger("blood pls")  # two words say too little
     assert not CrisisDetector({}, _NoKindReading(0.3)).may_be_danger("thank you so much brother")
     assert not CrisisDetector({}, None).may_be_danger(text)  # without a reader, only phrases count
+
+
+def test_words_of_ordinary_messages_are_not_taken_for_typos_of_a_phrase() -> None:
+    """ "me plaindre" (to complain) is one letter from "me pendre" (to hang myself) once folded
+    ("plendre"): a word ordinary messages hold is never corrected into a lexicon word."""
+    detector = CrisisDetector({"self_harm": ["je vais me pendre", "me pendre"]})
+    text = "l'agence garde mon passeport, je veux me plaindre, c'est ou"
+    assert detector.detect(text) == CrisisMatch("self_harm", "me pendre")  # the typo tolerance alone
+    knowing = detector.with_reader(_Reading(0.0), frozenset({"plendre"}))
+    assert knowing.detect(text) is None
+    assert knowing.detect("je vais me pendr ce soir") == CrisisMatch("self_harm", "je vais me pendre")  # a real typo

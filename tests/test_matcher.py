@@ -113,3 +113,22 @@ def test_without_examples_of_danger_there_is_no_second_opinion(matcher: BuiltinM
     assert plain.danger_probability("he is not breathing") == 0.0
     assert plain.danger("he is not breathing") is None
     assert matcher.danger_probability("my friend fell from the scaffolding and is bleeding a lot") > 0.5
+
+
+def test_ordinary_words_are_those_of_two_ordinary_examples_and_no_danger(tmp_path, monkeypatch) -> None:
+    """Words the emergency phrases' typo tolerance must leave alone; the same from the cache."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    examples = [
+        Example("work.report_abuse", "fr", "l'agence doit me rendre mon passeport"),
+        Example("work.report_abuse", "fr", "ils refusent de rendre les papiers"),
+        Example("work.labour_rights", "fr", "le patron menace de me licencier"),
+        Example("health.insurance", "fr", "la carte europeenne suffit"),
+        Example(CRISIS + "self_harm", "fr", "je vais me pendre ce soir"),
+        Example(CRISIS + "violence", "fr", "il menace de me tuer"),
+    ]
+    for matcher in (BuiltinMatcher(examples), BuiltinMatcher(examples)):  # built, then from the cache
+        words = matcher.ordinary_words()
+        assert "rendre" in words  # two ordinary examples hold it (phonetic forms throughout)
+        assert "paseport" not in words and "likenkier" not in words  # only one does
+        assert "menake" not in words  # "menace": an example of danger holds it too
+        assert "pendre" not in words and "me" not in words  # danger only; too short to be corrected

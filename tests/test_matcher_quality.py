@@ -78,7 +78,7 @@ def understanding(shipped_kb, matcher: BuiltinMatcher):
 
     lexicon, _ = load_crisis_lexicon(shipped_kb.root / "nlu" / "crisis.yaml")
     smalltalk, _ = load_smalltalk(shipped_kb.root / "nlu" / "smalltalk.yaml")
-    crisis = lexicon.with_reader(DangerReading(matcher, smalltalk))
+    crisis = lexicon.with_reader(DangerReading(matcher, smalltalk), matcher.ordinary_words())
     return matcher, (lambda text: crisis.detect(text) is not None), smalltalk.kind
 
 
