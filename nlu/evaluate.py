@@ -297,9 +297,9 @@ def _format_alarm_report(report: Report, *, show_failures: bool) -> str:
     """A set of emergencies and ordinary messages only (no questions labelled with an entry):
     what is measured is the alarm."""
     recall, alarms = report.total(report.crisis_recall), report.total(report.crisis_false_alarms)
+    recognised = f"{recall.rate:.1%} ({recall.correct}/{recall.total})" if recall.total else "none in this set"
     lines = [
-        f"Emergencies recognised: {recall.rate:.1%} ({recall.correct}/{recall.total}); "
-        f"false alarms: {alarms.rate:.1%} ({alarms.correct}/{alarms.total})",
+        f"Emergencies recognised: {recognised}; false alarms: {alarms.rate:.1%} ({alarms.correct}/{alarms.total})",
         *_missed_shown_112_lines(report),
         f"Language identified: {report.language_id.rate:.1%}",
         "",
@@ -323,7 +323,8 @@ def _missed_shown_112_lines(report: Report) -> list[str]:
 def _alarm_columns(report: Report, lang: str) -> str:
     c = report.crisis_recall.get(lang, Tally())
     f = report.crisis_false_alarms.get(lang, Tally())
-    return f"{c.rate:6.1%} ({c.correct:>2}/{c.total:<2}) {f.rate:6.1%} ({f.correct:>2}/{f.total:<3})"
+    recognised = f"{c.rate:6.1%} ({c.correct:>2}/{c.total:<2})" if c.total else f"{'—':>13}"
+    return f"{recognised} {f.rate:6.1%} ({f.correct:>2}/{f.total:<3})"
 
 
 def _crisis_failure_lines(report: Report) -> list[str]:

@@ -118,7 +118,7 @@ def test_realistic_sets_share_no_text_with_the_examples_or_each_other(shipped_kb
         "danger_dev8",
     )
     danger_dev = {normalize(q.text) for part in danger_parts for q in _realistic(part)}
-    chat_dev = {normalize(q.text) for q in _realistic("chat_dev")}
+    chat_dev = {normalize(q.text) for part in ("chat_dev", "chat_dev2") for q in _realistic(part)}
     assert not (dev & known) and not (holdout & known) and not (danger_dev & known) and not (chat_dev & known)
     assert not (danger_dev & holdout) and not (chat_dev & holdout)  # never trained on
     # Written independently: only a few short ones ("ok", "malai kaam chahiyo") occur in both.
@@ -226,3 +226,15 @@ async def test_things_said_in_a_conversation_are_rarely_taken_for_danger(underst
     assert len(said) >= 320 and all(q.kind == "not_emergency" and q.intent is None for q in said)
     report = await evaluate(matcher, said, crisis=crisis, smalltalk=smalltalk)
     assert report.total(report.crisis_false_alarms).rate <= 0.12, format_report(report)
+
+
+async def test_a_second_set_of_things_said_in_a_conversation(understanding) -> None:
+    """chat_dev2: 2,155 such messages by four more authors, long ones too (a flat move, a cousin
+    visiting, the rent). The classifiers read one in six as danger (Arabic one in four): a known
+    weakness, measured here so that it does not grow. Taught as statements, these messages cost
+    emergencies on the development sets (docs/benchmarks.md). Floor just over the figure measured."""
+    matcher, crisis, smalltalk = understanding
+    said = _realistic("chat_dev2")
+    assert len(said) >= 2100 and all(q.kind == "not_emergency" and q.intent is None for q in said)
+    report = await evaluate(matcher, said, crisis=crisis, smalltalk=smalltalk)
+    assert report.total(report.crisis_false_alarms).rate <= 0.18, format_report(report)
