@@ -28,6 +28,7 @@ from bot.locales import Locales, load_locales
 from bot.logs import configure_logging
 from bot.matching import build_builtin, build_matcher
 from bot.messages import Outgoing
+from bot.offices import OFFICES_FILE, load_office_finder
 from bot.smalltalk import SmallTalk, load_smalltalk
 from bot.store import Store
 from bot.store.notify import CONTENT_CHANNEL, notify
@@ -70,6 +71,7 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     problems.extend(load_schedule(Path(kb_dir) / SCHEDULE_FILE)[1])
     problems.extend(load_crisis_lexicon(Path(kb_dir) / "nlu" / "crisis.yaml")[1])
     problems.extend(load_smalltalk(Path(kb_dir) / "nlu" / "smalltalk.yaml")[1])
+    problems.extend(load_office_finder(kb.contacts.values() if kb else (), Path(kb_dir) / "nlu" / OFFICES_FILE)[1])
     for desk_lang in desk_languages(Path(locales_dir)):
         problems.extend(load_desk_text(Path(locales_dir), desk_lang)[1])
     errors = problems.errors

@@ -19,6 +19,7 @@ from bot.handoff.schedule import Schedule, load_schedule
 from bot.kb import KnowledgeBase, Problem, load_knowledge
 from bot.locales import Locales, load_locales
 from bot.matching import RasaOptions, build_builtin, build_matcher
+from bot.offices import OFFICES_FILE, OfficeFinder, load_office_finder
 from bot.smalltalk import SmallTalk, load_smalltalk
 from nlu.langid import LanguageIdentifier
 from nlu.matcher import BuiltinMatcher, Matcher
@@ -39,6 +40,7 @@ class Content:
     version: int
     schedule: Schedule
     smalltalk: SmallTalk
+    offices: OfficeFinder
 
 
 class ContentError(Exception):
@@ -79,20 +81,24 @@ class ContentService:
         crisis, crisis_problems = load_crisis_lexicon(self.knowledge_dir / "nlu" / "crisis.yaml")
         smalltalk, smalltalk_problems = load_smalltalk(self.knowledge_dir / "nlu" / "smalltalk.yaml")
         schedule, schedule_problems = load_schedule(self.knowledge_dir / SCHEDULE_FILE)
+        contacts = kb.contacts.values() if kb is not None else ()
+        offices, office_problems = load_office_finder(contacts, self.knowledge_dir / "nlu" / OFFICES_FILE)
         errors = (
             kb_problems.errors
             + locale_problems.errors
             + crisis_problems.errors
             + smalltalk_problems.errors
             + schedule_problems.errors
+            + office_problems.errors
         )
-        if errors or kb is None or locales is None or crisis is None or smalltalk is None or schedule is None:
+        loaded = (kb, locales, crisis, smalltalk, schedule, offices)
+        if errors or any(part is None for part in loaded):
             raise ContentError(errors)
         version = self._current.version + 1 if self._current else 1
         builtin = build_builtin(kb)
         matcher = build_matcher(kb, self.rasa, builtin=builtin, client=self._rasa_client)
         crisis = crisis.with_reader(DangerReading(builtin, smalltalk), builtin.ordinary_words())
-        return Content(kb, locales, matcher, builtin.languages, crisis, version, schedule, smalltalk)
+        return Content(kb, locales, matcher, builtin.languages, crisis, version, schedule, smalltalk, offices)
 
     def load(self) -> Content:
         """Load the content; raises ``ContentError`` if it has errors (used at start)."""

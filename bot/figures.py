@@ -218,8 +218,10 @@ def _outcome_metrics(outcome: str | None) -> list[tuple[str, str]]:
     if not outcome:
         return found
     kind, _, subject = outcome.partition(":")
-    if kind in ("answered", "suggested", "unanswered", "nearby"):
+    if kind in ("answered", "suggested", "unanswered", "nearby", "office"):
         found.append(("", "questions"))
+    if kind == "office":  # an office asked for by name, answered with its card: no entry to rank
+        found.append(("", "answered"))
     metric = {"nearby": "out_of_scope"}.get(kind, kind)
     if metric in ("answered", "opened", "suggested", "unanswered", "out_of_scope", "crisis", "smalltalk"):
         found.append((subject, metric))

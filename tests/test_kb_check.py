@@ -238,8 +238,8 @@ def test_a_renamed_field_in_one_contact_gives_one_error_at_its_root(small_kb: Pa
     path.write_text(path.read_text().replace("  name: Inspectoratul", "  nmae: Inspectoratul"), encoding="utf-8")
     assert errors_of(small_kb) == [
         "ERROR: contacts.yaml, line 2, field 'nmae': 'nmae' is not a field the bot knows. Did you mean 'name'? "
-        "Allowed fields: address, confirmed, coordinates, email, hours, kind, last_verified, name, name_en, names, "
-        "note, phone, sources, website."
+        "Allowed fields: address, aliases, confirmed, coordinates, email, hours, kind, last_verified, name, name_en, "
+        "names, note, phone, sources, website."
     ]  # not also "name is missing", nor one error per entry that lists the contact
 
 

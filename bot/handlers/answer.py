@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.handlers import handoff
@@ -54,6 +55,7 @@ SMALL_REST_CHARS = 160  # a rest this short is shown at once rather than behind 
 PAYLOAD_MORE = "more:"
 PAYLOAD_CONTACTS = "who:"
 PAYLOAD_SOURCES = "src:"
+OFFICE_ENTRIES_SHOWN = 2  # below an office's card: what people most go there for
 RELATED_SHOWN = 2
 
 
@@ -208,6 +210,24 @@ def compose_contacts(kb: KnowledgeBase, locales: Locales, entry: Entry, lang: st
     return Outgoing("\n\n".join(parts), lang, tuple(buttons), entry.id)
 
 
+def compose_offices(kb: KnowledgeBase, locales: Locales, offices: Sequence[Contact], lang: str) -> Outgoing:
+    """The contact cards of offices asked for by name ("unde e biroul IGI"), with the entries that
+    name them (what people go there for) and a way to a person."""
+    cards = "\n\n".join(_contact_card(c, lang, locales) for c in offices)
+
+    def rank(entry: Entry) -> tuple[int, int]:
+        """Entries that list the office first are what it is for; then the most asked (topics.yaml)."""
+        order = kb.topic_order.get(entry.topic, ())
+        asked = order.index(entry.id) if entry.id in order else len(order)
+        return min(entry.contacts.index(c.id) for c in offices if c.id in entry.contacts), asked
+
+    ids = {c.id for c in offices}
+    naming = sorted((e for e in kb.entries.values() if ids & set(e.contacts) and e.id != HUMAN_ENTRY), key=rank)
+    buttons = [Button(e.translation(lang).label, PAYLOAD_ENTRY + e.id) for e in naming[:OFFICE_ENTRIES_SHOWN]]
+    buttons.append(Button(locales.text(lang, "button.human"), PAYLOAD_HUMAN))
+    return Outgoing(cards, lang, tuple(buttons))
+
+
 def compose_no_desk(kb: KnowledgeBase, locales: Locales, lang: str) -> Outgoing:
     """Without a mediator desk: an honest word, and the organisations that help people in person."""
     entry = kb.entries.get(HUMAN_ENTRY)
@@ -261,6 +281,12 @@ async def answer_question(ctx: Context, text: str) -> None:
         else:  # no desk here: who helps in person, rather than an entry about pressing a button
             ctx.send(compose_no_desk(ctx.content.kb, ctx.content.locales, ctx.lang))
         return
+    offices = ctx.content.offices.asked_for(text)
+    if offices and not _answers_with(ctx.content.kb, prediction, offices):
+        # "unde e biroul IGI": the office's card, not whichever entry the office's name is in most.
+        ctx.send(compose_offices(ctx.content.kb, ctx.content.locales, offices, ctx.lang))
+        ctx.note_outcome("office:" + ",".join(c.id for c in offices))
+        return
     reply = compose_reply(ctx.content.kb, ctx.content.locales, prediction, ctx.lang)
     if reply.intent is None and not ctx.in_crisis and ctx.content.crisis.may_be_danger(text):
         # No answer, to a message that reads a little like danger: it may be an emergency told in
@@ -279,6 +305,13 @@ async def answer_question(ctx: Context, text: str) -> None:
         ctx.unanswered.append((prediction.language, text, "none", None))
     elif reply.intent is None and prediction.outcome is Outcome.SUGGEST:  # a did-you-mean, not an answer
         ctx.unanswered.append((prediction.language, text, "suggest", None))
+
+
+def _answers_with(kb: KnowledgeBase, prediction: Prediction, offices: Sequence[Contact]) -> bool:
+    """Whether the matcher answers with an entry that names one of ``offices`` ("where is AJOFM"
+    is answered by the entry on finding a job, which names it): that answer, and its contacts, win."""
+    entry = kb.entries.get(prediction.intent or "")
+    return entry is not None and any(c.id in entry.contacts for c in offices)
 
 
 _COMPOSERS = {

@@ -40,6 +40,7 @@ _CONTACT_FIELDS = {
     "name",
     "name_en",
     "names",
+    "aliases",
     "kind",
     "address",
     "phone",
@@ -378,6 +379,15 @@ class _Reader:
             confirmed = False
         notes = self._translated_names(path, doc, cid, data, "note", "note")
         names = self._translated_names(path, doc, cid, data, "names", "name")
+        aliases = data.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            self.problems.error(
+                path,
+                doc.line(cid, "aliases"),
+                f"{cid}.aliases",
+                '\'aliases\' must be a list of the names people use for it, e.g. ["IGI", "immigration office"].',
+            )
+            aliases = []
         sources = self._sources(path, doc, data, p)
         verified = self._date(path, doc, data, "last_verified", p)
         if confirmed is False:
@@ -431,6 +441,7 @@ class _Reader:
             coordinates=coords,
             notes=notes,
             names=names,
+            aliases=tuple(a.strip() for a in aliases),
             defined_in=path,
         )
 

@@ -39,6 +39,8 @@ class Contact:
     coordinates: tuple[float, float] | None = None
     notes: Mapping[str, str] = field(default_factory=dict)
     names: Mapping[str, str] = field(default_factory=dict)  # the name in other languages, by language code
+    # What people call it when they ask where it is or how to reach it ("IGI", "city hall", "мерія").
+    aliases: tuple[str, ...] = ()
     defined_in: Path | None = None  # the file it is written in (contacts.yaml or contacts/<group>.yaml)
 
     def display_name(self, lang: str) -> str:

@@ -183,6 +183,27 @@ async def test_no_answer_to_a_message_that_may_be_danger_names_112_first(engine:
     assert [t for (t,) in kept] == ["bad injured blood every where pls", "where can I buy a cheap bicycle"]
 
 
+async def test_an_office_asked_for_by_name_gets_its_card(engine: Engine, settings) -> None:
+    """ "unde e biroul IGI" is answered with the immigration office's card, in the person's
+    language, with what people go there for and a person one press away; an entry that names the
+    office keeps its answer, and a longer question about the office gets the entry."""
+    ana = await chosen(engine, "o1", "ro")
+    await ana.send("unde e biroul IGI")
+    assert len(ana.replies) == 1 and ana.intents == [None], ana.text
+    assert ana.text.startswith("Serviciul pentru Imigrări al Județului Timiș (IGI)"), ana.text
+    assert "igi.mai.gov.ro" in ana.text
+    assert ana.payloads[-1] == "human" and all(p.startswith("e:rights.") for p in ana.payloads[:-1]), ana.payloads
+    omar = await chosen(engine, "o2", "ar")
+    await omar.send("وين مكتب الهجرة")
+    assert omar.text.lstrip("\u200f").startswith("دائرة الهجرة في محافظة تيميش (IGI)"), omar.text
+    john = await chosen(engine, "o3", "en")
+    await john.send("where is AJOFM")  # the entry on finding a job names it: that answer
+    assert john.intents == ["work.find_job"], john.text
+    await john.send("how do I renew my residence permit at IGI")
+    assert john.intents == ["rights.residence_permit"], john.text
+    assert rows(settings, "SELECT count(*) FROM unanswered") == [(0,)]
+
+
 async def test_ordinary_questions_with_scary_words_raise_no_alarm(engine: Engine) -> None:
     john = await chosen(engine, "john4", "en")
     for text in ["is the emergency room free without insurance?", "I lost my passport, what do I do"]:
