@@ -48,7 +48,8 @@ class OfficeFinder:
 
     def asked_for(self, text: str) -> tuple[Contact, ...]:
         """The offices a short question asks the whereabouts or contact details of, if any, in
-        the order their contacts are written in (at most three)."""
+        the order the message names them (offices of one name in the order they are written in),
+        at most three."""
         if self._aliases is None or self._asks is None or len(text.split()) > MAX_WORDS:
             return ()
         normalized = normalize(text)

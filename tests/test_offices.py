@@ -77,7 +77,7 @@ def test_the_shipped_offices_are_found_by_the_names_people_use() -> None:
 def test_the_offices_development_set() -> None:
     """tests/nlu/offices_dev.jsonl: 132 short questions asking where an office is or how to reach
     it, by two more authors, and 88 that name an office but ask something else. The question words
-    and aliases were completed from its misses (a development set: there is no held-out one yet).
+    and aliases were completed from its misses (a development set; the held-out one is below).
     Floors at the figures measured: 129 of 132 found (a bare "CAS" is no alias: in French it is
     "case"), none of the others."""
     import json
@@ -93,4 +93,23 @@ def test_the_offices_development_set() -> None:
         and {r["lang"] for r in rows} == {"ro", "en", "uk", "ru", "ar", "ne", "si", "ta", "bn", "ur", "fr"}
     )
     assert sum(bool(finder.asked_for(t)) for t in asks) >= 129
+    assert [t for t in other if finder.asked_for(t)] == []
+
+
+def test_the_offices_held_out_set() -> None:
+    """tests/nlu/offices_holdout.jsonl: the same kinds of question by another author, written after
+    the words and aliases were completed and only measured (the 20 lines it shared with the
+    development set were taken out). Floors at the figures measured: 97 of 120 found; the misses
+    are mostly ways of asking the way or the opening time no list holds ("kif bwsal 3al drpciv",
+    "primaria কয়টায় খোলে")."""
+    import json
+
+    kb, _ = load_knowledge(PROJECT / "knowledge")
+    finder, _ = load_office_finder(kb.contacts.values(), PROJECT / "knowledge" / "nlu" / "offices.yaml")
+    path = PROJECT / "tests" / "nlu" / "offices_holdout.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    asks = [r["text"] for r in rows if r["kind"] == "asks"]
+    other = [r["text"] for r in rows if r["kind"] == "other"]
+    assert len(asks) == 120 and len(other) == 80
+    assert sum(bool(finder.asked_for(t)) for t in asks) >= 97
     assert [t for t in other if finder.asked_for(t)] == []
