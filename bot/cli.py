@@ -17,7 +17,7 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.content import SCHEDULE_FILE, ContentError, DangerReading, request_reload
 from bot.crisis import CrisisDetector, load_crisis_lexicon
 from bot.figures import roll_up
-from bot.handlers.answer import compose_reply
+from bot.handlers.answer import compose_reply, offices_to_show
 from bot.handoff.desk_text import desk_languages, load_desk_text
 from bot.handoff.schedule import load_schedule, office_hours
 from bot.kb import KnowledgeBase, load_knowledge
@@ -218,6 +218,9 @@ def _recognisers(kb: KnowledgeBase) -> tuple[Matcher, CrisisDetector, SmallTalk]
 def cmd_nlu_predict(args: argparse.Namespace) -> int:
     kb, _ = _load(args.kb)
     matcher, crisis, _smalltalk = _recognisers(kb)
+    finder, _ = load_office_finder(kb.contacts.values(), kb.root / "nlu" / OFFICES_FILE)
+    if finder is None:
+        raise CliError("the words that ask where an office is have errors; run 'acasa kb check'.")
 
     async def run() -> None:
         for number, line in enumerate(sys.stdin, start=1):
@@ -239,6 +242,8 @@ def cmd_nlu_predict(args: argparse.Namespace) -> int:
                             "language": None,
                             "alternatives": [],
                             "crisis": False,
+                            "offices": [],
+                            "names_112": False,
                             "error": "invalid input line",
                         }
                     ),
@@ -247,7 +252,15 @@ def cmd_nlu_predict(args: argparse.Namespace) -> int:
                 continue
             prediction = await matcher.match(text, lang)
             found = crisis.detect(text)
-            line = prediction.to_json() | {"crisis": found is not None, "crisis_kind": found and found.category}
+            offices = offices_to_show(kb, finder, text, prediction)
+            line = prediction.to_json() | {
+                "crisis": found is not None,
+                "crisis_kind": found and found.category,
+                # What else the bot's reply would hold: the cards of offices asked for by name, and
+                # 112 first when it cannot answer a message that may be about danger.
+                "offices": [c.id for c in offices],
+                "names_112": found is None and not offices and prediction.intent is None and crisis.may_be_danger(text),
+            }
             print(json.dumps(line, ensure_ascii=False), flush=True)
 
     asyncio.run(run())

@@ -33,19 +33,25 @@ def test_predict_writes_one_line_per_input_in_order() -> None:
         {"text": "hospital"},
         {"text": "my friend fell from the scaffolding and is bleeding a lot", "lang": "en"},
         {"text": "where can I buy a prepaid sim card with only my passport", "lang": "en"},
+        {"text": "unde e biroul IGI", "lang": "ro"},
+        {"text": "bad injured blood every where pls", "lang": "en"},
     ]
     result = acasa("nlu", "predict", stdin="".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(out) == len(lines)
     for row in out:
-        assert set(row) == {"intent", "confidence", "language", "alternatives", "nearby", "crisis", "crisis_kind"}
+        keys = {"intent", "confidence", "language", "alternatives", "nearby", "crisis", "crisis_kind", "offices"}
+        assert set(row) == keys | {"names_112"}
         assert 0.0 <= row["confidence"] <= 1.0
         assert len(row["alternatives"]) <= 3
         assert all(set(a) == {"intent", "confidence"} and 0 <= a["confidence"] <= 1 for a in row["alternatives"])
     assert out[0]["intent"] == "health.family_doctor" and out[0]["language"] == "en"
     assert out[1]["intent"] is None and out[1]["language"] == "ru"
-    assert [row["crisis"] for row in out] == [False, False, False, False, True, False]
+    assert [row["crisis"] for row in out] == [False, False, False, False, True, False, False, False]
+    # The immigration office's card; no answer, but 112 first (a missed emergency, read at 0.12).
+    assert [(row["offices"], row["names_112"]) for row in out[6:]] == [(["igi_timis"], False), ([], True)]
+    assert not any(row["offices"] or row["names_112"] for row in out[:6])
     assert out[4]["crisis_kind"] == "medical"
     assert out[5]["intent"] is None and out[5]["nearby"] == "sim_card"
     assert out[2]["intent"] == "work.find_job" and out[2]["language"] == "ne"

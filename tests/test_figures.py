@@ -37,6 +37,7 @@ OUTCOMES = [
     ("unanswered:", "where is the office"),
     ("unanswered:work.find_job", "agency took my money"),
     ("nearby:money", "how to open a bank account"),
+    ("office:igi_timis", "unde e biroul IGI"),
     ("crisis", "my friend is bleeding a lot"),
     ("smalltalk", "thanks"),
     (None, "[button] menu"),
@@ -96,8 +97,11 @@ def expected_days(said: list[Said]) -> Counter[tuple]:
         if s.outcome is None:
             continue
         kind, _, subject = s.outcome.partition(":")
-        if kind in ("answered", "suggested", "unanswered", "nearby"):
+        if kind in ("answered", "suggested", "unanswered", "nearby", "office"):
             want[(*where, "", "questions")] += 1
+        if kind == "office":  # an office's card: a question answered, with no entry to rank
+            want[(*where, "", "answered")] += 1
+            continue
         want[(*where, subject, {"nearby": "out_of_scope"}.get(kind, kind))] += 1
         if kind == "answered":  # everyone who got an answer here said 👍
             want[(*where, subject, "helpful")] += 1

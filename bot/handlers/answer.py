@@ -14,6 +14,7 @@ from bot.kb.model import Contact, Entry, KnowledgeBase, Source
 from bot.locales import Locales
 from bot.messages import Button, Outgoing
 from bot.metrics import METRICS
+from bot.offices import OfficeFinder
 from nlu.matcher import Outcome, Prediction
 
 PAYLOAD_ENTRY = "e:"
@@ -281,8 +282,8 @@ async def answer_question(ctx: Context, text: str) -> None:
         else:  # no desk here: who helps in person, rather than an entry about pressing a button
             ctx.send(compose_no_desk(ctx.content.kb, ctx.content.locales, ctx.lang))
         return
-    offices = ctx.content.offices.asked_for(text)
-    if offices and not _answers_with(ctx.content.kb, prediction, offices):
+    offices = offices_to_show(ctx.content.kb, ctx.content.offices, text, prediction)
+    if offices:
         # "unde e biroul IGI": the office's card, not whichever entry the office's name is in most.
         ctx.send(compose_offices(ctx.content.kb, ctx.content.locales, offices, ctx.lang))
         ctx.note_outcome("office:" + ",".join(c.id for c in offices))
@@ -307,11 +308,15 @@ async def answer_question(ctx: Context, text: str) -> None:
         ctx.unanswered.append((prediction.language, text, "suggest", None))
 
 
-def _answers_with(kb: KnowledgeBase, prediction: Prediction, offices: Sequence[Contact]) -> bool:
-    """Whether the matcher answers with an entry that names one of ``offices`` ("where is AJOFM"
-    is answered by the entry on finding a job, which names it): that answer, and its contacts, win."""
+def offices_to_show(kb: KnowledgeBase, finder: OfficeFinder, text: str, prediction: Prediction) -> tuple[Contact, ...]:
+    """The offices whose cards answer ``text``, if any: those it asks for by name, unless the
+    matcher answers with an entry that names one of them ("where is AJOFM" is answered by the entry
+    on finding a job, which names it): that answer, and its contacts, win."""
+    offices = finder.asked_for(text)
     entry = kb.entries.get(prediction.intent or "")
-    return entry is not None and any(c.id in entry.contacts for c in offices)
+    if entry is not None and any(c.id in entry.contacts for c in offices):
+        return ()
+    return offices
 
 
 _COMPOSERS = {
