@@ -92,10 +92,10 @@ def chart_tables(html: str) -> dict[str, list[tuple[str, str]]]:
 def expected(said: list[Said]) -> dict[str, str]:
     """The key figures, counted here from the history (Timișoara days, September to November)."""
     inside = [s for s in said if FIRST <= city_day(s.at) <= LAST]
-    questions = [
-        s for s in inside if (s.outcome or "").split(":")[0] in ("answered", "suggested", "unanswered", "nearby")
-    ]
-    answered = [s for s in questions if (s.outcome or "").startswith("answered:")]
+    kinds = ("answered", "suggested", "unanswered", "nearby", "office")
+    questions = [s for s in inside if (s.outcome or "").split(":")[0] in kinds]
+    # An office's card answers the question too ("unde e biroul IGI").
+    answered = [s for s in questions if (s.outcome or "").startswith(("answered:", "office:"))]
     first = {}
     for s in said:
         first.setdefault(s.chat, s.at)
