@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import replace
 
@@ -10,10 +11,15 @@ from bot.messages import Button, Outgoing
 
 log = logging.getLogger(__name__)
 URGENT = "human:urgent"  # ask for a mediator, ahead of the queue
+# With a mediator in the conversation, the classifiers' reading alone (no danger phrase) names 112 in
+# one line at most this often: they read one chatty message in six as danger ("saturday ko flat
+# shift kar raha hun"; tests/nlu/realistic/chat_dev2), and the person has a human right there.
+CAUTION_EVERY = dt.timedelta(minutes=30)
 
 
-def check(ctx: Context, text: str) -> bool:
-    """Reply with emergency numbers if the message is about immediate danger; True if it was."""
+def check(ctx: Context, text: str, *, with_mediator: bool = False) -> bool:
+    """Reply with emergency numbers if the message is about immediate danger; True if it was.
+    ``with_mediator``: a mediator is talking with the person (see ``CAUTION_EVERY``)."""
     found = ctx.content.crisis.detect(text)
     if found is None:
         return False
@@ -24,6 +30,12 @@ def check(ctx: Context, text: str) -> bool:
     # Someone who has not chosen a language yet gets the numbers in the language they wrote in.
     lang = ctx.state.language or ctx.content.languages.detect(text, ctx.incoming.lang_hint)
     locales = ctx.content.locales
+    if with_mediator and not found.phrase:
+        last = ctx.state.data.get("caution_at")
+        if last is None or ctx.now - dt.datetime.fromisoformat(last) >= CAUTION_EVERY:
+            ctx.state.data["caution_at"] = ctx.now.isoformat()
+            ctx.send(Outgoing(locales.text(lang, "crisis.caution"), lang))
+        return True
     talk = Button(locales.text(lang, "button.human"), URGENT)  # an urgent ticket, if they ask
     ctx.send(Outgoing(locales.text(lang, "crisis.message"), lang, (talk,)))
     return True

@@ -183,7 +183,8 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
     if payload is not None:  # an old button: the bot is not answering now
         await _note(ctx, ticket.status, force=True)
         return True
-    if text.strip() and crisis.check(ctx, text) and ticket.status == "waiting":
+    with_mediator = ticket.status == "claimed"
+    if text.strip() and crisis.check(ctx, text, with_mediator=with_mediator) and ticket.status == "waiting":
         _make_urgent(ctx)
     if incoming.location is not None:
         loc = incoming.location

@@ -288,3 +288,30 @@ async def test_a_photo_caption_reaches_the_mediator(desk_engine: Engine, setting
     assert replies == []  # the caption says it in words: nothing to ask
     [body] = [b for (b,) in rows(settings, "SELECT body FROM outbox WHERE channel = 'desk' AND body LIKE '%relay%'")]
     assert '"media": true' in body and "this letter came from IGI" in body
+
+
+async def test_with_a_mediator_the_classifiers_alone_name_112_in_one_line_not_every_time(
+    desk_engine: Engine, settings
+) -> None:
+    """Chat read as danger by the classifiers alone ("saturday ko flat shift kar raha hun", no danger
+    phrase) names 112 in one line, at most every half hour; a danger phrase still brings every
+    emergency number. Every message reaches the mediator."""
+    person = await english_person(desk_engine, "chatty")
+    await person.send("person")
+    await person.press("handoff:yes")
+    queue = HandoffQueue(desk_engine.store)
+    [ticket] = await queue.waiting()
+    await queue.claim(ticket.id, "tg:1")
+    chat = "saturday ko flat shift kar raha hun"  # read as danger, no phrase (tests/nlu/realistic/chat_dev2)
+    assert desk_engine.content.current.crisis.detect(chat) is not None
+    assert desk_engine.content.current.crisis.detect_phrase(chat) is None
+    await person.send(chat, at=WEDNESDAY_NOON + dt.timedelta(minutes=5))
+    assert [r.text for r in person.replies] == [EN["crisis.caution"]]
+    await person.send(chat, at=WEDNESDAY_NOON + dt.timedelta(minutes=20))
+    assert person.replies == []  # said a quarter of an hour ago, and a mediator is here
+    await person.send(chat, at=WEDNESDAY_NOON + dt.timedelta(minutes=40))
+    assert [r.text for r in person.replies] == [EN["crisis.caution"]]
+    await person.send("he is beating me right now", at=WEDNESDAY_NOON + dt.timedelta(minutes=41))
+    assert [r.text for r in person.replies] == [EN["crisis.message"]]
+    assert len(outbox(settings, "relay")) == 4  # every message reached the mediator
+    assert rows(settings, "SELECT status FROM tickets") == [("claimed",)]
