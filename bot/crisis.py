@@ -83,7 +83,8 @@ _URGENT_WORDS = 3
 # raised, may still be an emergency the recognisers missed: when the bot cannot answer it, its reply
 # starts with the emergency number. The emergencies the development sets miss read at 0.12 and
 # above; of the ordinary questions the bot cannot answer, about one in twelve reads this high, of the
-# chatty statements about half ("bus late again"): a line too many costs little, a missed number much.
+# chatty statements half to two thirds ("bus late again"): a line too many costs little, a missed
+# number much.
 _CAUTION_LEVEL = 0.1
 
 
