@@ -433,7 +433,8 @@ class TelegramDeskSender:
         text = body.get("text", "")
         if body.get("media"):  # the file itself is not passed on; its caption is
             text = f"{self.text('media')} {text}".strip()
-        await self._to_ticket(int(body["ticket_id"]), f"👤 {html.escape(text)}")
+        marked = f"{html.escape(self.text('danger'))}\n" if body.get("danger") else ""
+        await self._to_ticket(int(body["ticket_id"]), f"{marked}👤 {html.escape(text)}")
 
     async def _note(self, body: dict[str, Any]) -> None:
         text = html.escape(body.get("text", ""))

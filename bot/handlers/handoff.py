@@ -191,7 +191,7 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
         ctx.logged_text = f"📍 https://www.openstreetmap.org/?mlat={loc.latitude}&mlon={loc.longitude}"
         _relay(ctx, ctx.logged_text)  # logged too: if nobody has claimed yet, the transcript carries it
     elif incoming.media:
-        _relay(ctx, text, media=True)  # the mediator should know something was sent, with its caption
+        _relay(ctx, text, media=True, danger=ctx.in_crisis)  # the mediator should know something was sent
         if incoming.files and ctx.files_for_mediators:  # photos and documents, for the mediators' console
             files = [(f.ref, f.mime, f.filename) for f in incoming.files]
             ctx.effects().files = (ticket.id, incoming.key.channel, incoming.key.chat_id, files)
@@ -204,7 +204,7 @@ async def gate(ctx: Context, command: str | None, choice: str | None = None) -> 
         ctx.say(ctx.t("handoff.text_only"))
         return True
     else:
-        _relay(ctx, text)
+        _relay(ctx, text, danger=ctx.in_crisis)
     await _note(ctx, ticket.status)
     return True
 
@@ -237,11 +237,15 @@ def _make_urgent(ctx: Context) -> None:
     ctx.ticket = replace(ticket, urgent=True)  # the position told next counts it as urgent
 
 
-def _relay(ctx: Context, text: str, *, media: bool = False) -> None:
+def _relay(ctx: Context, text: str, *, media: bool = False, danger: bool = False) -> None:
+    """``danger``: the bot read the message as danger now and gave the person 112 (in this
+    message or, beside a mediator, within the half hour): the desk marks it."""
     assert ctx.ticket is not None
     body = {"kind": "relay", "ticket_id": ctx.ticket.id, "text": text}
     if media:
         body["media"] = True
+    if danger:
+        body["danger"] = True
     ctx.effects().relay = (ctx.ticket.id, body)
 
 

@@ -77,6 +77,11 @@ def test_telegram_and_whatsapp_people_with_two_mediators(
     olena.send("Мені потрібна довідка для школи", expect=0)
     group.wait_in_topic(topic_1, "Мені потрібна довідка для школи")
     assert len(fake_telegram.sent(7001)) == olena.seen  # relayed; the bot itself said nothing
+    # Chat the classifiers read as danger (no danger phrase): 112 in one line for her, marked for Ana.
+    [caution] = olena.send("Погода тут зовсім не як у нас, зима майже без снігу, зате весна рання, вже все цвіте")
+    assert "112" in caution["text"] and "116 111" not in caution["text"]  # one line, not every number
+    marked = group.wait_in_topic(topic_1, "зима майже без снігу")
+    assert any(t.startswith("⚠️") and "112" in t and "зима майже без снігу" in t for t in marked), marked
     group.write(ION, "Hello Raj, <b>how</b> can I help?", topic_2)
     [from_ion] = raj.replies(1)
     assert from_ion == "👤 Ion: Hello Raj, <b>how</b> can I help?"  # plain text, nothing interpreted
