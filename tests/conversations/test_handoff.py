@@ -32,6 +32,17 @@ async def english_person(engine: Engine, name: str, at: dt.datetime = WEDNESDAY_
     return person
 
 
+async def with_a_mediator(engine: Engine, name: str) -> Person:
+    """An English-speaking person whose conversation a mediator ("tg:1") has claimed."""
+    person = await english_person(engine, name)
+    await person.send("person")
+    await person.press("handoff:yes")
+    queue = HandoffQueue(engine.store)
+    [ticket] = await queue.waiting()
+    await queue.claim(ticket.id, "tg:1")
+    return person
+
+
 def outbox(settings, kind: str | None = None) -> list[str]:
     found = rows(settings, "SELECT chat_id, body FROM outbox WHERE channel = 'desk' ORDER BY id")
     return [chat for chat, body in found if kind is None or f'"kind": "{kind}"' in body]
@@ -259,12 +270,7 @@ async def test_odd_digits_do_not_break_a_turn(desk_engine: Engine) -> None:
 async def test_with_a_mediator_cancel_on_the_forget_question_keeps_the_conversation(
     desk_engine: Engine, settings
 ) -> None:
-    person = await english_person(desk_engine, "careful")
-    await person.send("person")
-    await person.press("handoff:yes")
-    queue = HandoffQueue(desk_engine.store)
-    [ticket] = await queue.waiting()
-    await queue.claim(ticket.id, "tg:1")
+    person = await with_a_mediator(desk_engine, "careful")
     await person.send("forget")
     await person.send("Cancel")  # the label of the "do not delete" button, typed
     assert EN["forget.cancelled"] in person.text
@@ -278,12 +284,7 @@ async def test_with_a_mediator_cancel_on_the_forget_question_keeps_the_conversat
 async def test_a_photo_caption_reaches_the_mediator(desk_engine: Engine, settings) -> None:
     from bot.messages import Incoming
 
-    person = await english_person(desk_engine, "photographer")
-    await person.send("person")
-    await person.press("handoff:yes")
-    queue = HandoffQueue(desk_engine.store)
-    [ticket] = await queue.waiting()
-    await queue.claim(ticket.id, "tg:1")
+    person = await with_a_mediator(desk_engine, "photographer")
     replies = await desk_engine.handle(Incoming(person.key, text="this letter came from IGI", media=True))
     assert replies == []  # the caption says it in words: nothing to ask
     [body] = [b for (b,) in rows(settings, "SELECT body FROM outbox WHERE channel = 'desk' AND body LIKE '%relay%'")]
@@ -296,12 +297,7 @@ async def test_with_a_mediator_the_classifiers_alone_name_112_in_one_line_not_ev
     """Chat read as danger by the classifiers alone ("saturday ko flat shift kar raha hun", no danger
     phrase) names 112 in one line, at most every half hour; a danger phrase still brings every
     emergency number. Every message reaches the mediator."""
-    person = await english_person(desk_engine, "chatty")
-    await person.send("person")
-    await person.press("handoff:yes")
-    queue = HandoffQueue(desk_engine.store)
-    [ticket] = await queue.waiting()
-    await queue.claim(ticket.id, "tg:1")
+    person = await with_a_mediator(desk_engine, "chatty")
     chat = "saturday ko flat shift kar raha hun"  # read as danger, no phrase (tests/nlu/realistic/chat_dev2)
     assert desk_engine.content.current.crisis.detect(chat) is not None
     assert desk_engine.content.current.crisis.detect_phrase(chat) is None
